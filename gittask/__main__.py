@@ -1,0 +1,3 @@
+from gittask.cli.app import main
+
+main()
