@@ -1,0 +1,68 @@
+"""Everything the CLI prints goes through here: tables, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def error(message: str) -> None:
+    """One line on stderr."""
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"error: {text}\n")
+
+
+def info(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+    """A rich table on a terminal, aligned plain text when piped."""
+    if stdout_is_terminal():
+        from rich.console import Console
+        from rich.table import Table
+
+        tbl = Table(title=title, show_lines=False, header_style="bold")
+        for header in headers:
+            tbl.add_column(header, overflow="fold" if header in ("TITLE", "TEXT") else "ellipsis")
+        for row in rows:
+            tbl.add_row(*row)
+        Console().print(tbl)
+        return
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    lines.append(fmt.format(*headers).rstrip())
+    for row in rows:
+        lines.append(fmt.format(*row).rstrip())
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def status_style(status: str | None) -> str:
+    return {
+        "pending": "yellow",
+        "running": "cyan",
+        "created": "green",
+        "continued": "green",
+        "failed": "red",
+        "merged": "magenta",
+        "closed": "dim",
+    }.get(status or "", "red")

@@ -1,0 +1,137 @@
+"""The task database as commands use it: store + index + working copy.
+
+Reads go through the index (brought up to date from the ref first); writes go
+to the ref by compare-and-swap, then the index and the working copy follow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from gittask.model import FeedbackEntry, TaskMetadata
+from gittask.store import layout
+from gittask.store.fastrefs import read_ref
+from gittask.store.index import IndexRow, TaskIndex
+from gittask.store.repo import GitRepo, common_dir_of, find_git_dir
+from gittask.store.taskstore import TaskStore
+from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
+
+INDEX_FILE = "index.sqlite"
+REMOTE_TRACKING = f"refs/remotes/origin/{layout.REMOTE_BRANCH}"
+
+# Set by the sync layer: merges task state that a plain `git fetch` brought in.
+# Called with the database before every read; returns the remote-tracking tip
+# it integrated ("" when there is none).
+IntegrateHook = Callable[["TaskDatabase"], str]
+_integrate_hook: IntegrateHook | None = None
+
+
+def set_integrate_hook(hook: IntegrateHook | None) -> None:
+    global _integrate_hook
+    _integrate_hook = hook
+
+
+class TaskDatabase:
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self.store = TaskStore(repo)
+        self.index = TaskIndex(repo.state_dir / INDEX_FILE)
+        main = repo.main_workdir
+        self.workcopy = WorkCopy(main / WORKCOPY_DIR) if main is not None else None
+
+    @classmethod
+    def open(cls, start: str | os.PathLike[str] | None = None) -> TaskDatabase:
+        return cls(GitRepo.discover(start))
+
+    # -- freshness -----------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Merge fetched state if any, then bring index and working copy up to date."""
+        remote_seen = ""
+        if _integrate_hook is not None:
+            remote_seen = _integrate_hook(self)
+        self.index.refresh(self.store)
+        if self.index.get_meta("remote_seen") != remote_seen:
+            self.index.set_meta("remote_seen", remote_seen)
+        self._sync_workcopy()
+
+    def _sync_workcopy(self) -> None:
+        if self.workcopy is not None:
+            # a browsing aid: never fail a command because of it
+            with contextlib.suppress(OSError):
+                self.workcopy.sync(self.index)
+
+    # -- reading -------------------------------------------------------------------
+
+    def rows(self, status: str | None = None) -> list[IndexRow]:
+        self.refresh()
+        return self.index.rows(status)
+
+    def resolve(self, prefix: str) -> str:
+        return self.store.resolve(prefix)
+
+    def get(self, prefix: str) -> TaskMetadata:
+        return self.store.get(self.resolve(prefix))
+
+    # -- writing -------------------------------------------------------------------
+
+    def _after_write(self) -> None:
+        self.index.refresh(self.store)
+        self._sync_workcopy()
+
+    def create(self, task: TaskMetadata) -> TaskMetadata:
+        self.store.create(task)
+        self._after_write()
+        return task
+
+    def update(
+        self, task_id: str, change: Callable[[TaskMetadata], str | None], verb: str = "update"
+    ) -> TaskMetadata:
+        task = self.store.update(task_id, change, verb)
+        self._after_write()
+        return task
+
+    def add_feedback(self, task_id: str, entry: FeedbackEntry) -> TaskMetadata:
+        task = self.store.add_feedback(task_id, entry)
+        self._after_write()
+        return task
+
+    def delete(self, task_id: str) -> TaskMetadata:
+        task = self.store.delete(task_id, deleted_by=self.repo.author_string())
+        self._after_write()
+        return task
+
+    def logs_folder(self, task_id: str) -> Path:
+        if self.workcopy is not None:
+            return self.workcopy.logs_folder(task_id)
+        return self.repo.state_dir / "logs" / task_id
+
+
+def fast_index(start: Path | None = None) -> TaskIndex | None:
+    """The index, if it is provably current, found without loading pygit2.
+
+    Current means: the data ref and the remote-tracking branch are exactly
+    where they were when the index was last brought up to date.
+    """
+    git_dir = find_git_dir((start or Path.cwd()).resolve())
+    if git_dir is None:
+        return None
+    common = common_dir_of(git_dir)
+    path = common / "claude-tasks" / INDEX_FILE
+    if not path.is_file():
+        return None
+    tip = read_ref(common, layout.DATA_REF)
+    remote = read_ref(common, REMOTE_TRACKING)
+    if tip is None or remote is None:
+        return None
+    index = TaskIndex(path)
+    try:
+        if index.tip == tip and (index.get_meta("remote_seen") or "") == remote:
+            return index
+    except Exception:
+        pass
+    index.close()
+    return None

@@ -1,0 +1,67 @@
+"""What happened to tasks, newest first, read from the data ref's log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pygit2
+
+from gittask.store.taskstore import TaskStore
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    commit: str
+    time: datetime
+    author: str
+    action: str
+    task_id: str | None
+    summary: str
+    detail: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "commit": self.commit,
+            "time": self.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "author": self.author,
+            "action": self.action,
+            "task_id": self.task_id,
+            "summary": self.summary,
+            "detail": self.detail,
+        }
+
+
+def _trailers(message: str) -> dict[str, str]:
+    found = {}
+    for line in message.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith("Task-"):
+            found[key] = value.strip()
+    return found
+
+
+def history(store: TaskStore, task_ids: set[str] | None = None) -> Iterator[HistoryEntry]:
+    tip = store.tip()
+    if tip is None:
+        return
+    for commit in store.git.walk(tip, pygit2.enums.SortMode.TIME):
+        trailers = _trailers(commit.message)
+        task_id = trailers.get("Task-Id")
+        if task_ids is not None and task_id not in task_ids:
+            continue
+        lines = commit.message.strip().splitlines()
+        body = [x for x in lines[1:] if x.strip() and not x.startswith("Task-") and x != lines[0]]
+        action = trailers.get("Task-Action") or (
+            "merge" if len(commit.parents) > 1 else lines[0].split(" ", 1)[0]
+        )
+        yield HistoryEntry(
+            commit=str(commit.id),
+            time=datetime.fromtimestamp(commit.commit_time, UTC),
+            author=f"{commit.author.name} <{commit.author.email}>",
+            action=action,
+            task_id=task_id,
+            summary=lines[0] if lines else "",
+            detail=" ".join(body) or None,
+        )

@@ -1,0 +1,51 @@
+"""Where things live on the data ref ``refs/claude-tasks``.
+
+    README.md                               what this ref is, for people browsing it
+    tasks/<ab>/<id>/metadata.yaml           scalar fields of the task
+    tasks/<ab>/<id>/description.md          the task description
+    tasks/<ab>/<id>/feedback/<fid>.yaml     one file per feedback entry
+    tombstones/<ab>/<id>.yaml               a deleted task: who, when, what
+
+``<ab>`` is the first two hex digits of the id: one update rewrites only the
+trees on its path, so its cost does not grow with the number of tasks.
+"""
+
+from __future__ import annotations
+
+DATA_REF = "refs/claude-tasks"
+NOTES_REF = "refs/notes/claude-tasks"
+REMOTE_BRANCH = "claude-tasks"  # the data ref's name on a remote (refs/heads/claude-tasks)
+
+TASKS_DIR = "tasks"
+TOMBSTONES_DIR = "tombstones"
+METADATA_FILE = "metadata.yaml"
+DESCRIPTION_FILE = "description.md"
+FEEDBACK_DIR = "feedback"
+README_FILE = "README.md"
+
+
+def fan(task_id: str) -> str:
+    return task_id[:2]
+
+
+def task_dir(task_id: str) -> str:
+    return f"{TASKS_DIR}/{fan(task_id)}/{task_id}"
+
+
+def tombstone_path(task_id: str) -> str:
+    return f"{TOMBSTONES_DIR}/{fan(task_id)}/{task_id}.yaml"
+
+
+README_TEXT = """\
+# Task records of claude-container
+
+This branch is a database kept by `claude-container`; it is not source code.
+Every commit is one change to one task, so `git log` on it is the audit trail.
+
+- `tasks/<ab>/<id>/metadata.yaml`: the task's fields (status, branch, PR, ...)
+- `tasks/<ab>/<id>/description.md`: what the task asks for
+- `tasks/<ab>/<id>/feedback/*.yaml`: one file per piece of feedback, oldest first
+- `tombstones/<ab>/<id>.yaml`: tasks that were deleted, and by whom
+
+Use `claude-container task list|show|history` rather than editing it by hand.
+"""

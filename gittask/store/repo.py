@@ -1,0 +1,151 @@
+"""Finding the repository and talking to git.
+
+pygit2 does the local object and ref work; the ``git`` executable is used where
+its behaviour is the point (network transport with the user's credentials,
+config the user might also edit by hand).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gittask.errors import GittaskError, NotARepositoryError
+
+if TYPE_CHECKING:
+    import pygit2
+
+
+def find_git_dir(start: Path) -> Path | None:
+    """The git dir for ``start`` without importing pygit2 (fast path).
+
+    Returns None when in doubt (GIT_DIR set, odd layouts); callers then use
+    pygit2's discovery.
+    """
+    if os.environ.get("GIT_DIR") or os.environ.get("GIT_COMMON_DIR"):
+        return None
+    for folder in (start, *start.parents):
+        dotgit = folder / ".git"
+        if dotgit.is_dir():
+            return dotgit
+        if dotgit.is_file():
+            text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            gitdir = Path(text[len("gitdir:") :].strip())
+            return gitdir if gitdir.is_absolute() else (folder / gitdir).resolve()
+    return None
+
+
+def common_dir_of(git_dir: Path) -> Path:
+    """The shared git dir (differs from git_dir in a linked worktree)."""
+    marker = git_dir / "commondir"
+    if marker.is_file():
+        target = Path(marker.read_text(encoding="utf-8").strip())
+        return target if target.is_absolute() else (git_dir / target).resolve()
+    return git_dir
+
+
+@dataclass
+class GitRepo:
+    """One repository, opened from any folder inside it (or a linked worktree)."""
+
+    git_dir: Path
+    workdir: Path | None  # None for a bare repository
+
+    @classmethod
+    def discover(cls, start: str | os.PathLike[str] | None = None) -> GitRepo:
+        import pygit2
+
+        where = Path(start or os.getcwd()).resolve()
+        found = pygit2.discover_repository(str(where))
+        if not found:
+            raise NotARepositoryError(
+                f"not a git repository (or any parent up to /): {where}",
+                "run this inside a git checkout, or create one with 'git init'",
+            )
+        repo = pygit2.Repository(found)
+        workdir = Path(repo.workdir) if repo.workdir else None
+        self = cls(git_dir=Path(repo.path).resolve(), workdir=workdir)
+        self.__dict__["pygit"] = repo
+        return self
+
+    @cached_property
+    def pygit(self) -> pygit2.Repository:
+        import pygit2
+
+        return pygit2.Repository(str(self.git_dir))
+
+    @cached_property
+    def common_dir(self) -> Path:
+        return common_dir_of(self.git_dir)
+
+    @property
+    def state_dir(self) -> Path:
+        """The tool's private, never-committed folder (shared by all worktrees)."""
+        return self.common_dir / "claude-tasks"
+
+    @property
+    def main_workdir(self) -> Path | None:
+        """The main worktree's folder (where .claude-container lives)."""
+        if self.common_dir != self.git_dir:
+            return self.common_dir.parent
+        return self.workdir
+
+    def signature(self) -> pygit2.Signature:
+        import pygit2
+
+        try:
+            return self.pygit.default_signature
+        except (KeyError, pygit2.GitError):
+            raise GittaskError(
+                "git does not know who you are: user.name and user.email are not set",
+                "run: git config --global user.name 'Your Name' && "
+                "git config --global user.email you@example.com",
+            ) from None
+
+    def author_string(self) -> str:
+        sig = self.signature()
+        return f"{sig.name} <{sig.email}>"
+
+    def git(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the git executable against this repository."""
+        run_env = None
+        if env:
+            run_env = {**os.environ, **env}
+        where = cwd or self.workdir or self.git_dir
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=where,
+                capture_output=True,
+                text=True,
+                input=input,
+                env=run_env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GittaskError("the git executable was not found", "install git") from None
+        if check and proc.returncode != 0:
+            reason = (proc.stderr or proc.stdout).strip().splitlines()
+            detail = reason[-1] if reason else f"exit code {proc.returncode}"
+            raise GittaskError(f"git {args[0]} failed: {detail}")
+        return proc
+
+    def config_get(self, key: str) -> str | None:
+        try:
+            value = self.pygit.config[key]
+        except KeyError:
+            return None
+        return str(value)

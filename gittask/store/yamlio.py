@@ -1,0 +1,58 @@
+"""YAML as stored on the data ref: stable key order, readable block style.
+
+Reading uses ruamel.yaml's safe loader, which runs on libyaml's C parser when
+``ruamel.yaml.clib`` is installed (about 5x faster than pure Python; it matters
+when the index is rebuilt from thousands of records).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from typing import Any
+
+
+@cache
+def _loader() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
+
+
+@cache
+def _dumper() -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096  # never fold long lines
+
+    def represent_str(dumper: RoundTripRepresenter, data: str) -> Any:
+        if "\n" in data:
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+        return dumper.represent_str(data)
+
+    def represent_none(dumper: RoundTripRepresenter, data: None) -> Any:
+        return dumper.represent_scalar("tag:yaml.org,2002:null", "null")
+
+    yaml.representer.add_representer(str, represent_str)
+    yaml.representer.add_representer(type(None), represent_none)
+    return yaml
+
+
+def dump(data: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    _dumper().dump(data, buf)
+    return buf.getvalue()
+
+
+def load(text: str | bytes) -> Any:
+    """Parse YAML; raises ValueError with the parser's reason on bad input."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _loader().load(text)
+    except YAMLError as exc:
+        reason = " ".join(str(exc).split())
+        raise ValueError(reason) from None
