@@ -1,0 +1,189 @@
+"""Project configuration: ``.claude-container/container_config.json``.
+
+Committed with the project so a team shares it. Every key has a default, a
+type and a check; ``config set`` parses text into the right type and refuses
+bad values with a one-line reason. Secrets never go here: ``env`` holds only
+the *names* of host variables passed to the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gittask.errors import UsageError
+
+CONFIG_DIR = ".claude-container"
+CONFIG_FILE = "container_config.json"
+DOCKERFILE = "Dockerfile.claude"
+
+
+def _positive_int(text: Any) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _positive_float(text: Any) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _memory(text: Any) -> str:
+    value = str(text).strip().lower()
+    if not re.fullmatch(r"\d+[bkmg]?", value):
+        raise ValueError("must look like 512m or 4g")
+    return value
+
+
+def _bool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _agent(text: Any) -> str:
+    value = str(text).strip()
+    if value not in ("claude", "command"):
+        raise ValueError("must be 'claude' or 'command'")
+    return value
+
+
+def _env_names(text: Any) -> list[str]:
+    items = text if isinstance(text, list) else re.split(r"[,\s]+", str(text))
+    names = [str(i).strip() for i in items if str(i).strip()]
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(
+                f"'{name}' is not an environment variable name (names only, no values)"
+            )
+    return names
+
+
+def _optional_str(text: Any) -> str | None:
+    value = str(text).strip() if text is not None else ""
+    return value or None
+
+
+def _repo_name(text: Any) -> str | None:
+    value = _optional_str(text)
+    if value is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+        raise ValueError("must be owner/name")
+    return value
+
+
+def _branch(text: Any) -> str | None:
+    value = _optional_str(text)
+    if value is not None and (value.startswith("-") or " " in value or ".." in value):
+        raise ValueError("is not a valid branch name")
+    return value
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def parse_optional(text: Any) -> Any:
+        if text is None or str(text).strip().lower() in ("", "none", "null"):
+            return None
+        return parse(text)
+
+    return parse_optional
+
+
+@dataclass(frozen=True)
+class Key:
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+KEYS: dict[str, Key] = {
+    "image": Key(None, _optional_str, "Docker image to run (default: derived from the repository)"),
+    "agent": Key("claude", _agent, "which agent runs: claude or command"),
+    "agent_command": Key(None, _optional_str, "shell command run by the 'command' agent"),
+    "base_branch": Key(None, _branch, "branch new tasks start from (default: origin's default)"),
+    "timeout_seconds": Key(3600, _positive_int, "wall-clock limit for one run"),
+    "silence_timeout_seconds": Key(900, _positive_int, "kill a run that prints nothing this long"),
+    "memory": Key("4g", _memory, "container memory limit"),
+    "cpus": Key(2.0, _positive_float, "container CPU limit"),
+    "pids_limit": Key(512, _positive_int, "container process limit"),
+    "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
+    "env": Key([], _env_names, "names of host variables passed to the agent"),
+    "model": Key(None, _optional_str, "Claude model (--model)"),
+    "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
+    "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
+    "remote": Key("origin", _optional_str, "git remote tasks and branches are pushed to"),
+    "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
+    "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),
+    "pr_draft": Key(True, _bool, "open pull requests as drafts"),
+}
+
+
+def parse_value(key: str, value: Any) -> Any:
+    spec = KEYS.get(key)
+    if spec is None:
+        raise UsageError(f"unknown config key '{key}'", "valid keys: " + ", ".join(sorted(KEYS)))
+    try:
+        return spec.parse(value)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"bad value for {key}: {value!r} {exc}".strip()) from None
+
+
+@dataclass
+class ProjectConfig:
+    path: Path
+    values: dict[str, Any]
+
+    @classmethod
+    def load(cls, root: Path) -> ProjectConfig:
+        path = root / CONFIG_DIR / CONFIG_FILE
+        values = {k: spec.default for k, spec in KEYS.items()}
+        if path.is_file():
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UsageError(
+                    f"cannot read {path}: {exc}",
+                    "fix the JSON or run 'claude-container init --force'",
+                ) from None
+            if not isinstance(stored, dict):
+                raise UsageError(f"{path} does not hold a JSON object")
+            for key, value in stored.items():
+                if key in KEYS:
+                    try:
+                        values[key] = KEYS[key].parse(value) if value is not None else None
+                    except (ValueError, TypeError) as exc:
+                        raise UsageError(f"{path}: bad value for {key}: {exc}") from None
+        return cls(path=path, values=values)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in KEYS:
+            raise UsageError(
+                f"unknown config key '{key}'", "valid keys: " + ", ".join(sorted(KEYS))
+            )
+        return self.values[key]
+
+    def set(self, key: str, value: Any) -> Any:
+        parsed = parse_value(key, value)
+        self.values[key] = parsed
+        return parsed
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.values, indent=2) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, self.path)
