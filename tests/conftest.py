@@ -1,0 +1,82 @@
+"""Shared fixtures: real git repositories in temporary folders, and the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+def init_repo(path: Path, name: str = "Test User", commit: bool = True) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "trunk")
+    git(path, "config", "user.name", name)
+    git(path, "config", "user.email", f"{name.split()[0].lower()}@example.com")
+    if commit:
+        (path / "README.md").write_text("# sample\n")
+        git(path, "add", "README.md")
+        git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user config, editor or credentials leak into a test."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for var in ("VISUAL", "EDITOR", "GIT_EDITOR", "GIT_DIR", "GIT_WORK_TREE"):
+        monkeypatch.delenv(var, raising=False)
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = trunk\n[protocol \"file\"]\n\tallow = always\n"
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return init_repo(tmp_path / "repo")
+
+
+CliResult = subprocess.CompletedProcess[str]
+
+
+def run_cli(
+    cwd: Path,
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gittask", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input if input is not None else "",
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    return run_cli
