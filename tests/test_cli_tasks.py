@@ -1,0 +1,235 @@
+"""The task commands as a user runs them: the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gittask.store import layout
+from tests.conftest import CliResult, git, init_repo
+
+Cli = Callable[..., CliResult]
+
+
+def ref_tip(repo: Path) -> str:
+    return git(repo, "rev-parse", "--verify", "-q", layout.DATA_REF, check=False)
+
+
+def create(cli: Cli, repo: Path, text: str, *extra: str) -> str:
+    result = cli(repo, "task", "create", "--no-run", "-m", text, *extra)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def one_line_error(result: CliResult, code: int = 1) -> str:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_version_and_help(cli: Cli, repo: Path) -> None:
+    assert cli(repo, "--version").stdout.startswith("claude-container ")
+    for args in (
+        [],
+        ["task"],
+        ["task", "create"],
+        ["task", "list"],
+        ["task", "show"],
+        ["task", "delete"],
+        ["task", "search"],
+        ["task", "history"],
+    ):
+        result = cli(repo, *args, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, args
+
+
+def test_create_list_show_json(cli: Cli, repo: Path) -> None:
+    first = create(cli, repo, "Fix the login bug\n\nIt fails on empty passwords.")
+    second = create(cli, repo, "Add dark mode", "--branch", "feature/dark", "--base", "trunk")
+    listed = json.loads(cli(repo, "task", "list", "--json").stdout)
+    assert [t["id"] for t in listed] == [second, first]  # newest first
+    assert listed[0]["branch_name"] == "feature/dark" and listed[0]["status"] == "pending"
+    assert listed[1]["branch_name"].startswith("claude/fix-the-login-bug-")
+    shown = json.loads(cli(repo, "task", "show", second[:8], "--json").stdout)
+    assert shown["base_branch"] == "trunk" and shown["description"] == "Add dark mode\n"
+    assert shown["author"] == "Test User <test@example.com>"
+    text = cli(repo, "task", "show", first[:10]).stdout
+    assert "Fix the login bug" in text and "It fails on empty passwords." in text
+    plain = cli(repo, "task", "list").stdout.splitlines()
+    assert plain[0].split() == ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"]
+    assert plain[1].startswith(second[:8]) and "Add dark mode" in plain[1]
+    pending = json.loads(cli(repo, "task", "list", "--status", "pending", "--json").stdout)
+    assert len(pending) == 2
+    assert json.loads(cli(repo, "task", "list", "--status", "failed", "--json").stdout) == []
+
+
+def test_description_from_file_stdin_and_editor(cli: Cli, repo: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.md"
+    spec.write_text("# Refactor the parser\n\nKeep the API.\n")
+    by_file = create_from(cli, repo, "--file", str(spec))
+    assert json.loads(cli(repo, "task", "show", by_file, "--json").stdout)["title"] == (
+        "Refactor the parser"
+    )
+    by_stdin = cli(repo, "task", "create", "--no-run", "--file", "-", input="From stdin\n")
+    assert by_stdin.returncode == 0
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        "#!/bin/sh\n"
+        'printf "Written in the editor\\n\\n" | cat - "$1" > "$1.new"\n'
+        'mv "$1.new" "$1"\n'
+    )
+    editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
+    by_editor = cli(repo, "task", "create", "--no-run", env={"EDITOR": str(editor)})
+    assert by_editor.returncode == 0, by_editor.stderr
+    shown = json.loads(cli(repo, "task", "show", by_editor.stdout.strip(), "--json").stdout)
+    assert shown["description"] == "Written in the editor\n"  # template lines stripped
+    git(repo, "config", "core.editor", str(editor))
+    assert cli(repo, "task", "create", "--no-run").returncode == 0
+
+
+def create_from(cli: Cli, repo: Path, *args: str) -> str:
+    result = cli(repo, "task", "create", "--no-run", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_empty_description_stores_nothing(cli: Cli, repo: Path, tmp_path: Path) -> None:
+    editor = tmp_path / "keep.sh"
+    editor.write_text("#!/bin/sh\nexit 0\n")  # leaves only the template
+    editor.chmod(0o755)
+    line = one_line_error(cli(repo, "task", "create", "--no-run", env={"EDITOR": str(editor)}), 2)
+    assert "description is empty" in line
+    assert "description is empty" in one_line_error(
+        cli(repo, "task", "create", "--no-run", "-m", "  "), 2
+    )
+    no_editor = one_line_error(cli(repo, "task", "create", "--no-run"), 2)
+    assert "no description given" in no_editor and "$EDITOR" in no_editor
+    assert ref_tip(repo) == ""
+
+
+@pytest.mark.parametrize("branch", ["has space", "a..b", "-x", "end.lock", "x~1", "HEAD"])
+def test_invalid_branch_names(cli: Cli, repo: Path, branch: str) -> None:
+    line = one_line_error(cli(repo, "task", "create", "--no-run", "-m", "x", "--branch", branch), 2)
+    assert "invalid branch name" in line
+    assert ref_tip(repo) == ""
+
+
+def test_taken_branch_names(cli: Cli, repo: Path, tmp_path: Path) -> None:
+    create(cli, repo, "first", "--branch", "work")
+    before = ref_tip(repo)
+    line = one_line_error(cli(repo, "task", "create", "--no-run", "-m", "x", "-b", "work"), 2)
+    assert "already used by task" in line
+    git(repo, "branch", "local-one")
+    assert "already exists in this repository" in one_line_error(
+        cli(repo, "task", "create", "--no-run", "-m", "x", "-b", "local-one"), 2
+    )
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "HEAD:refs/heads/remote-one")
+    git(repo, "fetch", "-q", "origin")
+    assert "already exists on origin" in one_line_error(
+        cli(repo, "task", "create", "--no-run", "-m", "x", "-b", "remote-one"), 2
+    )
+    assert "base branch 'nope' does not exist" in one_line_error(
+        cli(repo, "task", "create", "--no-run", "-m", "x", "--base", "nope"), 2
+    )
+    assert ref_tip(repo) == before
+
+
+def test_unknown_and_ambiguous_ids(cli: Cli, repo: Path) -> None:
+    ids = [create(cli, repo, f"task {i}") for i in range(20)]
+    assert "no task matches 'xyz'" in one_line_error(cli(repo, "task", "show", "xyz"))
+    assert "no task matches 'fffffffff'" in one_line_error(cli(repo, "task", "show", "fffffffff"))
+    first_digits = {}
+    for task_id in ids:
+        first_digits.setdefault(task_id[0], []).append(task_id)
+    shared = next(group for group in first_digits.values() if len(group) > 1)
+    line = one_line_error(cli(repo, "task", "show", shared[0][0]))
+    assert "matches" in line and all(t[:12] in line for t in shared)
+
+
+def test_unknown_status_filter(cli: Cli, repo: Path) -> None:
+    line = one_line_error(cli(repo, "task", "list", "--status", "done"), 2)
+    assert "unknown status 'done'" in line and "pending, running, created" in line
+
+
+def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for args in (["task", "list"], ["task", "create", "--no-run", "-m", "x"]):
+        line = one_line_error(cli(plain, *args))
+        assert "not a git repository" in line
+
+
+def test_search_ranks_best_matches_first(cli: Cli, repo: Path) -> None:
+    weak = create(cli, repo, "Tidy the cache module")
+    strong = create(
+        cli, repo, "Cache invalidation is broken\n\nThe cache keeps stale cache entries."
+    )
+    create(cli, repo, "Unrelated")
+    hits = json.loads(cli(repo, "task", "search", "CACHE", "--json").stdout)
+    assert [h["id"] for h in hits] == [strong, weak]
+    assert hits[0]["score"] > hits[1]["score"]
+    assert json.loads(cli(repo, "task", "search", "nothing-like-this", "--json").stdout) == []
+
+
+def test_history_newest_first_with_limit_and_branch(cli: Cli, repo: Path) -> None:
+    a = create(cli, repo, "Alpha", "-b", "alpha")
+    b = create(cli, repo, "Beta", "-b", "beta")
+    cli(repo, "task", "delete", a, "--yes")
+    entries = json.loads(cli(repo, "task", "history", "--json").stdout)
+    assert [(e["action"], e["task_id"]) for e in entries] == [
+        ("delete", a),
+        ("create", b),
+        ("create", a),
+    ]
+    assert len(json.loads(cli(repo, "task", "history", "--limit", "1", "--json").stdout)) == 1
+    only_beta = json.loads(cli(repo, "task", "history", "--branch", "beta", "--json").stdout)
+    assert [e["task_id"] for e in only_beta] == [b]
+
+
+def test_delete_confirmation_status_and_twice(cli: Cli, repo: Path) -> None:
+    a = create(cli, repo, "one")
+    b = create(cli, repo, "two")
+    before = ref_tip(repo)
+    assert "without confirmation" in one_line_error(cli(repo, "task", "delete", a), 2)
+    assert "no task matches 'zzz'" in one_line_error(cli(repo, "task", "delete", a, "zzz", "--yes"))
+    assert ref_tip(repo) == before  # one bad id: nothing deleted
+    assert cli(repo, "task", "delete", a[:8], "--yes").returncode == 0
+    assert "was deleted" in one_line_error(cli(repo, "task", "delete", a[:8], "--yes"))
+    assert "was deleted" in one_line_error(cli(repo, "task", "show", a))
+    assert cli(repo, "task", "delete", "--status", "pending", "--yes").returncode == 0
+    assert json.loads(cli(repo, "task", "list", "--json").stdout) == []
+    assert b not in cli(repo, "task", "list").stdout
+
+
+def test_malformed_record_is_reported_and_others_still_list(cli: Cli, repo: Path) -> None:
+    bad = create(cli, repo, "will be broken")
+    good = create(cli, repo, "still fine")
+    wt = repo.parent / "edit"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt), layout.DATA_REF)
+    path = f"{layout.task_dir(bad)}/metadata.yaml"
+    (wt / path).write_text("status: [broken\n")
+    git(wt, "commit", "-q", "-am", "oops")
+    git(repo, "update-ref", layout.DATA_REF, git(wt, "rev-parse", "HEAD"))
+    result = cli(repo, "task", "list")
+    assert result.returncode == 0
+    assert f"warning: unreadable task record {path}" in result.stderr
+    assert "still fine" in result.stdout
+    listed = {t["id"]: t for t in json.loads(cli(repo, "task", "list", "--json").stdout)}
+    assert listed[good]["status"] == "pending"
+    assert listed[bad]["status"] == "unreadable" and path in listed[bad]["error"]
+    assert path in one_line_error(cli(repo, "task", "show", bad))
+
+
+def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None:
+    empty = init_repo(tmp_path / "empty", commit=False)
+    task_id = create(cli, empty, "first task ever")
+    assert json.loads(cli(empty, "task", "list", "--json").stdout)[0]["id"] == task_id

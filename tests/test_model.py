@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from gittask.errors import InvalidTransitionError, UsageError
+from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
+from gittask.model.clock import parse_ts
+from gittask.model.ids import short_ids
+from gittask.model.status import check_transition
+from gittask.model.task import new_task_id, normalize_id, title_of
+
+
+def test_legal_transitions_pass_and_illegal_ones_explain_the_allowed_targets() -> None:
+    check_transition(TaskStatus.PENDING, TaskStatus.RUNNING)
+    check_transition(TaskStatus.RUNNING, TaskStatus.CREATED)
+    check_transition(TaskStatus.CREATED, TaskStatus.MERGED)
+    with pytest.raises(InvalidTransitionError, match="a pending task cannot become merged"):
+        check_transition(TaskStatus.PENDING, TaskStatus.MERGED)
+    with pytest.raises(InvalidTransitionError, match="none \\(final\\)"):
+        check_transition(TaskStatus.MERGED, TaskStatus.RUNNING)
+
+
+def test_set_status_validates() -> None:
+    task = TaskMetadata(id=new_task_id(), description="x")
+    task.set_status(TaskStatus.RUNNING)
+    with pytest.raises(InvalidTransitionError):
+        task.set_status(TaskStatus.MERGED)
+    assert task.status is TaskStatus.RUNNING
+
+
+def test_unknown_status_lists_the_valid_ones() -> None:
+    with pytest.raises(UsageError) as info:
+        TaskStatus.parse("done")
+    assert "pending, running, created, continued, failed, merged, closed" in str(info.value)
+    assert TaskStatus.parse(" Failed ") is TaskStatus.FAILED
+
+
+def test_metadata_round_trips_and_keeps_unknown_keys() -> None:
+    task = TaskMetadata(
+        id=new_task_id(),
+        description="Fix it\n\nmore",
+        branch_name="b",
+        cost_usd=0.25,
+        commits=["abc"],
+        extra={"future_field": {"x": 1}},
+    )
+    data = task.metadata_dict()
+    assert "description" not in data and "feedback_history" not in data
+    assert data["created_at"].endswith("Z")
+    again = TaskMetadata.from_parts(data, task.description)
+    assert again == task
+    assert again.metadata_dict()["future_field"] == {"x": 1}
+
+
+def test_continuation_count_is_derived_from_feedback() -> None:
+    task = TaskMetadata(id=new_task_id(), description="x")
+    assert task.continuation_count == 0
+    task.feedback_history.append(FeedbackEntry(feedback="more"))
+    assert task.continuation_count == 1
+    assert "continuation_count" not in task.metadata_dict()
+    assert task.to_dict()["continuation_count"] == 1
+
+
+def test_feedback_ids_are_unique_even_at_the_same_instant() -> None:
+    when = parse_ts("2026-01-01T00:00:00Z")
+    assert when is not None
+    ids = {FeedbackEntry(feedback="x", timestamp=when).id for _ in range(1000)}
+    assert len(ids) == 1000
+    entry = FeedbackEntry(feedback="hi", feedback_type=FeedbackType.FILE, author="a <a@x>")
+    assert FeedbackEntry.from_dict(entry.to_dict()) == entry
+
+
+def test_short_ids_are_unique_prefixes_of_at_least_eight() -> None:
+    ids = ["aaaaaaaa11", "aaaaaaaa12", "bbbbbbbbbbbb", "aaaaaaab00"]
+    short = short_ids(ids)
+    assert short["bbbbbbbbbbbb"] == "bbbbbbbb"
+    assert short["aaaaaaaa11"] == "aaaaaaaa11"
+    assert short["aaaaaaab00"] == "aaaaaaab"
+    assert len(set(short.values())) == len(ids)
+
+
+def test_ids_and_titles() -> None:
+    assert (
+        normalize_id("ABCDEF12-3456-7890-ABCD-EF1234567890") == "abcdef1234567890abcdef1234567890"
+    )
+    assert len(new_task_id()) == 32
+    assert title_of("\n\n# Heading here\nbody") == "Heading here"
+    assert title_of("") == "(no description)"
+    assert title_of("x" * 100).endswith("…")
