@@ -8,7 +8,8 @@ from pathlib import Path
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.model.task import new_task_id
 from gittask.store import layout
-from gittask.store.database import TaskDatabase, fast_index
+from gittask.store.database import TaskDatabase
+from gittask.store.fastpath import fast_index
 from tests.conftest import git
 
 

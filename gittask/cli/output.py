@@ -44,10 +44,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
             tbl.add_row(*row)
         Console().print(tbl)
         return
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths[i], len(cell))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
+    widths = [
+        max(len(h), *map(len, col)) if col else len(h)
+        for h, col in zip(headers, columns, strict=True)
+    ]
     lines = []
     fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
     lines.append(fmt.format(*headers).rstrip())

@@ -5,21 +5,22 @@ from __future__ import annotations
 from gittask.model.task import SHORT_ID_MIN
 
 
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def short_ids(ids: list[str], minimum: int = SHORT_ID_MIN) -> dict[str, str]:
     ordered = sorted(ids)
-    result = {}
-    for i, task_id in enumerate(ordered):
-        need = minimum
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(ordered):
-                other = ordered[j]
-                common = 0
-                while (
-                    common < len(task_id)
-                    and common < len(other)
-                    and task_id[common] == other[common]
-                ):
-                    common += 1
-                need = max(need, common + 1)
-        result[task_id] = task_id[:need]
-    return result
+    need = [minimum] * len(ordered)
+    for i in range(1, len(ordered)):
+        a, b = ordered[i - 1], ordered[i]
+        if a[:minimum] == b[:minimum]:  # rare: only then compare further
+            length = _common_prefix(a, b) + 1
+            need[i - 1] = max(need[i - 1], length)
+            need[i] = max(need[i], length)
+    return {task_id: task_id[:n] for task_id, n in zip(ordered, need, strict=True)}

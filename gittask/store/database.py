@@ -12,15 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gittask.model import FeedbackEntry, TaskMetadata
-from gittask.store import layout
-from gittask.store.fastrefs import read_ref
+from gittask.store.fastpath import INDEX_FILE
 from gittask.store.index import IndexRow, TaskIndex
-from gittask.store.repo import GitRepo, common_dir_of, find_git_dir
+from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
-
-INDEX_FILE = "index.sqlite"
-REMOTE_TRACKING = f"refs/remotes/origin/{layout.REMOTE_BRANCH}"
 
 # Set by the sync layer: merges task state that a plain `git fetch` brought in.
 # Called with the database before every read; returns the remote-tracking tip
@@ -108,30 +104,3 @@ class TaskDatabase:
         if self.workcopy is not None:
             return self.workcopy.logs_folder(task_id)
         return self.repo.state_dir / "logs" / task_id
-
-
-def fast_index(start: Path | None = None) -> TaskIndex | None:
-    """The index, if it is provably current, found without loading pygit2.
-
-    Current means: the data ref and the remote-tracking branch are exactly
-    where they were when the index was last brought up to date.
-    """
-    git_dir = find_git_dir((start or Path.cwd()).resolve())
-    if git_dir is None:
-        return None
-    common = common_dir_of(git_dir)
-    path = common / "claude-tasks" / INDEX_FILE
-    if not path.is_file():
-        return None
-    tip = read_ref(common, layout.DATA_REF)
-    remote = read_ref(common, REMOTE_TRACKING)
-    if tip is None or remote is None:
-        return None
-    index = TaskIndex(path)
-    try:
-        if index.tip == tip and (index.get_meta("remote_seen") or "") == remote:
-            return index
-    except Exception:
-        pass
-    index.close()
-    return None

@@ -10,12 +10,14 @@ changed. Deleting the file costs one rebuild.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gittask.model.task import title_of
 
@@ -44,8 +46,7 @@ CREATE INDEX IF NOT EXISTS tasks_branch ON tasks(branch);
 """
 
 
-@dataclass(frozen=True)
-class IndexRow:
+class IndexRow(NamedTuple):
     id: str
     oid: str
     status: str | None
@@ -54,10 +55,6 @@ class IndexRow:
     title: str | None
     pr_url: str | None
     error: str | None  # set when the record could not be read
-
-    def record(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        row = conn.execute("SELECT record FROM tasks WHERE id = ?", (self.id,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else {}
 
 
 @dataclass
@@ -136,7 +133,7 @@ class TaskIndex:
             sql += " WHERE status = ?"
             args = (status,)
         sql += " ORDER BY created_at DESC, id"
-        return [IndexRow(*r) for r in self.conn.execute(sql, args)]
+        return list(map(IndexRow._make, self.conn.execute(sql, args)))
 
     def record(self, task_id: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -184,11 +181,7 @@ class TaskIndex:
 
     def refresh(self, store: TaskStore) -> RefreshResult:
         """Bring the index to the data ref's tip, touching only what changed."""
-        import pygit2
-
-        from gittask.errors import CorruptRecordError
         from gittask.store import layout
-        from gittask.store.taskstore import parse_task_tree
         from gittask.store.trees import subtree
 
         tip = store.tip()
@@ -196,54 +189,36 @@ class TaskIndex:
         if tip_hex == self.tip:
             return RefreshResult(set(), set())
         result = RefreshResult(set(), set(), rebuilt=not self.tip)
-        git = store.git
         with self._write() as conn:
             if self.tip == tip_hex:  # another process did it while we waited
                 return result
             root = store.root(tip) if tip is not None else None
-            tasks_tree = subtree(git, root, layout.TASKS_DIR)
+            tasks_tree = subtree(store.git, root, layout.TASKS_DIR)
             known_fans = dict(conn.execute("SELECT name, oid FROM fans").fetchall())
+            work: list[FanWork] = []
             seen_fans = set()
             for fan in tasks_tree or []:
                 assert fan.name is not None
                 seen_fans.add(fan.name)
-                if known_fans.get(fan.name) == str(fan.id):
-                    continue
-                fan_tree = git[fan.id]
-                if not isinstance(fan_tree, pygit2.Tree):
-                    continue
-                known = dict(
-                    conn.execute("SELECT id, oid FROM tasks WHERE fan = ?", (fan.name,)).fetchall()
-                )
-                present = set()
-                for entry in fan_tree:
-                    assert entry.name is not None
-                    present.add(entry.name)
-                    if known.get(entry.name) == str(entry.id):
-                        continue
-                    path = f"{layout.TASKS_DIR}/{fan.name}/{entry.name}"
-                    obj = git[entry.id]
-                    try:
-                        if not isinstance(obj, pygit2.Tree):
-                            raise CorruptRecordError(path, "not a folder")
-                        task = parse_task_tree(git, obj, path)
-                    except CorruptRecordError as exc:
-                        self._put_error(conn, fan.name, entry.name, str(entry.id), exc)
+                if known_fans.get(fan.name) != str(fan.id):
+                    rows = conn.execute("SELECT id, oid FROM tasks WHERE fan = ?", (fan.name,))
+                    work.append((fan.name, str(fan.id), dict(rows.fetchall())))
+            for fan_name, fan_oid, parsed, present, known in _parse_fans(store, work):
+                for task_id, oid, record, error in parsed:
+                    if record is not None:
+                        self._put(conn, fan_name, oid, record)
                     else:
-                        self._put(conn, fan.name, str(entry.id), task.to_dict())
-                    result.changed.add(entry.name)
+                        self._put_error(conn, fan_name, task_id, oid, error or "unreadable")
+                    result.changed.add(task_id)
                 gone = set(known) - present
-                for task_id in gone:
-                    conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+                conn.executemany("DELETE FROM tasks WHERE id = ?", [(t,) for t in gone])
                 result.removed |= gone
-                conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?)", (fan.name, str(fan.id)))
+                conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?)", (fan_name, fan_oid))
             for fan_name in set(known_fans) - seen_fans:
-                ids = [
-                    r[0] for r in conn.execute("SELECT id FROM tasks WHERE fan = ?", (fan_name,))
-                ]
+                rows = conn.execute("SELECT id FROM tasks WHERE fan = ?", (fan_name,))
+                result.removed |= {r[0] for r in rows}
                 conn.execute("DELETE FROM tasks WHERE fan = ?", (fan_name,))
                 conn.execute("DELETE FROM fans WHERE name = ?", (fan_name,))
-                result.removed |= set(ids)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip_hex,))
         return result
 
@@ -272,10 +247,72 @@ class TaskIndex:
         )
 
     @staticmethod
-    def _put_error(
-        conn: sqlite3.Connection, fan: str, task_id: str, oid: str, exc: Exception
-    ) -> None:
+    def _put_error(conn: sqlite3.Connection, fan: str, task_id: str, oid: str, error: str) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO tasks VALUES (?,?,?,NULL,NULL,NULL,?,NULL,'',NULL,?)",
-            (task_id, fan, oid, title_of(""), str(exc)),
+            (task_id, fan, oid, title_of(""), error),
         )
+
+
+# (fan name, fan tree id, {task id: tree id} already indexed)
+FanWork = tuple[str, str, dict[str, str]]
+# (task id, tree id, record or None, error or None)
+ParsedTask = tuple[str, str, dict[str, Any] | None, str | None]
+FanResult = tuple[str, str, list[ParsedTask], set[str], dict[str, str]]
+
+# Parsing YAML is the cost of a large refresh (ruamel's constructor runs in
+# Python even over the C parser); above this many changed fan-out folders the
+# work is spread over the machine's cores.
+PARALLEL_MIN_FANS = 32
+
+
+def _parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(work) < PARALLEL_MIN_FANS or workers < 2 or multiprocessing.parent_process():
+        for item in work:
+            yield _parse_fan(store.git, item)
+        return
+    import concurrent.futures
+
+    chunks = [work[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_parse_chunk, str(store.repo.git_dir), chunk) for chunk in chunks]
+        for future in futures:
+            yield from future.result()
+
+
+def _parse_chunk(git_dir: str, chunk: list[FanWork]) -> list[FanResult]:
+    import pygit2
+
+    git = pygit2.Repository(git_dir)
+    return [_parse_fan(git, item) for item in chunk]
+
+
+def _parse_fan(git: Any, item: FanWork) -> FanResult:
+    import pygit2
+
+    from gittask.errors import CorruptRecordError
+    from gittask.store import layout
+    from gittask.store.taskstore import parse_task_tree
+
+    fan_name, fan_oid, known = item
+    parsed: list[ParsedTask] = []
+    present: set[str] = set()
+    fan_tree = git[fan_oid]
+    for entry in fan_tree if isinstance(fan_tree, pygit2.Tree) else []:
+        name = entry.name or ""
+        present.add(name)
+        if known.get(name) == str(entry.id):
+            continue
+        path = f"{layout.TASKS_DIR}/{fan_name}/{name}"
+        obj = git[entry.id]
+        try:
+            if not isinstance(obj, pygit2.Tree):
+                raise CorruptRecordError(path, "not a folder")
+            record = parse_task_tree(git, obj, path).to_dict()
+        except CorruptRecordError as exc:
+            parsed.append((name, str(entry.id), None, str(exc)))
+        else:
+            parsed.append((name, str(entry.id), record, None))
+    return fan_name, fan_oid, parsed, present, known
