@@ -192,6 +192,9 @@ class GitHubForge:
                 raise
         raise AssertionError("unreachable")
 
+    def default_branch(self) -> str:
+        return str(self.repo.default_branch)
+
     def get_pull(self, number: int) -> PullInfo:
         return self._info(self._call(self.repo.get_pull, number))
 

@@ -36,6 +36,7 @@ METADATA_KEYS = (
     "container_id",
     "pr_url",
     "pr_number",
+    "pr_note",
     "commit_hash",
     "commits",
     "session_id",
@@ -82,6 +83,7 @@ class TaskMetadata:
     container_id: str | None = None
     pr_url: str | None = None
     pr_number: int | None = None
+    pr_note: str | None = None  # why no pull request was opened, in one line
     commit_hash: str | None = None
     commits: list[str] = field(default_factory=list)
     session_id: str | None = None
