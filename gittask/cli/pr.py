@@ -1,9 +1,51 @@
-"""Commands of the 'pr' group (filled in by its issue)."""
+"""``claude-container task pr``: open (or adopt) a task's pull request later."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from gittask.cli import output
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("pr")(pr)
+
+
+def pr(
+    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Open the task's pull request (adopting one that already exists for its branch)."""
+    from gittask.config import ProjectConfig
+    from gittask.errors import GittaskError
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow.pull_requests import open_pull_request
+
+    db = TaskDatabase.open()
+    db.refresh()
+    task = db.get(task_id)
+    if task.run_count == 0 and not task.commit_hash:
+        raise GittaskError(
+            f"task {task.id[:8]} has not run yet: there is no branch to propose",
+            f"run it with 'task start {task.id[:8]}'",
+        )
+    root = db.repo.workdir or db.repo.common_dir
+    result = open_pull_request(db, task.id, ProjectConfig.load(root))
+    if result.pull is None:
+        raise GittaskError(result.note or "no pull request was opened")
+    if as_json:
+        output.print_json(
+            {
+                "id": task.id,
+                "pr_url": result.pull.url,
+                "pr_number": result.pull.number,
+                "created": result.created,
+            }
+        )
+        return
+    verb = "opened" if result.created else "adopted existing"
+    output.info(f"{verb} pull request {result.pull.url}")
+    typer.echo(result.pull.url)

@@ -10,6 +10,7 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
+    from gittask.model import TaskMetadata
     from gittask.store.database import TaskDatabase
     from gittask.store.index import IndexRow
 
@@ -141,6 +142,9 @@ def list_tasks(
     status: Annotated[
         str | None, typer.Option("--status", "-s", help="Only tasks with this status.")
     ] = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch pull request states from GitHub first.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, newest first."""
@@ -151,6 +155,8 @@ def list_tasks(
         from gittask.model.status import TaskStatus
 
         wanted = TaskStatus.parse(status).value
+    if refresh:
+        _refresh_pull_states(None, quiet=as_json)
     index = fast_index()
     rows = index.rows(wanted) if index is not None else _db().rows(wanted)
     short = _short_map(
@@ -216,6 +222,27 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     typer.echo("\n".join(lines))
 
 
+def _refresh_pull_states(
+    task_ids: list[str] | None, quiet: bool, db: TaskDatabase | None = None
+) -> dict[str, TaskMetadata]:
+    """Move tasks whose PR was merged or closed; a GitHub problem is a warning."""
+    from gittask.config import ProjectConfig
+    from gittask.errors import GittaskError
+    from gittask.workflow.pull_requests import refresh_pull_states
+
+    db = db or _db()
+    root = db.repo.workdir or db.repo.common_dir
+    try:
+        moved = refresh_pull_states(db, ProjectConfig.load(root), task_ids)
+    except GittaskError as exc:
+        output.info(f"warning: pull request states not refreshed: {exc}")
+        return {}
+    for task, status in moved:
+        if not quiet:
+            output.info(f"task {task.id[:8]} is now {status}")
+    return {task.id: task for task, _ in moved}
+
+
 @app.command("show")
 def show(
     task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
@@ -228,6 +255,8 @@ def show(
     db = _db()
     db.refresh()
     task = db.get(task_id)
+    if task.pr_number:
+        task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     record = task.to_dict()
     short = _short_map(db.index.ids()).get(task.id, task.id[:8])
     record["short_id"] = short
