@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gittask.model.task import title_of
-
 if TYPE_CHECKING:
     from gittask.store.taskstore import TaskStore
 
@@ -248,6 +246,8 @@ class TaskIndex:
 
     @staticmethod
     def _put_error(conn: sqlite3.Connection, fan: str, task_id: str, oid: str, error: str) -> None:
+        from gittask.model.task import title_of
+
         conn.execute(
             "INSERT OR REPLACE INTO tasks VALUES (?,?,?,NULL,NULL,NULL,?,NULL,'',NULL,?)",
             (task_id, fan, oid, title_of(""), error),
