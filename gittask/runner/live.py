@@ -1,0 +1,169 @@
+"""Live-run markers: ``<runs_dir>/<task-id>.json``, one per task being run on this machine.
+
+The marker is created with ``O_EXCL`` before a run touches anything, so two
+processes never run the same task at once; it holds the driving process's pid,
+the container id once there is one, the run number and the log folder. It is
+removed when the run ends, whatever the ending. A marker whose pid is dead was
+left by a crash (``kill -9``, power loss): it is stale, and the next run of the
+task, ``task list`` and ``clean`` treat it so.
+
+No docker, no pygit2 here: ``task list`` reads these on its fast path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gittask.errors import GittaskError
+from gittask.runner import naming
+from gittask.store.repo import GitRepo
+
+STATE_PREPARING = "preparing"  # claimed: worktree and container being set up
+STATE_RUNNING = "running"  # the record says running; the container is started
+STATE_FINISHING = "finishing"  # the agent ended: commit, note, push
+
+
+@dataclass
+class RunMarker:
+    task_id: str
+    pid: int
+    run: int
+    state: str = STATE_PREPARING
+    container_id: str | None = None
+    container_name: str | None = None
+    log_dir: str | None = None
+    worktree: str | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunMarker:
+        return cls(
+            task_id=str(data["task_id"]),
+            pid=int(data["pid"]),
+            run=int(data.get("run") or 0),
+            state=str(data.get("state") or STATE_PREPARING),
+            container_id=data.get("container_id"),
+            container_name=data.get("container_name"),
+            log_dir=data.get("log_dir"),
+            worktree=data.get("worktree"),
+            started_at=float(data.get("started_at") or 0.0),
+        )
+
+    @property
+    def alive(self) -> bool:
+        return pid_alive(self.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process that looks like this tool (not a reused pid)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (not Linux): trust kill(0)
+    if not cmdline:
+        return False  # a zombie
+    text = cmdline.replace(b"\0", b" ")
+    return b"gittask" in text or b"claude-container" in text
+
+
+def marker_path(repo: GitRepo, task_id: str) -> Path:
+    return naming.runs_dir(repo) / f"{task_id}.json"
+
+
+def read_marker(path: Path) -> RunMarker | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunMarker.from_dict(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def marker_for(repo: GitRepo, task_id: str) -> RunMarker | None:
+    return read_marker(marker_path(repo, task_id))
+
+
+def all_markers(repo: GitRepo) -> list[RunMarker]:
+    """Every marker on this machine for ``repo``, live or stale."""
+    folder = naming.runs_dir(repo)
+    try:
+        names = sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except OSError:
+        return []
+    found = []
+    for path in names:
+        marker = read_marker(path)
+        if marker is not None:
+            found.append(marker)
+    return found
+
+
+def claim(repo: GitRepo, marker: RunMarker) -> Path:
+    """Create the marker, refusing when a live run of the task holds it."""
+    path = marker_path(repo, marker.task_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            held = read_marker(path)
+            if held is not None and held.alive and held.pid != os.getpid():
+                raise GittaskError(
+                    f"task {marker.task_id[:8]} is already running "
+                    f"(run {held.run}, pid {held.pid})",
+                    f"follow it with 'task logs {marker.task_id[:8]} --follow'",
+                ) from None
+            if held is None and _younger_than(path, 2.0):
+                time.sleep(0.2)  # being written right now by another process
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # stale: left by a crashed run
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(marker.to_json())
+        return path
+    raise GittaskError(f"task {marker.task_id[:8]} is being started by another process")
+
+
+def _younger_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return False
+
+
+def update(repo: GitRepo, marker: RunMarker) -> None:
+    """Rewrite the marker atomically (readers never see half a file)."""
+    path = marker_path(repo, marker.task_id)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(marker.to_json())
+    os.replace(tmp, path)
+
+
+def release(repo: GitRepo, marker: RunMarker) -> None:
+    """Remove the marker if it is still ours."""
+    path = marker_path(repo, marker.task_id)
+    held = read_marker(path)
+    if held is None or held.pid == marker.pid:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -1,0 +1,486 @@
+"""The run's own git worktree: base branch, branch start point, create, harvest, remove.
+
+Each run checks the task's branch out, *detached*, in a fresh folder under
+``naming.worktrees_dir(repo)``; the user's own checkout is never touched, and
+several tasks can run at once. The agent may use git inside the container:
+
+* the repository's shared git dir is mounted read-only at its own path (so the
+  worktree's ``.git`` file resolves), with a minimal ``config`` laid over the real
+  one (no remote URLs, no hooks path, no credentials) and the tool's private
+  folder hidden;
+* the worktree's own admin folder (HEAD, index) is writable;
+* new objects go to a per-run folder (``GIT_OBJECT_DIRECTORY``), the repository's
+  objects are an alternate: the agent cannot alter what is already stored.
+
+Nothing the agent wrote is trusted afterwards: the host runs git with explicit
+``GIT_DIR``/``GIT_COMMON_DIR``/``GIT_WORK_TREE`` and hooks off, re-detaches HEAD
+after checking it descends from where the run started, copies only regular
+object files, and removes the folders itself rather than through git.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from gittask.errors import GittaskError
+from gittask.runner import naming
+from gittask.store.repo import GitRepo
+
+_HEX = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+# git options for every command the tool runs in a run's worktree
+_SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+
+
+def _ref_exists(repo: GitRepo, ref: str) -> bool:
+    return repo.git("rev-parse", "--verify", "--quiet", ref, check=False).returncode == 0
+
+
+def _rev(repo: GitRepo, ref: str) -> str | None:
+    proc = repo.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    value = proc.stdout.strip()
+    return value if proc.returncode == 0 and value else None
+
+
+def remote_exists(repo: GitRepo, remote: str) -> bool:
+    return repo.config_get(f"remote.{remote}.url") is not None
+
+
+# -- base branch -----------------------------------------------------------------------
+
+
+def resolve_base(
+    repo: GitRepo, explicit: str | None, configured: str | None, remote: str
+) -> tuple[str, str]:
+    """The base branch's name and how it was chosen, never a hard-coded name.
+
+    ``--base``/the task's base, else the config's ``base_branch``, else the
+    target of ``refs/remotes/<remote>/HEAD``, else the remote's default branch
+    (``git ls-remote --symref``), else the current branch.
+    """
+    if explicit:
+        return explicit, "the task's base"
+    if configured:
+        return configured, "config base_branch"
+    head = repo.git("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
+    prefix = f"refs/remotes/{remote}/"
+    if head.returncode == 0 and head.stdout.strip().startswith(prefix):
+        return head.stdout.strip()[len(prefix) :], f"{remote}/HEAD"
+    if remote_exists(repo, remote):
+        proc = repo.git("ls-remote", "--symref", remote, "HEAD", check=False)
+        for line in proc.stdout.splitlines():
+            match = re.match(r"^ref:\s+refs/heads/(\S+)\s+HEAD$", line.strip())
+            if match:
+                return match.group(1), f"{remote}'s default branch"
+    top = repo.main_workdir
+    current = repo.git(
+        "symbolic-ref", "--quiet", "--short", "HEAD", check=False, cwd=top or repo.common_dir
+    )
+    if current.returncode == 0 and current.stdout.strip():
+        return current.stdout.strip(), "the current branch"
+    raise GittaskError(
+        "cannot tell which branch to start from: no --base, no base_branch in the config, "
+        f"no {remote}/HEAD and no current branch",
+        "pass --base BRANCH or run 'claude-container config set base_branch BRANCH'",
+    )
+
+
+def fetch_branch(repo: GitRepo, remote: str, branch: str) -> bool:
+    """Bring ``<remote>/<branch>`` up to date; False when it is not there (or offline)."""
+    if not remote_exists(repo, remote):
+        return False
+    proc = repo.git(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        remote,
+        f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def base_commit(repo: GitRepo, base: str, remote: str, how: str) -> tuple[str, str]:
+    """(commit, ref) the base branch points to: origin's copy first, else the local one."""
+    fetch_branch(repo, remote, base)
+    for ref in (f"refs/remotes/{remote}/{base}", f"refs/heads/{base}"):
+        commit = _rev(repo, ref)
+        if commit:
+            return commit, ref
+    raise GittaskError(
+        f"base branch '{base}' ({how}) does not exist here or on {remote}",
+        "run 'git fetch', or name an existing branch with --base",
+    )
+
+
+# -- the branch ------------------------------------------------------------------------
+
+
+@dataclass
+class BranchPlan:
+    """Where a run starts, and what to merge first."""
+
+    branch: str
+    start: str  # commit the worktree is created at
+    before: str | None  # the local branch's tip before the run (None: no local branch yet)
+    merge: str | None = None  # origin's copy to merge into ``start`` (diverged)
+    note: str = ""
+
+
+def plan_branch(
+    repo: GitRepo,
+    branch: str,
+    remote: str,
+    first_run: bool,
+    base: str,
+    base_tip: str,
+) -> BranchPlan:
+    """Decide the start point of the task's branch for this run.
+
+    First run: the branch must be free, locally and on the remote; it starts at
+    the base. Later runs: the local branch, brought up to date with the remote's
+    copy (fast-forward, else a merge), or the remote's copy, or the base when
+    no run has left any commit yet.
+    """
+    local_ref, remote_ref = f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"
+    if first_run:
+        if _ref_exists(repo, local_ref):
+            raise GittaskError(
+                f"branch '{branch}' already exists in this repository",
+                "another task or person uses it; record the task again with another --branch",
+            )
+        if _ref_exists(repo, remote_ref):
+            raise GittaskError(
+                f"branch '{branch}' already exists on {remote}",
+                "record the task again with another --branch",
+            )
+        return BranchPlan(branch, base_tip, None, note=f"new branch from {base}")
+    fetch_branch(repo, remote, branch)
+    local, theirs = _rev(repo, local_ref), _rev(repo, remote_ref)
+    if local and theirs:
+        if local == theirs or is_ancestor(repo, theirs, local):
+            return BranchPlan(branch, local, local, note="local branch")
+        if is_ancestor(repo, local, theirs):
+            return BranchPlan(branch, theirs, local, note=f"fast-forwarded to {remote}'s copy")
+        return BranchPlan(branch, local, local, merge=theirs, note=f"merging {remote}'s copy")
+    if local:
+        return BranchPlan(branch, local, local, note="local branch")
+    if theirs:
+        return BranchPlan(branch, theirs, None, note=f"{remote}'s copy")
+    return BranchPlan(branch, base_tip, None, note=f"no commits yet: new branch from {base}")
+
+
+def is_ancestor(repo: GitRepo, older: str, newer: str) -> bool:
+    proc = repo.git("merge-base", "--is-ancestor", older, newer, check=False)
+    return proc.returncode == 0
+
+
+def checked_out_at(repo: GitRepo, branch: str) -> Path | None:
+    """The folder of a worktree (the user's or another) that has ``branch`` checked out."""
+    proc = repo.git("worktree", "list", "--porcelain", check=False)
+    path: Path | None = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("worktree "):
+            path = Path(line[len("worktree ") :])
+        elif line == f"branch refs/heads/{branch}":
+            return path
+    return None
+
+
+# -- the worktree ----------------------------------------------------------------------
+
+
+@dataclass
+class Worktree:
+    repo: GitRepo
+    path: Path  # the checkout, mounted at /workspace
+    admin: Path  # <common>/worktrees/<name>: HEAD, index (writable by the agent)
+    scratch: Path  # per-run folder: prompt, container git config, new objects
+    start: str  # the commit the agent starts from (after any merge)
+
+    @property
+    def objects(self) -> Path:
+        return self.scratch / "objects"
+
+    @property
+    def container_config(self) -> Path:
+        return self.scratch / "gitconfig"
+
+    def env(self) -> dict[str, str]:
+        """Environment for host git in this worktree: nothing read from the worktree."""
+        return {
+            "GIT_DIR": str(self.admin),
+            "GIT_COMMON_DIR": str(self.repo.common_dir),
+            "GIT_WORK_TREE": str(self.path),
+        }
+
+    def git(self, *args: str, check: bool = True) -> str:
+        proc = self.repo.git(*_SAFE, *args, env=self.env(), cwd=self.path, check=check)
+        return proc.stdout.strip()
+
+
+def create_worktree(repo: GitRepo, task_id: str, run: int, start: str) -> Worktree:
+    """Check ``start`` out, detached, in a new folder of the tool's."""
+    root = naming.worktrees_dir(repo)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{task_id[:12]}-r{run:03d}-{secrets.token_hex(3)}"
+    path = root / name
+    scratch = root / f"{name}.run"
+    scratch.mkdir(mode=0o755)
+    (scratch / "objects").mkdir()
+    repo.git(*_SAFE, "worktree", "add", "--quiet", "--detach", str(path), start)
+    try:
+        admin = _admin_dir(path)
+    except GittaskError:
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    # the agent runs with the user's uid: the folder must be theirs and writable
+    os.chmod(path, 0o755)
+    worktree = Worktree(repo, path, admin, scratch, start)
+    _write_container_config(repo, worktree.container_config)
+    return worktree
+
+
+def _admin_dir(path: Path) -> Path:
+    try:
+        text = (path / ".git").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise GittaskError(f"git worktree add left no .git file in {path}: {exc}") from None
+    if not text.startswith("gitdir:"):
+        raise GittaskError(f"unexpected .git file in {path}")
+    admin = Path(text[len("gitdir:") :].strip())
+    return admin if admin.is_absolute() else (path / admin).resolve()
+
+
+def _write_container_config(repo: GitRepo, target: Path) -> None:
+    """A minimal git config for the container: the repository format, nothing else."""
+    keep = repo.git(
+        "config",
+        "--file",
+        str(repo.common_dir / "config"),
+        "--get-regexp",
+        r"^(core\.(repositoryformatversion|filemode|ignorecase|precomposeunicode|symlinks)"
+        r"|extensions\..*)$",
+        check=False,
+    ).stdout
+    sections: dict[str, list[str]] = {"core": ["\tbare = false"]}
+    for line in keep.splitlines():
+        key, _, value = line.partition(" ")
+        section, _, name = key.partition(".")
+        if section in ("core", "extensions") and re.fullmatch(r"[A-Za-z0-9]+", name):
+            if section == "extensions" and name.lower() == "worktreeconfig":
+                continue  # no per-worktree config: the agent could write it
+            sections.setdefault(section, []).append(f"\t{name} = {value}")
+    sections["gc"] = ["\tauto = 0"]
+    sections["maintenance"] = ["\tauto = false"]
+    text = "".join(f"[{s}]\n" + "\n".join(lines) + "\n" for s, lines in sections.items())
+    target.write_text(text, encoding="utf-8")
+    os.chmod(target, 0o644)
+
+
+def merge_remote_copy(worktree: Worktree, theirs: str, branch: str, remote: str) -> str:
+    """Merge the remote's diverged copy of the branch in the worktree; the new start."""
+    proc = worktree.repo.git(
+        *_SAFE,
+        "merge",
+        "--no-edit",
+        "--quiet",
+        "-m",
+        f"Merge {remote}/{branch} into {branch}",
+        theirs,
+        env=worktree.env(),
+        cwd=worktree.path,
+        check=False,
+    )
+    if proc.returncode != 0:
+        worktree.git("merge", "--abort", check=False)
+        raise GittaskError(
+            f"branch '{branch}' and {remote}/{branch} have diverged and do not merge cleanly",
+            f"reconcile them by hand (git pull in a checkout of {branch}), then continue",
+        )
+    worktree.start = worktree.git("rev-parse", "HEAD")
+    return worktree.start
+
+
+# -- after the run ---------------------------------------------------------------------
+
+
+def import_objects(worktree: Worktree) -> int:
+    """Copy the objects the agent wrote into the repository (regular files only)."""
+    source, target = worktree.objects, worktree.repo.common_dir / "objects"
+    copied = 0
+    try:
+        top = list(os.scandir(source))
+    except OSError:
+        return 0
+    packs: list[os.DirEntry[str]] = []
+    for entry in top:
+        if entry.name == "pack" and entry.is_dir(follow_symlinks=False):
+            packs = sorted(
+                os.scandir(entry.path),
+                key=lambda e: (not e.name.endswith(".pack"), e.name),  # packs before indexes
+            )
+            continue
+        if not (re.fullmatch(r"[0-9a-f]{2}", entry.name) and entry.is_dir(follow_symlinks=False)):
+            continue
+        for obj in os.scandir(entry.path):
+            if re.fullmatch(r"[0-9a-f]{38}([0-9a-f]{24})?", obj.name):
+                copied += _copy_regular(Path(obj.path), target / entry.name / obj.name)
+    for pack in packs:
+        if re.fullmatch(r"pack-[0-9a-f]+\.(pack|idx|rev)", pack.name):
+            copied += _copy_regular(Path(pack.path), target / "pack" / pack.name)
+    return copied
+
+
+def _copy_regular(source: Path, target: Path) -> int:
+    if target.exists():
+        return 0
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return 0  # a symlink or unreadable: not an object we take
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            return 0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+        with open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    return 1
+
+
+def agent_head(worktree: Worktree) -> str:
+    """The commit the agent left HEAD at, re-detached there; must descend from the start."""
+    head_file = worktree.admin / "HEAD"
+    for name in ("HEAD", "index"):
+        with contextlib.suppress(FileNotFoundError):
+            if (worktree.admin / name).is_symlink():
+                (worktree.admin / name).unlink()
+    try:
+        text = head_file.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        text = ""
+    commit: str | None = None
+    if _HEX.match(text):
+        proc = worktree.repo.git("cat-file", "-t", text, check=False)
+        commit = text if proc.stdout.strip() == "commit" else None
+    elif text.startswith("ref: refs/"):
+        proc = worktree.repo.git(
+            "rev-parse", "--verify", "--quiet", f"{text[5:].strip()}^{{commit}}", check=False
+        )
+        commit = proc.stdout.strip() or None
+    if commit is None:
+        _write_head(worktree, worktree.start)
+        raise GittaskError(
+            "the agent left the worktree's HEAD unreadable; its commits (if any) are lost, "
+            "uncommitted files were not taken"
+        )
+    if commit != worktree.start and not is_ancestor(worktree.repo, worktree.start, commit):
+        _write_head(worktree, worktree.start)
+        raise GittaskError(
+            f"the agent moved HEAD to {commit[:12]}, which does not descend from the run's "
+            f"start {worktree.start[:12]}; nothing was taken"
+        )
+    _write_head(worktree, commit)
+    return commit
+
+
+def _write_head(worktree: Worktree, commit: str) -> None:
+    head_file = worktree.admin / "HEAD"
+    tmp = head_file.with_name(f".HEAD.{os.getpid()}")
+    tmp.write_text(commit + "\n", encoding="ascii")
+    os.replace(tmp, head_file)
+
+
+def commit_changes(worktree: Worktree, message: str) -> str | None:
+    """Commit whatever the agent left uncommitted; the new commit, or None."""
+    worktree.git("add", "--all", "--", ".")
+    staged = worktree.repo.git(
+        *_SAFE, "diff", "--cached", "--quiet", "HEAD", env=worktree.env(), check=False
+    )
+    if staged.returncode == 0:
+        return None
+    worktree.repo.git(
+        *_SAFE,
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "--no-gpg-sign",
+        "-F",
+        "-",
+        input=message,
+        env=worktree.env(),
+        cwd=worktree.path,
+    )
+    return worktree.git("rev-parse", "HEAD")
+
+
+def new_commits(repo: GitRepo, start: str, head: str) -> list[str]:
+    """Commits in ``start..head``, oldest first."""
+    if start == head:
+        return []
+    out = repo.git("rev-list", "--reverse", f"{start}..{head}").stdout
+    return [line for line in out.split() if line]
+
+
+def move_branch(repo: GitRepo, branch: str, new: str, before: str | None) -> None:
+    """Point ``refs/heads/<branch>`` at ``new``, only if it is still at ``before``."""
+    zero = "0" * len(new)
+    proc = repo.git(
+        "update-ref",
+        "-m",
+        "claude-container: task run",
+        f"refs/heads/{branch}",
+        new,
+        before or zero,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GittaskError(
+            f"branch '{branch}' moved while the task ran; the agent's work is commit {new[:12]}",
+            f"merge it by hand: git merge {new[:12]}",
+        )
+
+
+def remove_worktree(worktree: Worktree) -> None:
+    """Delete the checkout, its admin folder and the run's scratch folder."""
+    remove_worktree_folders(worktree.repo, worktree.path)
+    shutil.rmtree(worktree.admin, ignore_errors=True)
+
+
+def remove_worktree_folders(repo: GitRepo, path: Path) -> None:
+    """Remove a run's worktree by path (also for ``clean``: no git involved).
+
+    The admin folder is ``<common>/worktrees/<folder name>``; it is taken from
+    the name rather than from files the agent could have rewritten.
+    """
+    admin = repo.common_dir / "worktrees" / path.name
+    for folder in (path, Path(f"{path}.run"), admin):
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists():  # a read-only folder the agent left: make it writable, retry
+            for dirpath, dirnames, _ in os.walk(folder):
+                for name in dirnames:
+                    with contextlib.suppress(OSError):
+                        os.chmod(os.path.join(dirpath, name), 0o755)
+            with contextlib.suppress(OSError):
+                os.chmod(folder, 0o755)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_folders(repo: GitRepo) -> list[Path]:
+    """Every run worktree under the tool's folder (live or left by a crash)."""
+    root = naming.worktrees_dir(repo)
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".run"))
+    except OSError:
+        return []
