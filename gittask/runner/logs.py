@@ -1,0 +1,184 @@
+"""Raw run logs under the task's ``logs/`` folder, one subfolder per run.
+
+    logs/run-001/claude_output.log    the agent's output, raw (stream-json for Claude)
+    logs/run-001/execution.log        what the tool did, with timestamps
+    logs/run-001/run.json             run number, feedback id, times, outcome
+    logs/claude_output.log            symlinks to the latest run's files
+    logs/execution.log
+
+Everything written here goes through a :class:`Scrubber` first: the credential
+values passed to the container are replaced by ``***`` even if the agent prints
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+AGENT_LOG = "claude_output.log"
+EXECUTION_LOG = "execution.log"
+RUN_INFO = "run.json"
+MASK = "***"
+_RUN_DIR = re.compile(r"^run-(\d+)$")
+
+
+class Scrubber:
+    """Replaces secret values (at least 6 characters long) in text and bytes."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = {s for s in secrets if s and len(s.strip()) >= 6}
+        self._text = sorted(values, key=len, reverse=True)
+        self._bytes = [s.encode() for s in self._text]
+
+    @property
+    def longest(self) -> int:
+        return max((len(b) for b in self._bytes), default=0)
+
+    def text(self, value: str) -> str:
+        for secret in self._text:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+
+    def bytes(self, value: bytes) -> bytes:
+        for secret in self._bytes:
+            if secret in value:
+                value = value.replace(secret, MASK.encode())
+        return value
+
+    def data(self, value: Any) -> Any:
+        """Scrub every string inside a JSON-like value."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        return value
+
+
+def run_folder(logs_root: Path, run: int) -> Path:
+    return logs_root / f"run-{run:03d}"
+
+
+def runs(logs_root: Path) -> list[tuple[int, Path]]:
+    """(run number, folder) of every recorded run, oldest first."""
+    found = []
+    try:
+        entries = list(logs_root.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        match = _RUN_DIR.match(entry.name)
+        if match and entry.is_dir():
+            found.append((int(match.group(1)), entry))
+    return sorted(found)
+
+
+def read_run_info(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+class RunLogs:
+    """The two log files of one run, written as the run goes."""
+
+    def __init__(self, logs_root: Path, run: int, scrubber: Scrubber) -> None:
+        self.root = logs_root
+        self.folder = run_folder(logs_root, run)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.scrub = scrubber
+        self._agent: IO[bytes] = open(self.folder / AGENT_LOG, "ab")  # noqa: SIM115
+        self._exec: IO[str] = open(  # noqa: SIM115
+            self.folder / EXECUTION_LOG, "a", encoding="utf-8", buffering=1
+        )
+        self._pending = b""
+        self.info: dict[str, Any] = {"run": run}
+        self._link_latest()
+
+    def _link_latest(self) -> None:
+        for name in (AGENT_LOG, EXECUTION_LOG):
+            link = self.root / name
+            tmp = self.root / f".{name}.{os.getpid()}"
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+                os.symlink(f"{self.folder.name}/{name}", tmp)
+                os.replace(tmp, link)
+
+    def agent_output(self, chunk: bytes) -> None:
+        """Raw agent output; written by whole lines so a secret is never split."""
+        data = self._pending + chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) < 1 << 16:
+            self._pending = data
+            return
+        if cut == 0:  # a very long line: keep enough to catch a secret across the cut
+            cut = max(0, len(data) - self.scrub.longest)
+        self._pending = data[cut:]
+        self._agent.write(self.scrub.bytes(data[:cut]))
+        self._agent.flush()
+
+    def event(self, message: str) -> None:
+        """One timestamped line in execution.log."""
+        text = self.scrub.text(" ".join(message.split()) if "\n" in message else message)
+        with contextlib.suppress(OSError, ValueError):
+            self._exec.write(f"{_now()} {text}\n")
+
+    def save_info(self, **fields: Any) -> None:
+        self.info.update(self.scrub.data(fields))
+        tmp = self.folder / f".{RUN_INFO}.tmp"
+        tmp.write_text(json.dumps(self.info, indent=1, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, self.folder / RUN_INFO)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self._pending:
+                self._agent.write(self.scrub.bytes(self._pending))
+                self._pending = b""
+            self._agent.close()
+        with contextlib.suppress(OSError, ValueError):
+            self._exec.close()
+
+
+def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]:
+    """Yield the bytes of ``path`` as they are written, until ``still_running()`` is
+    false (then the rest is drained). Waits for the file to appear."""
+    handle: IO[bytes] | None = None
+    try:
+        while True:
+            if handle is None:
+                try:
+                    handle = open(path, "rb")  # noqa: SIM115
+                except FileNotFoundError:
+                    if not still_running():
+                        return
+                    time.sleep(poll)
+                    continue
+            chunk = handle.read(65536)
+            if chunk:
+                yield chunk
+                continue
+            if not still_running():
+                rest = handle.read()
+                if rest:
+                    yield rest
+                return
+            time.sleep(poll)
+    finally:
+        if handle is not None:
+            handle.close()
