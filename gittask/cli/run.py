@@ -1,9 +1,461 @@
-"""Commands of the 'run' group (filled in by its issue)."""
+"""``task start``, ``task continue``, ``task logs`` and the run behind ``task create``.
+
+A run prints the agent's output live on stdout (Claude's stream-json as a
+readable view) and the tool's own progress on stderr; the task id is the last
+line on stdout. ``--detach`` runs it in a background process and prints the
+id as soon as the container is running; ``task logs ID --follow`` watches it.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from gittask.cli import output
+
+if TYPE_CHECKING:
+    from gittask.model import TaskMetadata
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow.run import Preflight
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as JSON.")]
+DetachOpt = Annotated[
+    bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
+]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
+
+FEEDBACK_HELP = [
+    "Write your feedback for the agent above that line.",
+    "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
+]
+#: How long ``--detach`` waits for the background run to reach its container.
+DETACH_WAIT_SECONDS = 120.0
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
+    """Add this group's commands to the ``task`` app."""
+    app.command("start")(start)
+    app.command("continue")(continue_task)
+    app.command("logs")(logs)
+    app.command("_run", hidden=True)(run_hidden)
+
+
+def _db() -> TaskDatabase:
+    from gittask.store.database import TaskDatabase
+
+    return TaskDatabase.open()
+
+
+def _show_line(to_stderr: bool) -> Callable[[str], None]:
+    stream = sys.stderr if to_stderr else sys.stdout
+
+    def show(line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+
+    return show
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"claude-container: {line}\n")
+    sys.stderr.flush()
+
+
+def execute(
+    db: TaskDatabase,
+    task_id: str,
+    kind: str,
+    feedback_id: str | None = None,
+    detach: bool = False,
+    as_json: bool = False,
+    pre: Preflight | None = None,
+    background: bool = False,
+) -> None:
+    """Run the task (in the foreground, or in a background process) and report."""
+    from gittask.errors import GittaskError
+    from gittask.workflow.run import RunRequest, preflight, run_task
+
+    pre = pre or preflight(db)
+    if detach:
+        _detach(db, task_id, kind, feedback_id, as_json)
+        return
+    request = RunRequest(
+        task_id=task_id,
+        kind="continue" if kind == "continue" else "create",
+        feedback_id=feedback_id,
+        show=(lambda line: None) if background else _show_line(to_stderr=as_json),
+        say=_say,
+        detached=background,
+    )
+    result = run_task(db, request, pre)
+    for note in result.notes:
+        _say(note)
+    if as_json:
+        output.print_json(result.task.to_dict())
+    if result.interrupted:
+        output.error(
+            f"task {task_id[:8]} {result.error or 'interrupted'}; recorded as failed"
+            if not result.success
+            else f"interrupted after task {task_id[:8]} was pushed"
+        )
+        raise typer.Exit(130)
+    if not result.success:
+        raise GittaskError(f"task {task_id[:8]} failed: {result.error}")
+    if not as_json:
+        typer.echo(task_id)
+
+
+def _detach(
+    db: TaskDatabase, task_id: str, kind: str, feedback_id: str | None, as_json: bool
+) -> None:
+    """Start ``task _run`` in its own session; return once its container runs."""
+    import os
+
+    from gittask.errors import GittaskError
+    from gittask.runner import live, naming
+
+    folder = naming.runs_dir(db.repo)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / f"{task_id}.detached.log"
+    command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
+    if feedback_id:
+        command += ["--feedback-id", feedback_id]
+    with open(log_path, "wb") as log:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=os.getcwd(),
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    deadline = time.monotonic() + DETACH_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        marker = live.marker_for(db.repo, task_id)
+        if marker is not None and marker.pid == child.pid and marker.state != live.STATE_PREPARING:
+            break
+        code = child.poll()
+        if code is not None:
+            if code == 0:
+                break
+            text = log_path.read_text(encoding="utf-8", errors="replace").strip()
+            errors = [x for x in text.splitlines() if x.startswith("error: ")]
+            reason = errors[-1][len("error: ") :] if errors else f"exit code {code}"
+            raise GittaskError(f"the background run did not start: {reason}")
+        time.sleep(0.05)
+    if as_json:
+        output.print_json({"id": task_id, "detached": True, "pid": child.pid})
+        return
+    output.info(
+        f"task {task_id[:8]} is running in the background (pid {child.pid}); "
+        f"follow it with 'claude-container task logs {task_id[:8]} --follow'"
+    )
+    typer.echo(task_id)
+
+
+def run_hidden(
+    task_id: Annotated[str, typer.Argument()],
+    kind: Annotated[str, typer.Option("--kind")] = "create",
+    feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
+) -> None:
+    """Internal: the background half of --detach (its output is in the run's logs)."""
+    db = _db()
+    execute(db, db.resolve(task_id), kind, feedback_id, background=True)
+
+
+# -- start -----------------------------------------------------------------------------
+
+
+def start(task_id: IdArg, detach: DetachOpt = False, as_json: JsonOpt = False) -> None:
+    """Run a task recorded with --no-run (or retry a failed one)."""
+    from gittask.errors import GittaskError
+    from gittask.model import TaskStatus
+
+    db = _db()
+    db.refresh()
+    task = db.get(task_id)
+    _check_continuable(db, task)
+    if task.status not in (TaskStatus.PENDING, TaskStatus.FAILED, TaskStatus.RUNNING):
+        raise GittaskError(
+            f"task {task.id[:8]} is {task.status.value}, not pending",
+            f"give it feedback with 'task continue {task.id[:8]}'",
+        )
+    execute(db, task.id, "create", detach=detach, as_json=as_json)
+
+
+# -- continue --------------------------------------------------------------------------
+
+
+def _resolve_task(db: TaskDatabase, text: str) -> str:
+    """A task id (prefix), or a pull request URL / OWNER/REPO#N of a task."""
+    from gittask.forge.urls import looks_like_pull_ref
+
+    if looks_like_pull_ref(text):
+        from gittask.config import ProjectConfig
+        from gittask.forge.urls import require_pull_ref
+        from gittask.workflow.pull_requests import task_for_pull
+        from gittask.workflow.run import project_root
+
+        return task_for_pull(db, require_pull_ref(text), ProjectConfig.load(project_root(db)))
+    return db.resolve(text)
+
+
+def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
+    from gittask.errors import GittaskError
+    from gittask.model import TaskStatus
+    from gittask.runner import live
+
+    if task.status is TaskStatus.MERGED:
+        raise GittaskError(
+            f"task {task.id[:8]} is merged: there is nothing more to continue",
+            "record a new task for further work",
+        )
+    held = live.marker_for(db.repo, task.id)
+    if held is not None and held.alive:
+        raise GittaskError(
+            f"task {task.id[:8]} is running (run {held.run})",
+            f"wait for it: 'task logs {task.id[:8]} --follow'",
+        )
+
+
+def _read_feedback(
+    db: TaskDatabase, task: TaskMetadata, text: str | None, file: Path | None
+) -> tuple[str, str]:
+    from gittask.cli.editor import edit, find_editor
+    from gittask.errors import UsageError
+
+    if text is not None and file is not None:
+        raise UsageError("give the feedback with --feedback or --feedback-file, not both")
+    if text is not None:
+        return text, "inline"
+    if file is not None:
+        if str(file) == "-":
+            return sys.stdin.read(), "file"
+        try:
+            return file.read_text(encoding="utf-8"), "file"
+        except OSError as exc:
+            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    context = [*FEEDBACK_HELP, "", f"Task {task.id[:8]}: {task.title}", f"Status: {task.status}"]
+    if task.error_message:
+        context.append(f"Last error: {task.error_message}")
+    if task.pr_url:
+        context.append(f"Pull request: {task.pr_url}")
+    editor = find_editor(db.repo.config_get("core.editor"))
+    return edit("", context, editor, "feedback"), "text"
+
+
+def continue_task(
+    task_id: IdArg,
+    feedback: Annotated[
+        str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")
+    ] = None,
+    feedback_file: Annotated[
+        Path | None,
+        typer.Option("--feedback-file", "-f", help="Read the feedback from a file ('-': stdin)."),
+    ] = None,
+    detach: DetachOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the task again with feedback (the editor opens when none is given)."""
+    from gittask.errors import UsageError
+    from gittask.model import FeedbackEntry, FeedbackType
+    from gittask.workflow.run import preflight
+
+    db = _db()
+    db.refresh()
+    resolved = _resolve_task(db, task_id)
+    task = db.store.get(resolved)
+    _check_continuable(db, task)
+    pre = preflight(db)
+    text, kind = _read_feedback(db, task, feedback, feedback_file)
+    if not text.strip():
+        raise UsageError("the feedback is empty; nothing was stored")
+    entry = FeedbackEntry(
+        feedback=text.strip() + "\n",
+        feedback_type=FeedbackType(kind),
+        author=db.repo.author_string(),
+    )
+    db.add_feedback(task.id, entry)
+    if not as_json:
+        output.info(f"feedback {entry.id} added to task {task.id[:8]}")
+    execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
+
+
+# -- logs ------------------------------------------------------------------------------
+
+
+def logs(
+    task_id: IdArg,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep printing until the run ends.")
+    ] = False,
+    feedback: Annotated[
+        bool, typer.Option("--feedback", help="Show the description/feedback the run answered.")
+    ] = False,
+    run: Annotated[
+        int | None, typer.Option("--run", "-r", min=1, help="Run number (default: the latest).")
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="The agent's output as it printed it.")
+    ] = False,
+    execution: Annotated[
+        bool, typer.Option("--execution", help="What the tool did, with timestamps.")
+    ] = False,
+) -> None:
+    """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
+    from gittask.errors import GittaskError
+    from gittask.runner import live
+    from gittask.runner import logs as runlogs
+
+    db = _db()
+    db.refresh()
+    task = db.get(task_id)
+    root = db.logs_folder(task.id)
+    marker = live.marker_for(db.repo, task.id)
+    if marker is not None and not marker.alive:
+        marker = None
+    recorded = runlogs.runs(root)
+    wanted = run
+    if wanted is None:
+        if marker is not None and follow:
+            wanted = marker.run
+        elif recorded:
+            wanted = recorded[-1][0]
+        elif marker is not None:
+            wanted = marker.run
+    if wanted is None:
+        raise GittaskError(
+            f"task {task.id[:8]} has no run logs yet",
+            f"run it with 'task start {task.id[:8]}'" if task.run_count == 0 else None,
+        )
+    folder = runlogs.run_folder(root, wanted)
+    live_run = marker is not None and marker.run == wanted
+    if not folder.is_dir() and not live_run:
+        have = ", ".join(str(n) for n, _ in recorded) or "none"
+        raise GittaskError(f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})")
+    info = runlogs.read_run_info(folder)
+    if feedback:
+        _print_feedback(task, info, wanted)
+    name = runlogs.EXECUTION_LOG if execution else runlogs.AGENT_LOG
+    path = folder / name
+
+    def still_running() -> bool:
+        held = live.marker_for(db.repo, task.id)
+        return held is not None and held.run == wanted and held.alive
+
+    chunks: Iterable[bytes]
+    if follow and live_run:
+        chunks = runlogs.follow(path, still_running)
+    elif path.is_file():
+        chunks = iter([path.read_bytes()])
+    else:
+        chunks = iter([])
+    agent_name = str(info.get("agent") or task.agent or "")
+    _print_chunks(chunks, agent_name if not (raw or execution) else "")
+
+
+def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:
+    from gittask.runner.agents import get_agent
+
+    decoder = None
+    if agent_name:
+        try:
+            decoder = get_agent(agent_name).new_output()
+        except ValueError:
+            decoder = None
+    out = sys.stdout
+    try:
+        for chunk in chunks:
+            if decoder is None:
+                out.buffer.write(chunk)
+                out.flush()
+                continue
+            for line in decoder.feed(chunk):
+                out.write(line + "\n")
+            out.flush()
+        if decoder is not None:
+            for line in decoder.flush():
+                out.write(line + "\n")
+            out.flush()
+    except BrokenPipeError:
+        pass
+
+
+def _print_feedback(task: TaskMetadata, info: dict[str, object], run: int) -> None:
+    feedback_id = info.get("feedback_id")
+    entry = next((f for f in task.feedback_history if f.id == feedback_id), None)
+    if entry is not None:
+        number = task.feedback_history.index(entry) + 1
+        head = f"== run {run}: feedback {number} ({entry.feedback_type.value}"
+        head += f", {entry.author})" if entry.author else ")"
+        text = entry.feedback
+    else:
+        head, text = f"== run {run}: the task description", task.description
+    sys.stdout.write(head + "\n" + text.rstrip() + "\n== output\n")
+    sys.stdout.flush()
+
+
+# -- task list: the containers section -------------------------------------------------
+
+
+def containers_section(statuses: set[str]) -> None:
+    """Print running task containers and those a crash left, for ``task list``.
+
+    Docker is only asked when a task is recorded ``running`` or a live-run
+    marker exists: the common case (nothing running) stays on the fast path.
+    """
+    from gittask.runner import live
+    from gittask.store.repo import GitRepo, find_git_dir
+
+    git_dir = find_git_dir(Path.cwd().resolve())
+    repo = GitRepo(git_dir=git_dir, workdir=None) if git_dir is not None else _db().repo
+    markers = live.all_markers(repo)
+    if not markers and "running" not in statuses:
+        return
+    from gittask.errors import GittaskError
+    from gittask.runner import container as ctr
+    from gittask.runner import naming
+
+    by_task = {m.task_id: m for m in markers}
+    try:
+        client = ctr.connect(timeout=5)
+        found = ctr.task_containers(client, naming.repo_key(repo))
+    except GittaskError as exc:
+        output.info(f"warning: containers not listed: {exc}")
+        found = []
+    rows = []
+    for item in found:
+        marker = by_task.get(item.task_id)
+        driven = marker is not None and marker.alive and marker.container_id == item.id
+        alive = driven or live.pid_alive(item.host_pid)
+        state = f"{item.status}, run live" if alive else f"{item.status}, ORPHANED (no live run)"
+        rows.append(
+            [item.name, item.task_id[:8], str(item.run), str(item.host_pid), item.created, state]
+        )
+    seen = {item.task_id for item in found}
+    for marker in markers:
+        if marker.task_id not in seen:
+            state = "starting" if marker.alive else "STALE (its process died)"
+            rows.append(
+                [
+                    marker.container_name or "-",
+                    marker.task_id[:8],
+                    str(marker.run),
+                    str(marker.pid),
+                    time.strftime("%Y-%m-%d %H:%M", time.localtime(marker.started_at)),
+                    state,
+                ]
+            )
+    if not rows:
+        return
+    sys.stdout.write("\nTask containers:\n")
+    output.table(["CONTAINER", "TASK", "RUN", "HOST PID", "CREATED", "STATE"], rows)
+    if any("ORPHANED" in r[-1] or "STALE" in r[-1] for r in rows):
+        output.info("left by a crashed run: 'claude-container clean' removes them")

@@ -84,24 +84,42 @@ def create(
     no_run: Annotated[
         bool, typer.Option("--no-run", help="Only record the task (status pending).")
     ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a task (and run it, unless --no-run)."""
+    """Record a task and run it (unless --no-run)."""
+    from gittask.errors import UsageError
     from gittask.model.task import new_task_id
     from gittask.workflow.branches import suggest_branch
     from gittask.workflow.records import record_task
 
+    if no_run and detach:
+        raise UsageError("--detach runs the task: it cannot go with --no-run")
     db = _db()
     description = read_description(db, file, message)
+    pre = None
+    if not no_run and description.strip():
+        from gittask.workflow.run import preflight
+
+        pre = preflight(db)  # nothing is recorded when the task could not run
     task_id = new_task_id()
     if branch is None and description.strip() and output.stdin_is_terminal() and not as_json:
         branch = _prompt_branch(suggest_branch(description, task_id))
     task = record_task(db, description, branch, base, task_id=task_id)
-    if as_json:
-        output.print_json(task.to_dict())
-    else:
-        output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
-        typer.echo(task.id)
+    if no_run:
+        if as_json:
+            output.print_json(task.to_dict())
+        else:
+            output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
+            typer.echo(task.id)
+        return
+    from gittask.cli.run import execute
+
+    if not as_json:
+        output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
+    execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre)
 
 
 def _row_cells(row: IndexRow, short: dict[str, str]) -> list[str]:
@@ -172,6 +190,9 @@ def list_tasks(
     output.table(
         ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"], [_row_cells(r, short) for r in rows]
     )
+    from gittask.cli.run import containers_section
+
+    containers_section({r.status or "" for r in rows})
 
 
 def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
