@@ -37,7 +37,8 @@ def seed(repo_path: Path, count: int) -> None:
     repo = GitRepo.discover(repo_path)
     git_repo = repo.pygit
     fans: dict[str, dict[str, pygit2.Oid]] = {}
-    statuses = list(TaskStatus)
+    # tasks at rest: a `running` task makes `list` ask Docker about its container
+    statuses = [s for s in TaskStatus if s is not TaskStatus.RUNNING]
     for i in range(count):
         task = TaskMetadata(
             id=new_task_id(),

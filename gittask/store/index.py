@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from gittask.store.taskstore import TaskStore
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS fans (name TEXT PRIMARY KEY, oid TEXT NOT NULL);
@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_fan ON tasks(fan);
 CREATE INDEX IF NOT EXISTS tasks_branch ON tasks(branch);
+-- covers `task list`: the scan never touches the large record/search columns
+CREATE INDEX IF NOT EXISTS tasks_list
+    ON tasks(created_at DESC, id, oid, status, branch, title, pr_url, error);
 """
 
 
