@@ -126,7 +126,7 @@ def claim(repo: GitRepo, marker: RunMarker) -> Path:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             held = read_marker(path)
-            if held is not None and held.alive and held.pid != os.getpid():
+            if held is not None and held.alive:
                 raise GittaskError(
                     f"task {marker.task_id[:8]} is already running "
                     f"(run {held.run}, pid {held.pid})",

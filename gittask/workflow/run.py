@@ -701,13 +701,17 @@ class _Run:
         if proc.returncode == 0:
             return None
         reasons = []
-        for line in (proc.stdout + "\n" + proc.stderr).splitlines():
+        for line in proc.stdout.splitlines():  # porcelain: "!<TAB>src:dst<TAB>[rejected] (why)"
+            if line.startswith("!"):
+                reasons.append(line.rsplit("\t", 1)[-1].strip())
+        for line in proc.stderr.splitlines():
             text = line.strip()
-            remote_says = text.startswith("remote:") and bool(text[7:].strip())
-            if text.startswith("!") or "rejected" in text:
-                reasons.append(text.lstrip("!").strip())
-            elif remote_says or (text.startswith(("fatal:", "error:")) and not reasons):
+            if text.startswith("remote:") and text[7:].strip():
                 reasons.append(text)
+        if not reasons:
+            reasons = [
+                x.strip() for x in proc.stderr.splitlines() if x.startswith(("fatal:", "error:"))
+            ][:1]
         return self.scrub.text(_one_line("; ".join(reasons) or f"exit code {proc.returncode}"))
 
     # -- record ----------------------------------------------------------------

@@ -1,0 +1,493 @@
+"""The run loop against a real Docker engine: create, continue, detach, failures, cleanup.
+
+Each test gets a bare ``origin`` (default branch ``develop``), a clone, and the
+busybox test image whose scripted agent (``tests/docker_image/fake-claude``) is
+driven by keywords in the prompt (AGENT:FAIL, AGENT:SLEEP=N, ...). The CLI runs
+as a subprocess, exactly as a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.run_support import (
+    DEFAULT_BRANCH,
+    SECRET,
+    Project,
+    all_text_under,
+    build_image,
+    docker_available,
+    everything_git_holds,
+    git,
+)
+
+pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    return build_image()
+
+
+@pytest.fixture
+def project(tmp_path: Path, image: str) -> Iterator[Project]:
+    proj = Project(tmp_path / "p", image).setup()
+    yield proj
+    # nothing a run started may survive it
+    assert proj.containers() == [], "a container was left behind"
+    assert proj.leftovers() == [], "a worktree, run folder or marker was left behind"
+
+
+def one_error(proc: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return errors[0]
+
+
+def create(project: Project, text: str, *extra: str, **kw: object) -> tuple[str, object]:
+    proc = project.cli("task", "create", "-m", text, *extra, **kw)  # type: ignore[arg-type]
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "", proc
+
+
+# -- the main path -----------------------------------------------------------------------
+
+
+def test_create_runs_commits_notes_pushes_and_keeps_secrets(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Add a greeting\n\nAGENT:ENV please")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip().splitlines()[-1]
+    # live, readable view of the stream-json
+    assert "Write agent_notes.md" in proc.stdout
+    assert "ANTHROPIC_API_KEY is set" in proc.stdout  # the credential reached the container
+    assert "$0.0123" in proc.stdout and '"type"' not in proc.stdout
+
+    task = project.show(task_id)
+    assert task["status"] == "created" and task["error_message"] is None
+    assert task["run_count"] == 1 and task["agent"] == "claude"
+    assert task["base_branch"] == DEFAULT_BRANCH  # origin's default, not a guess
+    assert task["session_id"] and task["cost_usd"] == pytest.approx(0.0123)
+    assert task["input_tokens"] and task["output_tokens"] == 345
+    assert task["completed_at"] and task["container_id"]
+    head = task["commit_hash"]
+    assert task["commits"] == [head]
+    # pushed, with the user's identity, a Task-Id trailer and a note
+    assert project.remote_branch(task["branch_name"]) == head
+    message = git(project.work, "log", "-1", "--format=%an%n%B", head)
+    assert message.startswith("Task User\nAdd a greeting")
+    assert f"Task-Id: {task_id}" in message
+    note = json.loads(git(project.work, "notes", "--ref=claude-tasks", "show", head))
+    assert note["task_id"] == task_id and note["run"] == 1 and note["agent"] == "claude"
+    assert note["cost_usd"] == pytest.approx(0.0123) and note["feedback_id"] is None
+    assert git(project.work, "show", f"{head}:agent_notes.md") == "- # Task: Add a greeting"
+    assert git(project.work, "rev-parse", f"{head}~1") == git(
+        project.work, "rev-parse", f"origin/{DEFAULT_BRANCH}"
+    )
+    # raw logs per run
+    logs = project.logs_root(task_id)
+    raw = (logs / "run-001" / "claude_output.log").read_text()
+    assert '"type":"result"' in raw and '"type":"system"' in raw
+    assert "container removed" in (logs / "run-001" / "execution.log").read_text()
+    assert (logs / "claude_output.log").resolve() == (logs / "run-001" / "claude_output.log")
+    # the credential is nowhere but in the container's environment
+    assert SECRET not in proc.stdout + proc.stderr
+    assert SECRET not in all_text_under(project.work)  # logs, working copy, config
+    assert SECRET not in all_text_under(project.state)  # index, markers, agent state
+    assert SECRET not in everything_git_holds(project.work)  # commits, records, notes
+    assert SECRET not in everything_git_holds(project.origin)
+
+
+def test_continue_uses_feedback_history_branch_and_session(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Write the notes file")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    first = project.show(task_id)
+    branch, session = first["branch_name"], first["session_id"]
+
+    # someone else pushed to the task's branch meanwhile: continue starts from it
+    other = project.root / "other"
+    git(project.root, "clone", "-q", "-b", branch, str(project.origin), str(other))
+    git(other, "config", "user.name", "Other Person")
+    git(other, "config", "user.email", "other@example.com")
+    (other / "extra.txt").write_text("from a colleague\n")
+    git(other, "add", "extra.txt")
+    git(other, "commit", "-q", "-m", "Colleague's change")
+    git(other, "push", "-q", "origin", branch)
+
+    # the session transcript is available: the run resumes it
+    transcripts = project.state / "agent-state" / task_id / "projects" / "-workspace"
+    transcripts.mkdir(parents=True)
+    (transcripts / f"{session}.jsonl").write_text("{}\n")
+
+    proc = project.cli("task", "continue", task_id[:8], "--feedback", "Also say goodbye")
+    assert proc.returncode == 0, proc.stderr
+    task = project.show(task_id)
+    assert task["status"] == "continued" and task["run_count"] == 2
+    assert task["continuation_count"] == 1 and task["last_continued_at"]
+    assert task["feedback_history"][0]["feedback"] == "Also say goodbye\n"
+    assert task["feedback_history"][0]["claude_response_summary"]
+    assert task["cost_usd"] == pytest.approx(0.0246)  # both runs
+    head = task["commit_hash"]
+    assert project.remote_branch(branch) == head
+    assert git(project.work, "show", f"{head}:extra.txt") == "from a colleague"
+    assert len(task["commits"]) == 2
+    note = json.loads(git(project.work, "notes", "--ref=claude-tasks", "show", head))
+    assert note["run"] == 2 and note["feedback_id"] == task["feedback_history"][0]["id"]
+
+    run2 = project.logs_root(task_id) / "run-002"
+    assert f'"resumed_from":"{session}"' in (run2 / "claude_output.log").read_text()
+    prompt = (run2 / "prompt.md").read_text()
+    assert "Write the notes file" in prompt and "Also say goodbye" in prompt
+    assert "Colleague's change" in prompt and "Write the notes file" in prompt.split("# The")[1]
+
+    # logs by run, with the feedback each run answered
+    shown = project.cli("task", "logs", task_id, "--run", "1", "--feedback")
+    assert shown.returncode == 0 and "the task description" in shown.stdout
+    assert "Write agent_notes.md" in shown.stdout
+    shown = project.cli("task", "logs", task_id, "--feedback")
+    assert "feedback 1 (inline" in shown.stdout and "Also say goodbye" in shown.stdout
+    assert "Edit agent_notes.md" in shown.stdout
+    raw = project.cli("task", "logs", task_id, "--raw", "--run", "2")
+    assert '"type":"result"' in raw.stdout
+    missing = project.cli("task", "logs", task_id, "--run", "7")
+    assert "no logs for run 7" in one_error(missing)
+
+
+def test_continue_with_empty_feedback_stores_nothing(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Something")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    before = git(project.work, "rev-parse", "refs/claude-tasks")
+    proc = project.cli("task", "continue", task_id, env={"EDITOR": "true"})
+    assert "empty" in one_error(proc, 2)
+    proc = project.cli("task", "continue", task_id, "--feedback", "   ")
+    assert "empty" in one_error(proc, 2)
+    assert git(project.work, "rev-parse", "refs/claude-tasks") == before
+
+
+def test_command_agent_gets_prompt_on_stdin_and_file_and_task_env(project: Project) -> None:
+    project.configure(
+        agent="command",
+        agent_command='cat > from_stdin.md; cp "$TASK_PROMPT_FILE" from_file.md; '
+        'echo "$TASK_ID $TASK_BRANCH" > task_env.txt; id -u > uid.txt; fake-agent',
+    )
+    proc = project.cli("task", "create", "-m", "Copy the prompt")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    task = project.show(task_id)
+    head = task["commit_hash"]
+    stdin_copy = git(project.work, "show", f"{head}:from_stdin.md")
+    assert stdin_copy == git(project.work, "show", f"{head}:from_file.md")
+    assert stdin_copy.startswith("# Task: Copy the prompt")
+    assert git(project.work, "show", f"{head}:task_env.txt") == f"{task_id} {task['branch_name']}"
+    # the agent ran as the host user: its files are the user's
+    assert git(project.work, "show", f"{head}:uid.txt") == str(os.getuid())
+    assert "fake-agent: starting task" in proc.stdout
+    assert task["session_id"] is None and task["agent"] == "command"
+
+
+def test_detach_then_logs_follow(project: Project) -> None:
+    started = time.monotonic()
+    proc = project.cli("task", "create", "--detach", "-m", "In the background AGENT:SLEEP=3")
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 3, "--detach waited for the run"
+    task_id = proc.stdout.strip()
+    assert len(task_id) == 32 and "Thinking" not in proc.stdout
+    listed = project.cli("task", "list")
+    assert "running" in listed.stdout and "Task containers:" in listed.stdout
+    assert "run live" in listed.stdout
+    follow = project.cli("task", "logs", task_id, "--follow", timeout=60)
+    assert follow.returncode == 0, follow.stderr
+    assert "Thinking for 3s" in follow.stdout and "done in" in follow.stdout
+    assert project.show(task_id)["status"] == "created"
+    assert "Task containers:" not in project.cli("task", "list").stdout
+
+
+def test_two_tasks_run_at_once(project: Project) -> None:
+    procs = [project.popen("task", "create", "-m", f"Parallel {n} AGENT:SLEEP=3") for n in (1, 2)]
+    started = time.monotonic()
+    outs = [p.communicate(timeout=60) for p in procs]
+    elapsed = time.monotonic() - started
+    for proc, (_out, err) in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, err
+    assert elapsed < 6, f"the runs did not overlap ({elapsed:.1f}s)"
+    ids = [out.split()[-1] for out, _ in outs]
+    for task_id in ids:
+        task = project.show(task_id)
+        assert task["status"] == "created"
+        assert project.remote_branch(task["branch_name"]) == task["commit_hash"]
+
+
+def test_users_dirty_checkout_is_untouched(project: Project) -> None:
+    work = project.work
+    (work / "app.txt").write_text("line 1\nuncommitted edit\n")
+    (work / "scratch.txt").write_text("untracked\n")
+    (work / "README.md").write_text("# staged change\n")
+    git(work, "add", "README.md")
+    status = git(work, "status", "--porcelain")
+    head = git(work, "rev-parse", "HEAD")
+    index = (work / ".git" / "index").read_bytes()
+
+    proc = project.cli("task", "create", "-m", "Work elsewhere")
+    assert proc.returncode == 0, proc.stderr
+    task = project.show(proc.stdout.split()[-1])
+    assert git(work, "status", "--porcelain") == status
+    assert git(work, "rev-parse", "HEAD") == head
+    assert git(work, "symbolic-ref", "HEAD") == f"refs/heads/{DEFAULT_BRANCH}"
+    assert (work / ".git" / "index").read_bytes() == index
+    assert (work / "app.txt").read_text() == "line 1\nuncommitted edit\n"
+    # and none of the dirty state went into the task's branch
+    branch_files = git(work, "ls-tree", "--name-only", task["commit_hash"]).split()
+    assert "scratch.txt" not in branch_files
+    assert git(work, "show", f"{task['commit_hash']}:README.md") == "# sample project"
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        ("AGENT:FAIL", "agent exited with code 3"),
+        ("AGENT:IS_ERROR", "Claude reported an error"),
+        ("AGENT:NOCHANGE", "changed nothing"),
+    ],
+)
+def test_agent_failure_is_recorded(project: Project, keyword: str, expected: str) -> None:
+    proc = project.cli("task", "create", "-m", f"Doomed {keyword}")
+    line = one_error(proc)
+    assert expected in line
+    task = project.tasks()[0]
+    record = project.show(task["id"])
+    assert record["status"] == "failed" and expected in record["error_message"]
+    assert record["completed_at"] and record["run_count"] == 1
+    assert project.remote_branch(record["branch_name"]) == ""  # nothing pushed
+
+
+def test_timeout_stops_the_agent(project: Project) -> None:
+    project.configure(timeout_seconds=2)
+    started = time.monotonic()
+    proc = project.cli("task", "create", "-m", "Too slow AGENT:SLEEP=30")
+    assert "timed out after 2s" in one_error(proc)
+    assert time.monotonic() - started < 15
+    record = project.show(project.tasks()[0]["id"])
+    assert record["status"] == "failed" and "timed out" in record["error_message"]
+
+
+def test_agent_hanging_after_its_result_is_stopped_and_succeeds(project: Project) -> None:
+    proc = project.cli(
+        "task",
+        "create",
+        "-m",
+        "Finish then hang AGENT:HANG_AFTER_RESULT",
+        env={"GITTASK_RESULT_GRACE_SECONDS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    record = project.show(proc.stdout.split()[-1])
+    assert record["status"] == "created"
+    execution = (project.logs_root(record["id"]) / "run-001" / "execution.log").read_text()
+    assert "after_result" in execution
+
+
+def test_sigint_stops_container_records_failure_and_cleans_up(project: Project) -> None:
+    proc = project.popen("task", "create", "-m", "Interrupt me AGENT:SLEEP=30")
+    marker = project.wait_for_marker("running")
+    assert marker["container_id"] and marker["pid"] == proc.pid
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted (SIGINT)" in err and "Traceback" not in err
+    record = project.show(marker["task_id"])
+    assert record["status"] == "failed" and record["error_message"] == "interrupted (SIGINT)"
+
+
+def test_crashed_run_is_shown_orphaned_then_recovered(project: Project) -> None:
+    proc = project.popen("task", "create", "-m", "Killed AGENT:SLEEP=30")
+    marker = project.wait_for_marker("running")
+    proc.kill()  # SIGKILL: no cleanup possible
+    proc.wait()
+    listed = project.cli("task", "list")
+    assert "ORPHANED" in listed.stdout and "clean" in listed.stderr
+    assert project.containers()
+    # running the task again takes over: the leftovers go, the record is fixed
+    project.configure(timeout_seconds=60)
+    again = project.cli("task", "start", marker["task_id"][:8])
+    assert again.returncode == 0, again.stderr
+    record = project.show(marker["task_id"])
+    assert record["status"] == "created" and record["run_count"] == 2
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+def test_no_docker_engine(project: Project) -> None:
+    proc = project.cli(
+        "task", "create", "-m", "x", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    )
+    line = one_error(proc)
+    assert "cannot reach the Docker engine" in line and "systemctl start docker" in line
+    assert project.tasks() == []  # nothing recorded
+
+
+def test_image_missing(project: Project) -> None:
+    project.configure(image="gittask-test-no-such-image:latest")
+    line = one_error(project.cli("task", "create", "-m", "x"))
+    assert "image gittask-test-no-such-image:latest not found" in line
+    assert "claude-container build" in line
+    assert project.tasks() == []
+
+
+def test_claude_without_credentials_refuses_before_any_container(project: Project) -> None:
+    proc = project.cli(
+        "task", "create", "-m", "x", env={"ANTHROPIC_API_KEY": "", "CLAUDE_CODE_OAUTH_TOKEN": ""}
+    )
+    line = one_error(proc)
+    assert "ANTHROPIC_API_KEY" in line and "CLAUDE_CODE_OAUTH_TOKEN" in line
+    assert project.tasks() == [] and project.containers() == []
+    # the OAuth token alone is enough
+    ok = project.cli(
+        "task", "create", "-m", "ok", env={"ANTHROPIC_API_KEY": "", "CLAUDE_CODE_OAUTH_TOKEN": "t"}
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_agent_command_missing_from_image(project: Project) -> None:
+    project.configure(agent="command", agent_command="no-such-agent --go")
+    line = one_error(project.cli("task", "create", "-m", "x"))
+    assert "`no-such-agent` not found" in line and "exit 127" in line
+    assert project.show(project.tasks()[0]["id"])["status"] == "failed"
+
+
+def test_base_branch_missing(project: Project) -> None:
+    line = one_error(project.cli("task", "create", "-m", "x", "--base", "nope"), 2)
+    assert "'nope'" in line
+    project.configure(base_branch="gone-branch")
+    line = one_error(project.cli("task", "create", "-m", "y"))
+    assert "'gone-branch'" in line and "does not exist" in line
+    assert project.tasks() == [] or project.tasks()[0]["status"] == "pending"
+
+
+def test_branch_taken(project: Project) -> None:
+    line = one_error(project.cli("task", "create", "-m", "x", "--branch", DEFAULT_BRANCH), 2)
+    assert "already exists" in line
+    # taken on origin after the task was recorded: the run refuses, the task stays pending
+    proc = project.cli("task", "create", "--no-run", "-m", "later", "--branch", "feature/later")
+    task_id = proc.stdout.strip()
+    git(project.work, "push", "-q", "origin", f"{DEFAULT_BRANCH}:refs/heads/feature/later")
+    git(project.work, "fetch", "-q", "origin")
+    line = one_error(project.cli("task", "start", task_id))
+    assert "'feature/later' already exists on origin" in line
+    assert project.show(task_id)["status"] == "pending"
+
+
+def test_push_rejected_keeps_work_on_local_branch(project: Project) -> None:
+    hook = project.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'policy: pushes are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    line = one_error(project.cli("task", "create", "-m", "Blocked push"))
+    assert "push to origin failed" in line and "pre-receive hook declined" in line
+    assert "pushes are frozen today" in line
+    record = project.show(project.tasks()[0]["id"])
+    assert record["status"] == "failed" and "local branch" in record["error_message"]
+    local = git(project.work, "rev-parse", f"refs/heads/{record['branch_name']}")
+    assert local == record["commit_hash"]
+    assert project.remote_branch(record["branch_name"]) == ""
+    assert "Blocked push" in git(project.work, "log", "-1", "--format=%s", local)
+
+
+def _python_for(uid: int, pythonpath: str) -> str | None:
+    """An interpreter uid can run with the test's packages (the venv's may be in /root)."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (sys.executable, f"/usr/bin/python{version}"):
+        try:
+            check = subprocess.run(
+                [candidate, "-c", "import pygit2, docker, typer"],
+                user=uid,
+                group=uid,
+                env={"PYTHONPATH": pythonpath, "HOME": "/tmp"},
+                capture_output=True,
+                check=False,
+            )
+        except OSError:
+            continue
+        if check.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture
+def user_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
+    """A project run by an unprivileged user: uid 1000 when the tests run as root."""
+    if os.getuid() != 0:
+        yield os.getuid(), Project(tmp_path / "p", image).setup()
+        return
+    import shutil
+    import site
+    import tempfile
+
+    try:
+        docker_gid = os.stat("/var/run/docker.sock").st_gid
+    except OSError:
+        pytest.skip("no local docker socket")
+    uid = 1000
+    pythonpath = ":".join([str(Path(__file__).parent.parent), *site.getsitepackages()])
+    python = _python_for(uid, pythonpath)
+    if python is None:
+        pytest.skip("no Python interpreter usable by uid 1000")
+    root = Path(tempfile.mkdtemp(prefix="gittask-uid-"))
+    try:
+        os.chmod(root, 0o755)
+        home = root / "home"
+        home.mkdir()
+        project = Project(
+            root / "p",
+            image,
+            env={"HOME": str(home), "PYTHONPATH": pythonpath},
+            python=[python],
+            run_as=uid,
+            groups=[docker_gid],
+        ).setup()
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root)], check=True)
+        yield uid, project
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_files_are_owned_by_the_user(user_project: tuple[int, Project]) -> None:
+    """The agent runs as the host user: what it writes is theirs, not root's."""
+    uid, project = user_project
+    project.configure(
+        agent="command",
+        agent_command="mkdir -p made/deep && echo hi > made/deep/file.txt && id -u > uid.txt "
+        "&& sleep 2",
+    )
+    proc = project.popen("task", "create", "-m", "Make files")
+    project.wait_for_marker("running")
+    deadline = time.monotonic() + 10
+    made: list[Path] = []
+    while time.monotonic() < deadline and not made:
+        made = list((project.state / "worktrees").glob("*/made/deep/file.txt"))
+        time.sleep(0.05)
+    assert made, "the agent's file did not appear in the worktree"
+    assert made[0].stat().st_uid == uid and made[0].parent.stat().st_uid == uid
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    head = project.show(out.split()[-1])["commit_hash"]
+    assert git(project.work, "show", f"{head}:uid.txt") == str(uid)
+    assert git(project.work, "show", f"{head}:made/deep/file.txt") == "hi"
+    strangers = [
+        str(p) for p in project.root.rglob("*") if not p.is_symlink() and p.stat().st_uid != uid
+    ]
+    assert strangers == [], strangers[:5]
+    assert project.containers() == [] and project.leftovers() == []

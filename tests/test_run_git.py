@@ -1,0 +1,134 @@
+"""Agents that use git inside the container: their commits are kept, their reach is not.
+
+The busybox test image plus the host's ``git`` binary: the agent can inspect,
+stage and commit in ``/workspace``; it cannot change the repository's config,
+hooks or refs, and nothing it leaves in the worktree makes the host run code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.run_support import (
+    DEFAULT_BRANCH,
+    Project,
+    build_git_image,
+    build_image,
+    docker_available,
+    git,
+)
+
+pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
+
+
+@pytest.fixture(scope="module")
+def git_image() -> str:
+    image = build_git_image(build_image())
+    if image is None:
+        pytest.skip("cannot put the host's git into a test image")
+    return image
+
+
+@pytest.fixture
+def project(tmp_path: Path, git_image: str) -> Iterator[Project]:
+    proj = Project(tmp_path / "p", git_image).setup()
+    proj.configure(agent="command")
+    yield proj
+    assert proj.containers() == [] and proj.leftovers() == []
+
+
+def test_agent_commits_are_kept_and_leftovers_committed(project: Project) -> None:
+    script = """
+git status --short --branch
+echo one > committed.txt
+git add committed.txt
+git commit -q -m "Agent's own commit"
+echo two > left-over.txt
+git config core.hooksPath /tmp/evil && echo CONFIG-WRITTEN
+echo x > "$(git rev-parse --git-common-dir)/hooks/post-commit" && echo HOOK-WRITTEN
+git branch evil 2>/dev/null && echo BRANCH-MADE
+git update-ref refs/heads/develop HEAD 2>/dev/null && echo DEVELOP-MOVED
+ls "$(git rev-parse --git-common-dir)/claude-tasks"
+echo "remotes: [$(git remote)]"
+git log --format=%s
+true
+"""
+    project.configure(agent_command=script)
+    config_before = (project.common / "config").read_text()
+    develop = git(project.work, "rev-parse", DEFAULT_BRANCH)
+    proc = project.cli("task", "create", "-m", "Commit things")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for forbidden in ("CONFIG-WRITTEN", "HOOK-WRITTEN", "BRANCH-MADE", "DEVELOP-MOVED"):
+        assert forbidden not in out, out
+    assert "remotes: []" in out  # the container's git config has no remote URLs
+    assert "Agent's own commit" in out and "initial" in out  # history readable inside
+
+    task = project.show(proc.stdout.split()[-1])
+    head = task["commit_hash"]
+    subjects = git(project.work, "log", "--format=%s", f"{DEFAULT_BRANCH}..{head}").splitlines()
+    assert subjects == ["Commit things", "Agent's own commit"]
+    assert (
+        task["commits"]
+        == git(project.work, "rev-list", "--reverse", f"{DEFAULT_BRANCH}..{head}").split()
+    )
+    assert git(project.work, "show", f"{head}~1:committed.txt") == "one"
+    assert git(project.work, "show", f"{head}:left-over.txt") == "two"
+    for commit in task["commits"]:
+        note = json.loads(git(project.work, "notes", "--ref=claude-tasks", "show", commit))
+        assert note["task_id"] == task["id"]
+    assert project.remote_branch(task["branch_name"]) == head
+    git(project.work, "fsck", "--no-dangling")  # the imported objects are sound
+    # the repository itself is as it was
+    assert (project.common / "config").read_text() == config_before
+    assert not (project.common / "hooks" / "post-commit").exists()
+    assert git(project.work, "rev-parse", DEFAULT_BRANCH) == develop
+    assert git(project.work, "branch", "--list", "evil") == ""
+
+
+def test_what_the_agent_leaves_in_git_cannot_steer_the_host(project: Project) -> None:
+    marker = project.root / "host-ran-agent-code"
+    script = f"""
+echo change > file.txt
+printf 'ref: refs/heads/{DEFAULT_BRANCH}\\n' > "$(git rev-parse --git-dir)/HEAD"
+rm -f .git && git init -q . && git config core.fsmonitor "touch {marker}"
+git config core.hooksPath /nonexistent
+true
+"""
+    project.configure(agent_command=script)
+    develop = git(project.work, "rev-parse", DEFAULT_BRANCH)
+    proc = project.cli("task", "create", "-m", "Try to escape")
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists(), "host git ran a command the agent configured"
+    task = project.show(proc.stdout.split()[-1])
+    head = task["commit_hash"]
+    assert git(project.work, "show", f"{head}:file.txt") == "change"
+    files = git(project.work, "ls-tree", "-r", "--name-only", head).split()
+    assert not any(f.startswith(".git/") for f in files)
+    # HEAD pointed at develop: develop did not move, locally or on origin
+    assert git(project.work, "rev-parse", DEFAULT_BRANCH) == develop
+    assert project.remote_branch(DEFAULT_BRANCH) == develop
+    assert task["branch_name"] != DEFAULT_BRANCH
+
+
+def test_agent_rewriting_history_is_refused_without_losing_the_branch(project: Project) -> None:
+    project.configure(agent_command="echo a > a.txt")
+    proc = project.cli("task", "create", "-m", "First")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    before = project.show(task_id)["commit_hash"]
+    # the agent resets to an unrelated root commit
+    project.configure(
+        agent_command="echo b > b.txt && git add b.txt "
+        "&& c=$(git commit-tree $(git write-tree) -m rewritten) && git checkout -q --detach $c"
+    )
+    proc = project.cli("task", "continue", task_id, "--feedback", "rewrite everything")
+    assert proc.returncode == 1
+    assert "does not descend" in proc.stderr
+    record = project.show(task_id)
+    assert record["status"] == "failed" and record["commit_hash"] == before
+    assert project.remote_branch(record["branch_name"]) == before
