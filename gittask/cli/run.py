@@ -54,10 +54,17 @@ def _db() -> TaskDatabase:
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
     stream = sys.stderr if to_stderr else sys.stdout
+    closed = False
 
     def show(line: str) -> None:
-        stream.write(line + "\n")
-        stream.flush()
+        nonlocal closed
+        if closed:
+            return
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            closed = True  # the reader went away (| head): the run goes on, logged
 
     return show
 

@@ -743,7 +743,8 @@ class _Run:
         pushed: bool,
         notes: list[str],
     ) -> RunResult:
-        status = TaskStatus.CONTINUED if self.request.kind == "continue" else TaskStatus.CREATED
+        continued = self.request.kind == "continue" and run > 1
+        status = TaskStatus.CONTINUED if continued else TaskStatus.CREATED
 
         def finish(t: TaskMetadata) -> str:
             t.set_status(status)
