@@ -163,6 +163,45 @@ def test_continue_uses_feedback_history_branch_and_session(project: Project) -> 
     assert "no logs for run 7" in one_error(missing)
 
 
+def _colleague_commit(project: Project, branch: str, name: str, text: str) -> None:
+    other = project.root / f"other-{name}"
+    git(project.root, "clone", "-q", "-b", branch, str(project.origin), str(other))
+    git(other, "config", "user.name", "Other Person")
+    git(other, "config", "user.email", "other@example.com")
+    (other / name).write_text(text)
+    git(other, "add", name)
+    git(other, "commit", "-q", "-m", f"Colleague changes {name}")
+    git(other, "push", "-q", "origin", branch)
+
+
+def test_continue_merges_a_diverged_origin_copy_or_explains(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Diverge")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    branch = project.show(task_id)["branch_name"]
+    # a failed (unpushed) run left local work; a colleague pushed meanwhile
+    project.configure(agent="command", agent_command="echo local > local.txt; exit 5")
+    failed = project.cli("task", "continue", task_id, "--feedback", "local only")
+    assert "unfinished work is on the local branch" in one_error(failed)
+    _colleague_commit(project, branch, "theirs.txt", "theirs\n")
+    project.configure(agent="claude")
+    proc = project.cli("task", "continue", task_id, "--feedback", "merge please")
+    assert proc.returncode == 0, proc.stderr
+    head = project.show(task_id)["commit_hash"]
+    assert project.remote_branch(branch) == head
+    for name in ("local.txt", "theirs.txt", "agent_notes.md"):
+        git(project.work, "cat-file", "-e", f"{head}:{name}")
+    # a conflicting copy on origin: the run refuses before starting, the record is kept
+    project.configure(agent="command", agent_command="echo mine >> agent_notes.md; exit 5")
+    project.cli("task", "continue", task_id, "--feedback", "conflict locally")
+    _colleague_commit(project, branch, "agent_notes.md", "conflict\n")
+    project.configure(agent="claude")
+    proc = project.cli("task", "continue", task_id, "--feedback", "and now?")
+    line = one_error(proc)
+    assert "have diverged and do not merge cleanly" in line and "task start" in line
+    assert project.show(task_id)["status"] == "failed"
+
+
 def test_continue_with_empty_feedback_stores_nothing(project: Project) -> None:
     proc = project.cli("task", "create", "-m", "Something")
     assert proc.returncode == 0, proc.stderr

@@ -100,7 +100,14 @@ def execute(
         say=_say,
         detached=background,
     )
-    result = run_task(db, request, pre)
+    try:
+        result = run_task(db, request, pre)
+    except GittaskError as exc:
+        if feedback_id and exc.exit_code == 1:
+            stored = f"the feedback is stored: once this is fixed, run 'task start {task_id[:8]}'"
+            hint = f"{exc.hint}; {stored}" if exc.hint else stored
+            raise GittaskError(exc.message, hint) from None
+        raise
     for note in result.notes:
         _say(note)
     if as_json:
@@ -181,20 +188,15 @@ def run_hidden(
 
 
 def start(task_id: IdArg, detach: DetachOpt = False, as_json: JsonOpt = False) -> None:
-    """Run a task recorded with --no-run (or retry a failed one)."""
-    from gittask.errors import GittaskError
+    """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
 
     db = _db()
     db.refresh()
     task = db.get(task_id)
     _check_continuable(db, task)
-    if task.status not in (TaskStatus.PENDING, TaskStatus.FAILED, TaskStatus.RUNNING):
-        raise GittaskError(
-            f"task {task.id[:8]} is {task.status.value}, not pending",
-            f"give it feedback with 'task continue {task.id[:8]}'",
-        )
-    execute(db, task.id, "create", detach=detach, as_json=as_json)
+    again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
+    execute(db, task.id, "continue" if again else "create", detach=detach, as_json=as_json)
 
 
 # -- continue --------------------------------------------------------------------------

@@ -304,7 +304,7 @@ def merge_remote_copy(worktree: Worktree, theirs: str, branch: str, remote: str)
         worktree.git("merge", "--abort", check=False)
         raise GittaskError(
             f"branch '{branch}' and {remote}/{branch} have diverged and do not merge cleanly",
-            f"reconcile them by hand (git pull in a checkout of {branch}), then continue",
+            f"reconcile them by hand: git pull in a checkout of {branch}",
         )
     worktree.start = worktree.git("rev-parse", "HEAD")
     return worktree.start
