@@ -351,20 +351,45 @@ def test_sigint_stops_container_records_failure_and_cleans_up(project: Project) 
     assert record["status"] == "failed" and record["error_message"] == "interrupted (SIGINT)"
 
 
-def test_crashed_run_is_shown_orphaned_then_recovered(project: Project) -> None:
+def _crash(project: Project) -> dict[str, object]:
+    project.configure(agent="claude")
     proc = project.popen("task", "create", "-m", "Killed AGENT:SLEEP=30")
     marker = project.wait_for_marker("running")
     proc.kill()  # SIGKILL: no cleanup possible
     proc.wait()
+    project.configure(agent="command", agent_command="echo quick > quick.txt")  # fast rerun
+    return marker
+
+
+def test_crashed_run_is_shown_orphaned_then_cleaned_or_taken_over(project: Project) -> None:
+    from gittask.runner import container as ctr
+    from gittask.runner import leftovers
+    from gittask.store.repo import GitRepo
+
+    repo = GitRepo.discover(project.work)
+    client = ctr.connect()
+    marker = _crash(project)
     listed = project.cli("task", "list")
     assert "ORPHANED" in listed.stdout and "clean" in listed.stderr
-    assert project.containers()
-    # running the task again takes over: the leftovers go, the record is fixed
-    project.configure(timeout_seconds=60)
-    again = project.cli("task", "start", marker["task_id"][:8])
+    found = leftovers.find(repo, client)
+    assert [c.task_id for c in found.containers] == [marker["task_id"]]
+    assert [p.name for p in found.worktrees] == [Path(str(marker["worktree"])).name]
+    assert [m.task_id for m in found.markers] == [marker["task_id"]]
+    assert len(leftovers.remove(repo, client, found)) == 3
+    assert project.containers() == [] and project.leftovers() == []
+    assert project.show(str(marker["task_id"]))["status"] == "running"  # until rerun
+    again = project.cli("task", "start", str(marker["task_id"])[:8])
     assert again.returncode == 0, again.stderr
-    record = project.show(marker["task_id"])
+    assert project.show(str(marker["task_id"]))["status"] == "created"
+
+    # a rerun also takes over what a crash left, by itself
+    marker = _crash(project)
+    assert project.containers()
+    again = project.cli("task", "start", str(marker["task_id"])[:8])
+    assert again.returncode == 0, again.stderr
+    record = project.show(str(marker["task_id"]))
     assert record["status"] == "created" and record["run_count"] == 2
+    assert not leftovers.find(repo, client)
 
 
 # -- bad input -------------------------------------------------------------------------
