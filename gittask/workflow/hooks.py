@@ -1,8 +1,8 @@
 """Extension points of the run loop.
 
 ``after_push`` runs at the end of every successful run, once the branch is
-pushed (the pull-request layer opens or comments on the PR there). Register a
-function with :func:`register_after_push`; by default nothing happens.
+pushed: by default the pull-request layer opens the PR (first run) or comments
+on it (continue). :func:`register_after_push` replaces that step.
 """
 
 from __future__ import annotations
@@ -40,17 +40,19 @@ class RunInfo:
 AfterPush = Callable[["TaskDatabase", "TaskMetadata", RunInfo], "str | None"]
 
 
-def _no_op(db: TaskDatabase, task: TaskMetadata, run_info: RunInfo) -> str | None:
-    return None
+def _pull_requests(db: TaskDatabase, task: TaskMetadata, run_info: RunInfo) -> str | None:
+    from gittask.workflow import pull_requests
+
+    return pull_requests.after_push(db, task, run_info)
 
 
-_after_push: AfterPush = _no_op
+_after_push: AfterPush = _pull_requests
 
 
 def register_after_push(hook: AfterPush | None) -> None:
-    """Install ``hook`` (None restores the no-op). It may return a one-line note to show."""
+    """Install ``hook`` (None restores the default). It may return a one-line note."""
     global _after_push
-    _after_push = hook or _no_op
+    _after_push = hook or _pull_requests
 
 
 def after_push(db: TaskDatabase, task: TaskMetadata, run_info: RunInfo) -> str | None:

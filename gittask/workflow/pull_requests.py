@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gittask.config import ProjectConfig
 from gittask.errors import GittaskError, TaskNotFoundError, UsageError
@@ -22,6 +23,9 @@ from gittask.forge.urls import PullRef, RepoRef, apply_instead_of, parse_remote_
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store.database import TaskDatabase
+
+if TYPE_CHECKING:
+    from gittask.workflow.hooks import RunInfo
 
 
 class ForgeUnavailable(GittaskError):
@@ -243,3 +247,21 @@ def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig)
         timestamp=utcnow(),
         extra={"source": task.pr_url},
     )
+
+
+def after_push(db: TaskDatabase, task: TaskMetadata, run_info: RunInfo) -> str | None:
+    """The run loop's after-push step: open the PR after a first run, comment after a continue.
+
+    Returns a one-line note for the user. A missing forge or token never fails a run:
+    the branch is pushed and the task records why there is no pull request.
+    """
+    if not run_info.pushed:
+        return None
+    if run_info.kind == "continue" and task.pr_number:
+        failed = comment_on_continue(db, task, run_info.config, run_info.feedback, run_info.summary)
+        return f"pull request not updated: {failed}" if failed else f"commented on {task.pr_url}"
+    outcome = open_pull_request(db, task.id, run_info.config, run_info.summary)
+    if outcome.pull is None:
+        return outcome.note
+    verb = "opened" if outcome.created else "adopted existing"
+    return f"{verb} pull request {outcome.pull.url}"
