@@ -66,6 +66,7 @@ true
     for forbidden in ("CONFIG-WRITTEN", "HOOK-WRITTEN", "BRANCH-MADE", "DEVELOP-MOVED"):
         assert forbidden not in out, out
     assert "remotes: []" in out  # the container's git config has no remote URLs
+    assert "index.sqlite" not in out and "worktrees" not in out  # the tool's folder is hidden
     assert "Agent's own commit" in out and "initial" in out  # history readable inside
 
     task = project.show(proc.stdout.split()[-1])

@@ -261,7 +261,10 @@ def _read_feedback(
 
 
 def continue_task(
-    task_id: IdArg,
+    task_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="Task id, unique prefix, or its pull request URL."),
+    ],
     feedback: Annotated[
         str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")
     ] = None,
@@ -303,7 +306,7 @@ def continue_task(
 def logs(
     task_id: IdArg,
     follow: Annotated[
-        bool, typer.Option("--follow", "-F", help="Keep printing until the run ends.")
+        bool, typer.Option("--follow", "-f", help="Keep printing until the run ends.")
     ] = False,
     feedback: Annotated[
         bool, typer.Option("--feedback", help="Show the description/feedback the run answered.")
