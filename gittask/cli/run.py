@@ -272,6 +272,12 @@ def continue_task(
         Path | None,
         typer.Option("--feedback-file", "-f", help="Read the feedback from a file ('-': stdin)."),
     ] = None,
+    from_review: Annotated[
+        bool,
+        typer.Option(
+            "--from-review", help="Use the pull request's review comments since the last run."
+        ),
+    ] = False,
     detach: DetachOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -286,14 +292,21 @@ def continue_task(
     task = db.store.get(resolved)
     _check_continuable(db, task)
     pre = preflight(db)
-    text, kind = _read_feedback(db, task, feedback, feedback_file)
-    if not text.strip():
-        raise UsageError("the feedback is empty; nothing was stored")
-    entry = FeedbackEntry(
-        feedback=text.strip() + "\n",
-        feedback_type=FeedbackType(kind),
-        author=db.repo.author_string(),
-    )
+    if from_review:
+        if feedback is not None or feedback_file is not None:
+            raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
+        from gittask.workflow.pull_requests import review_feedback
+
+        entry = review_feedback(db, task, pre.config)
+    else:
+        text, kind = _read_feedback(db, task, feedback, feedback_file)
+        if not text.strip():
+            raise UsageError("the feedback is empty; nothing was stored")
+        entry = FeedbackEntry(
+            feedback=text.strip() + "\n",
+            feedback_type=FeedbackType(kind),
+            author=db.repo.author_string(),
+        )
     db.add_feedback(task.id, entry)
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
