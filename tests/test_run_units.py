@@ -174,11 +174,27 @@ def test_after_push_hook_registration() -> None:
         seen.append(info.task_id)
         return "opened"
 
+    def info(pushed: bool) -> hooks.RunInfo:
+        return hooks.RunInfo(
+            "t",
+            1,
+            "create",
+            "b",
+            "m",
+            [],
+            "h",
+            pushed,
+            "origin",
+            None,
+            None,
+            None,  # type: ignore[arg-type]
+        )
+
     hooks.register_after_push(hook)  # type: ignore[arg-type]
     try:
-        info = hooks.RunInfo("t", 1, "create", "b", "m", [], "h", True, "origin", None, None, None)  # type: ignore[arg-type]
-        assert hooks.after_push(None, None, info) == "opened"  # type: ignore[arg-type]
+        assert hooks.after_push(None, None, info(True)) == "opened"  # type: ignore[arg-type]
     finally:
         hooks.register_after_push(None)
-    assert hooks.after_push(None, None, info) is None  # type: ignore[arg-type]
+    # the default (pull requests) does nothing for a branch that was not pushed
+    assert hooks.after_push(None, None, info(False)) is None  # type: ignore[arg-type]
     assert seen == ["t"]
