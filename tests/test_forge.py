@@ -230,3 +230,19 @@ def test_bad_token_and_unknown_repository(gh: GhProject) -> None:
     missing = gh.p.cli("task", "pr", task_id[:8])
     assert missing.returncode == 1 and "octo/missing" in missing.stderr and "404" in missing.stderr
     assert gh.p.show(task_id)["pr_url"] is None
+
+
+def test_an_unreachable_github_is_a_clear_error_and_changes_nothing(gh: GhProject) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    task_id = gh.create("GitHub is down", env={"GH_TOKEN": None})
+    before = gh.p.show(task_id)
+    gh.p.configure(github_api_url=f"http://127.0.0.1:{port}/api/v3")
+    proc = gh.p.cli("task", "pr", task_id[:8])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot reach GitHub" in proc.stderr
+    after = gh.p.show(task_id)
+    assert after["pr_url"] is None and after["status"] == before["status"]
