@@ -1,0 +1,222 @@
+"""Claude Code, run headless: ``claude -p --output-format stream-json --verbose``.
+
+The prompt is read from stdin (redirected from the prompt file, see
+:mod:`gittask.runner.agents.base`); the output is stream-json, decoded with
+:mod:`gittask.runner.stream_json`.  A run succeeds only if the process exits 0
+*and* a ``result`` event was seen *and* it is not ``is_error`` *and* its subtype
+is ``success`` (a failed API call can arrive as ``subtype: success`` with
+``is_error: true``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from gittask.runner.agents.base import (
+    AgentOutcome,
+    AgentOutput,
+    AgentRun,
+    AgentSettings,
+    StopReason,
+    check_settings,
+    stdin_from_file,
+    stop_message,
+    task_environment,
+)
+from gittask.runner.stream_json import ClaudeTranscript, Item, StreamDecoder, render
+
+__all__ = [
+    "CLAUDE_CONFIG_DIR",
+    "CONTAINER_HOME",
+    "CREDENTIAL_NAMES",
+    "ClaudeAgent",
+    "ClaudeOutput",
+]
+
+#: Home directory of the non-root user in the generated image.
+CONTAINER_HOME = "/home/agent"
+#: Claude Code's config and session transcripts (``CLAUDE_CONFIG_DIR``).
+CLAUDE_CONFIG_DIR = f"{CONTAINER_HOME}/.claude"
+#: API key (API billing) or OAuth token from ``claude setup-token`` (subscription).
+CREDENTIAL_NAMES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_ONBOARDING = {"hasCompletedOnboarding": True}
+
+
+class ClaudeOutput:
+    """Decodes Claude Code's stream-json output; keeps a :class:`ClaudeTranscript`."""
+
+    def __init__(self) -> None:
+        self._decoder = StreamDecoder()
+        self.transcript = ClaudeTranscript()
+        #: The last line that was not JSON (often the reason Claude Code refused to start).
+        self.last_text_line: str | None = None
+
+    def feed(self, chunk: bytes) -> list[str]:
+        return self._handle(self._decoder.feed(chunk))
+
+    def flush(self) -> list[str]:
+        return self._handle(self._decoder.flush())
+
+    @property
+    def finished(self) -> bool:
+        return self.transcript.saw_result
+
+    def _handle(self, items: list[Item]) -> list[str]:
+        lines: list[str] = []
+        for item in items:
+            self.transcript.consume(item)
+            if isinstance(item, str) and item.strip():
+                self.last_text_line = item.strip()
+            shown = render(item)
+            if shown is not None:
+                lines.extend(shown.splitlines())
+        return lines
+
+
+class ClaudeAgent:
+    """The default agent: Claude Code from the ``@anthropic-ai/claude-code`` package."""
+
+    name = "claude"
+    state_dir: str | None = CLAUDE_CONFIG_DIR
+    executable = "claude"
+
+    def cli_args(self, settings: AgentSettings, run: AgentRun) -> list[str]:
+        """The ``claude`` command line itself (without the stdin redirection)."""
+        args = [
+            self.executable,
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--dangerously-skip-permissions",
+        ]
+        if settings.model:
+            args += ["--model", settings.model]
+        if settings.max_turns is not None:
+            args += ["--max-turns", str(settings.max_turns)]
+        if settings.max_budget_usd is not None:
+            args += ["--max-budget-usd", _format_amount(settings.max_budget_usd)]
+        if settings.append_system_prompt:
+            args += ["--append-system-prompt", settings.append_system_prompt]
+        if run.resume_session_id:
+            if not _SESSION_ID.match(run.resume_session_id):
+                raise ValueError(f"not a valid Claude session id: {run.resume_session_id!r}")
+            args += ["--resume", run.resume_session_id]
+        return args
+
+    def argv(self, settings: AgentSettings, run: AgentRun) -> list[str]:
+        problem = check_settings(settings)
+        if problem:
+            raise ValueError(problem)
+        return stdin_from_file(run.prompt_file, self.cli_args(settings, run))
+
+    def environment(self, settings: AgentSettings, run: AgentRun) -> dict[str, str]:
+        env = task_environment(run)
+        env["CLAUDE_CONFIG_DIR"] = CLAUDE_CONFIG_DIR
+        # The image's global npm install is not writable by the agent's user.
+        env["DISABLE_AUTOUPDATER"] = "1"
+        return env
+
+    def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
+        extra = tuple(n for n in settings.pass_env if n not in CREDENTIAL_NAMES)
+        return CREDENTIAL_NAMES + extra
+
+    def check(self, settings: AgentSettings, host_env: Mapping[str, str]) -> str | None:
+        problem = check_settings(settings)
+        if problem:
+            return problem
+        if not any((host_env.get(name) or "").strip() for name in CREDENTIAL_NAMES):
+            return (
+                "no Claude credentials: set ANTHROPIC_API_KEY (API billing) or "
+                "CLAUDE_CODE_OAUTH_TOKEN (subscription; create one with `claude setup-token`)"
+            )
+        return None
+
+    def seed_state_dir(self, host_dir: Path) -> None:
+        """Create *host_dir* with ``.claude.json`` marking onboarding as done.
+
+        An existing ``.claude.json`` is kept (Claude Code stores state in it) and
+        only gets the onboarding flag added if it lacks it.
+        """
+        host_dir.mkdir(parents=True, exist_ok=True)
+        config = host_dir / ".claude.json"
+        data: dict[str, object] = {}
+        if config.exists():
+            try:
+                loaded = json.loads(config.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                loaded = None
+            if not isinstance(loaded, dict):
+                return  # not ours to repair; Claude Code will report it
+            if loaded.get("hasCompletedOnboarding") is True:
+                return
+            data = loaded
+        data.update(_ONBOARDING)
+        tmp = config.with_name(".claude.json.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(config)
+
+    def new_output(self) -> ClaudeOutput:
+        return ClaudeOutput()
+
+    def outcome(
+        self,
+        exit_code: int | None,
+        output: AgentOutput,
+        *,
+        stopped: StopReason | None = None,
+    ) -> AgentOutcome:
+        if not isinstance(output, ClaudeOutput):
+            raise TypeError("ClaudeAgent.outcome needs the output from its own new_output()")
+        t = output.transcript
+        result = AgentOutcome(
+            success=False,
+            session_id=t.session_id,
+            summary=t.result if t.result and t.result.strip() else t.last_assistant_text,
+            cost_usd=t.cost_usd,
+            input_tokens=t.input_tokens,
+            output_tokens=t.output_tokens,
+            num_turns=t.num_turns,
+        )
+        if stopped == "after_result" and t.saw_result:
+            # Claude Code sometimes hangs after its result: the result is what counts.
+            result.error_message = None if t.succeeded else _reported_error(t)
+        elif stopped is not None:
+            result.error_message = stop_message(stopped)
+        elif exit_code is None:
+            result.error_message = "agent exit status unknown"
+        elif t.saw_result and not t.succeeded:
+            result.error_message = _reported_error(t)
+        elif exit_code != 0:
+            result.error_message = f"agent exited with code {exit_code}"
+            if t.saw_result:
+                result.error_message += " after reporting success"
+            elif output.last_text_line:
+                result.error_message += f": {_clip(output.last_text_line)}"
+        elif not t.saw_result:
+            result.error_message = "agent produced no result event"
+        result.success = result.error_message is None
+        return result
+
+
+def _reported_error(t: ClaudeTranscript) -> str:
+    what = "an error" if t.subtype in (None, "success") else t.subtype
+    message = f"Claude reported {what}"
+    if t.num_turns is not None:
+        message += f" after {t.num_turns} turn{'' if t.num_turns == 1 else 's'}"
+    detail = t.error_detail()
+    return f"{message}: {detail}" if detail else message
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _format_amount(amount: float) -> str:
+    text = f"{amount:.4f}".rstrip("0").rstrip(".")
+    return text or "0"

@@ -1,0 +1,265 @@
+"""The default agent image (``.claude-container/Dockerfile.claude``) and a validator.
+
+:func:`default_dockerfile` generates a Dockerfile for Claude Code: a pinned Node
+LTS base, git, a pinned ``@anthropic-ai/claude-code``, a non-root user whose
+uid/gid match the host user (so files written in the mounted worktree belong to
+them), ``WORKDIR /workspace`` and a ``CLAUDE_CONFIG_DIR`` with onboarding marked
+done.  It contains no secret: credentials are passed at container start only.
+
+:func:`validate_dockerfile` checks any Dockerfile (generated or edited by the
+user) for the problems that would make a run unsafe or fail: no ``FROM``, running
+as root, something that looks like a secret, no ``WORKDIR /workspace``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from gittask.runner.agents.base import WORKDIR
+from gittask.runner.agents.claude import CLAUDE_CONFIG_DIR, CONTAINER_HOME
+
+__all__ = [
+    "CLAUDE_CODE_VERSION",
+    "CONTAINER_USER",
+    "DOCKERFILE_NAME",
+    "NODE_IMAGE",
+    "default_dockerfile",
+    "validate_dockerfile",
+]
+
+#: Exact Claude Code release installed by the generated image (``npm view
+#: @anthropic-ai/claude-code version`` when this was written).
+CLAUDE_CODE_VERSION = "2.1.331"
+#: Node.js LTS base image (major version and Debian release pinned).
+NODE_IMAGE = "node:22-bookworm-slim"
+#: File name under ``.claude-container/``.
+DOCKERFILE_NAME = "Dockerfile.claude"
+#: Name of the non-root user in the image.
+CONTAINER_USER = "agent"
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+_MAX_ID = 2**31 - 1
+
+_TEMPLATE = """\
+# Agent image for claude-container: generated, then yours to edit.
+# `claude-container build` validates it: keep a non-root USER at the end,
+# WORKDIR {workdir}, and never put a credential in it (no ENV/ARG with keys,
+# no copied credential files); they are passed at container start only.
+FROM {node_image}
+
+# The user's uid/gid, so files the agent writes in the worktree are theirs.
+ARG USER_UID={uid}
+ARG USER_GID={gid}
+ARG CLAUDE_CODE_VERSION={version}
+
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends ca-certificates git \\
+ && rm -rf /var/lib/apt/lists/*
+
+RUN npm install -g "@anthropic-ai/claude-code@${{CLAUDE_CODE_VERSION}}" \\
+ && npm cache clean --force
+
+# The node image already has a `node` user with uid 1000: replace it, and accept
+# a uid/gid that another account of the image happens to use.
+RUN set -eu; \\
+    if getent passwd node >/dev/null; then userdel --remove node; fi; \\
+    if getent group node >/dev/null; then groupdel node; fi; \\
+    if ! getent group "$USER_GID" >/dev/null; then groupadd --gid "$USER_GID" {user}; fi; \\
+    useradd --uid "$USER_UID" --gid "$USER_GID" --non-unique --create-home \\
+        --home-dir {home} --shell /bin/bash {user}; \\
+    mkdir -p {workdir} {config_dir}; \\
+    printf '%s\\n' '{{"hasCompletedOnboarding": true}}' > {config_dir}/.claude.json; \\
+    chown -R "$USER_UID:$USER_GID" {workdir} {home}; \\
+    git config --system --add safe.directory {workdir}
+
+ENV HOME={home} \\
+    CLAUDE_CONFIG_DIR={config_dir} \\
+    DISABLE_AUTOUPDATER=1
+
+USER ${{USER_UID}}:${{USER_GID}}
+WORKDIR {workdir}
+CMD ["claude", "--version"]
+"""
+
+
+def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_CODE_VERSION) -> str:
+    """The default ``Dockerfile.claude`` for a host user with *uid*/*gid*.
+
+    Raises ValueError for uid 0 (Claude Code refuses to skip permission prompts
+    as root; run claude-container as a normal user) and for a version that is not
+    an exact ``X.Y.Z`` release.
+    """
+    for label, value in (("uid", uid), ("gid", gid)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_ID:
+            raise ValueError(f"invalid {label}: {value!r}")
+    if uid == 0:
+        raise ValueError(
+            "refusing to build an agent image that runs as root (uid 0): Claude Code "
+            "will not skip permission prompts as root; run claude-container as a normal user"
+        )
+    if not _VERSION.match(claude_code_version):
+        raise ValueError(
+            f"Claude Code version must be an exact release such as {CLAUDE_CODE_VERSION}, "
+            f"not {claude_code_version!r}"
+        )
+    return _TEMPLATE.format(
+        node_image=NODE_IMAGE,
+        uid=uid,
+        gid=gid,
+        version=claude_code_version,
+        user=CONTAINER_USER,
+        home=CONTAINER_HOME,
+        config_dir=CLAUDE_CONFIG_DIR,
+        workdir=WORKDIR,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+
+
+@dataclass(frozen=True)
+class _Instruction:
+    line: int  # 1-based line where it starts
+    keyword: str  # upper case
+    args: str
+
+
+# Values that are credentials whatever they are called.
+_SECRET_VALUES = [
+    (re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}"), "an Anthropic API key or token"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{32,}"), "an API key (sk-…)"),
+    (re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}"), "a GitHub token"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}"), "a GitHub token"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "a GitLab token"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+]
+# Variable names that hold credentials (ANTHROPIC_API_KEY, GH_TOKEN, DB_PASSWORD…).
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:API_?KEY|ACCESS_?KEY|SECRET(?:_?KEY)?|(?:AUTH_|OAUTH_|ACCESS_|REFRESH_)?TOKEN"
+    r"|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_?KEY)$",
+    re.IGNORECASE,
+)
+# Files that hold credentials and must not be copied into an image.
+_SECRET_FILES = re.compile(
+    r"(?:\.credentials\.json|\.netrc|\.npmrc|\.pypirc|\.git-credentials|id_(?:rsa|ed25519|ecdsa)\b"
+    r"|\.ssh/|\.aws/credentials|\.docker/config\.json)"
+)
+
+
+def validate_dockerfile(text: str) -> list[str]:
+    """Problems that make *text* unfit as an agent image, one line each; [] if none."""
+    problems: list[str] = []
+    instructions = _parse(text)
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        for pattern, what in _SECRET_VALUES:
+            if pattern.search(raw):
+                problems.append(f"line {lineno}: contains what looks like {what}")
+                break
+
+    froms = [i for i in instructions if i.keyword == "FROM"]
+    if not froms:
+        problems.append("no FROM instruction")
+    last_stage = instructions[instructions.index(froms[-1]) :] if froms else instructions
+
+    args: dict[str, str] = {}
+    for ins in instructions:
+        if ins.keyword in ("ARG", "ENV"):
+            for name, value in _assignments(ins):
+                if ins.keyword == "ARG" and value is not None:
+                    args[name] = value
+                if _SECRET_NAME.search(name):
+                    problems.append(
+                        f"line {ins.line}: {ins.keyword} {name} would store a credential in the "
+                        "image; pass credentials at container start instead"
+                    )
+        elif ins.keyword in ("COPY", "ADD") and _SECRET_FILES.search(ins.args):
+            problems.append(
+                f"line {ins.line}: {ins.keyword} copies a credential file into the image"
+            )
+
+    users = [i for i in last_stage if i.keyword == "USER"]
+    if not users:
+        problems.append("the image runs as root: add a non-root USER at the end")
+    elif _is_root(_expand(_first_word(users[-1].args), args)):
+        problems.append(
+            f"line {users[-1].line}: the image runs as root: the last USER must be non-root"
+        )
+
+    workdirs = [i for i in last_stage if i.keyword == "WORKDIR"]
+    if not workdirs or _expand(_first_word(workdirs[-1].args), args).rstrip("/") != WORKDIR:
+        problems.append(f"missing WORKDIR {WORKDIR} (the agent's worktree is mounted there)")
+    return problems
+
+
+def _parse(text: str) -> list[_Instruction]:
+    """Instructions with their line continuations joined and comments dropped."""
+    instructions: list[_Instruction] = []
+    current: list[str] = []
+    start = 0
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue  # blank line or comment (a parser directive is a comment too)
+        if current and stripped.startswith("#"):
+            continue  # comment lines inside a continued instruction are ignored
+        if not current:
+            start = lineno
+        if stripped.endswith("\\"):
+            current.append(stripped[:-1])
+            continue
+        current.append(stripped)
+        _append(instructions, start, " ".join(current))
+        current = []
+    if current:
+        _append(instructions, start, " ".join(current))
+    return instructions
+
+
+def _append(instructions: list[_Instruction], line: int, joined: str) -> None:
+    keyword, _, args = joined.strip().partition(" ")
+    if keyword:
+        instructions.append(_Instruction(line, keyword.upper(), args.strip()))
+
+
+def _assignments(ins: _Instruction) -> list[tuple[str, str | None]]:
+    """``(name, value)`` pairs of an ARG or ENV (value None for a bare ``ARG NAME``)."""
+    try:
+        words = shlex.split(ins.args)
+    except ValueError:
+        words = ins.args.split()
+    if not words:
+        return []
+    if ins.keyword == "ENV" and "=" not in words[0]:
+        return [(words[0], " ".join(words[1:]))]  # legacy form: ENV NAME value
+    pairs: list[tuple[str, str | None]] = []
+    for word in words:
+        name, eq, value = word.partition("=")
+        pairs.append((name, value if eq else None))
+    return pairs
+
+
+def _first_word(args: str) -> str:
+    return args.split()[0] if args.split() else ""
+
+
+def _expand(value: str, args: dict[str, str]) -> str:
+    """Substitute ``$NAME``/``${NAME}``/``${NAME:-default}`` from ARG defaults."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        default = match.group(2)
+        return args.get(name) or (default or "")
+
+    return re.sub(
+        r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", sub, value
+    )
+
+
+def _is_root(user: str) -> bool:
+    name = user.split(":", 1)[0].strip()
+    return name in ("", "root", "0")
