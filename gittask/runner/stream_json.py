@@ -297,7 +297,7 @@ def render(item: Item) -> str | None:
 
     Assistant text is shown as is (it may span several lines); each tool use as
     ``→ Edit src/app.py`` or ``→ Bash: pytest -q``; a failed tool result as
-    ``  ✗ <first line of the error>``; the final result as
+    ``  ✗ <one line of the error>``; the final result as
     ``✓ done in 12 turns, 41.2s, $0.0831`` or ``✗ error_max_turns after 31 turns, …``.
     Non-JSON lines are returned unchanged.
     """
@@ -335,7 +335,7 @@ def render(item: Item) -> str | None:
         return "\n".join(lines) or None
     if kind == "user" and isinstance(message, dict):
         errors = [
-            f"  ✗ {_one_line(_tool_result_text(block), MAX_TOOL_ERROR_CHARS) or 'tool failed'}"
+            f"  ✗ {_error_line(_tool_result_text(block)) or 'tool failed'}"
             for block in _content_blocks(message)
             if block.get("type") == "tool_result" and block.get("is_error") is True
         ]
@@ -419,6 +419,17 @@ def _one_line(text: str | None, limit: int) -> str:
     if len(first) > limit:
         return first[: limit - 1].rstrip() + "…"
     return first + (" …" if more else "")
+
+
+def _error_line(text: str) -> str:
+    """The telling line of a tool error: the first of a short one, else the last.
+
+    Long outputs (test runs, tracebacks, compilers) end with their verdict.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) <= 3:
+        return _one_line(text, MAX_TOOL_ERROR_CHARS)
+    return _one_line(lines[-1], MAX_TOOL_ERROR_CHARS)
 
 
 def _tool_result_text(block: Mapping[str, Any]) -> str:
