@@ -80,3 +80,38 @@ def run_cli(
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
+
+
+# -- team sync: a bare origin and clones, every transfer through the git executable --
+
+
+class Team:
+    """A bare ``origin`` (branch ``trunk`` with one commit) and its clones."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.origin = root / "origin.git"
+        git(root, "init", "-q", "--bare", "-b", "trunk", str(self.origin))
+        seed = init_repo(root / "seed")
+        (seed / "app.py").write_text("print('hello')\n")
+        git(seed, "add", "app.py")
+        git(seed, "commit", "-q", "-m", "app")
+        git(seed, "remote", "add", "origin", str(self.origin))
+        git(seed, "push", "-q", "origin", "trunk")
+
+    def clone(self, name: str) -> Path:
+        path = self.root / name
+        git(self.root, "clone", "-q", str(self.origin), name)
+        git(path, "config", "user.name", f"{name.title()} Dev")
+        git(path, "config", "user.email", f"{name}@example.com")
+        return path
+
+    def remote_ref(self, ref: str) -> str:
+        return git(self.origin, "rev-parse", "--verify", "-q", ref, check=False)
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Team:
+    root = tmp_path / "team"
+    root.mkdir()
+    return Team(root)

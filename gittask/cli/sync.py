@@ -1,9 +1,79 @@
-"""Commands of the 'sync' group (filled in by its issue)."""
+"""``claude-container task sync|pull|push``: share task state through a git remote."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from gittask.cli import output
+
+if TYPE_CHECKING:
+    from gittask.store.database import TaskDatabase
+    from gittask.store.sync import SyncResult
+
+RemoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--remote", "-r", help="Git remote to sync with (default: the project's, else origin)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _open(remote: str | None) -> tuple[TaskDatabase, str]:
+    from gittask.store.database import TaskDatabase
+
+    db = TaskDatabase.open()
+    if remote:
+        return db, remote
+    from gittask.config import ProjectConfig
+
+    root = db.repo.main_workdir or db.repo.common_dir
+    configured = ProjectConfig.load(root)["remote"]
+    return db, str(configured or "origin")
+
+
+def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
+    db.refresh()  # index and working copy follow the merged ref
+    if as_json:
+        output.print_json(result.to_dict())
+        return
+    for merge in result._merges():
+        if merge.merge is not None:
+            for line in [c.line() for c in merge.merge.conflicts] + [
+                d.line() for d in merge.merge.deletes_kept
+            ]:
+                output.info(line)
+    typer.echo(result.summary())
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+
+    @app.command("sync")
+    def sync_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
+        """Fetch tasks from the remote, merge them with local ones, and push the result."""
+        from gittask.store.sync import sync
+
+        db, name = _open(remote)
+        result = sync(db.repo, name, progress=output.info)
+        _report(db, result, as_json)
+
+    @app.command("pull")
+    def pull_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
+        """Fetch tasks from the remote and merge them into the local ones (no push)."""
+        from gittask.store.sync import pull
+
+        db, name = _open(remote)
+        result = pull(db.repo, name, progress=output.info)
+        _report(db, result, as_json)
+
+    @app.command("push")
+    def push_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
+        """Push local tasks and notes (merging first if the remote has moved on)."""
+        from gittask.store.sync import push_tasks
+
+        db, name = _open(remote)
+        result = push_tasks(db.repo, name, progress=output.info)
+        _report(db, result, as_json)

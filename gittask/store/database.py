@@ -18,16 +18,23 @@ from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
 
-# Set by the sync layer: merges task state that a plain `git fetch` brought in.
-# Called with the database before every read; returns the remote-tracking tip
-# it integrated ("" when there is none).
+# Merges task state that a plain `git fetch` brought in. Called with the
+# database before every read; returns the remote-tracking tip it integrated
+# ("" when there is none). The default is the sync layer's integrate_fetched.
 IntegrateHook = Callable[["TaskDatabase"], str]
 _integrate_hook: IntegrateHook | None = None
 
 
 def set_integrate_hook(hook: IntegrateHook | None) -> None:
+    """Replace the read-path integration (None restores the default)."""
     global _integrate_hook
     _integrate_hook = hook
+
+
+def _integrate_fetched(db: TaskDatabase) -> str:
+    from gittask.store.sync import integrate_fetched
+
+    return integrate_fetched(db)
 
 
 class TaskDatabase:
@@ -46,9 +53,7 @@ class TaskDatabase:
 
     def refresh(self) -> None:
         """Merge fetched state if any, then bring index and working copy up to date."""
-        remote_seen = ""
-        if _integrate_hook is not None:
-            remote_seen = _integrate_hook(self)
+        remote_seen = (_integrate_hook or _integrate_fetched)(self)
         self.index.refresh(self.store)
         if self.index.get_meta("remote_seen") != remote_seen:
             self.index.set_meta("remote_seen", remote_seen)
@@ -77,6 +82,9 @@ class TaskDatabase:
     def _after_write(self) -> None:
         self.index.refresh(self.store)
         self._sync_workcopy()
+        from gittask.store.sync import ensure_configured
+
+        ensure_configured(self.repo)  # the first task makes `git push` carry the data ref
 
     def create(self, task: TaskMetadata) -> TaskMetadata:
         self.store.create(task)
