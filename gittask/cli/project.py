@@ -1,9 +1,206 @@
-"""Commands of the 'project' group (filled in by its issue)."""
+"""The project commands: ``init``, ``build``, ``config show|get|set``, ``clean``.
+
+Imports happen inside the commands (docker and pygit2 cost start-up time); the
+work is done in :mod:`gittask.workflow.project`.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from gittask.cli import output
+
+if TYPE_CHECKING:
+    from gittask.store.repo import GitRepo
+
+config_app = typer.Typer(
+    help="Show and change the project configuration (.claude-container/container_config.json).",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: rich help costs ~80 ms of start-up
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("init")(init)
+    app.command("build")(build)
+    app.add_typer(config_app, name="config")
+    app.command("clean")(clean)
+
+
+def _repo() -> GitRepo:
+    from gittask.store.repo import GitRepo
+
+    return GitRepo.discover()
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+# -- init ------------------------------------------------------------------------------
+
+
+def init(
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an edited config file or Dockerfile.")
+    ] = False,
+) -> None:
+    """Set this repository up: config file, Dockerfile.claude, .gitignore, the remote."""
+    from gittask.workflow.project import init_project
+
+    result = init_project(_repo(), force=force)
+    for line in result.lines:
+        typer.echo(line)
+
+
+# -- build -----------------------------------------------------------------------------
+
+
+def build(
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build every step afresh.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Build even when the Dockerfile fails validation.")
+    ] = False,
+) -> None:
+    """Build the agent image from .claude-container/Dockerfile.claude."""
+    from gittask.workflow.project import build_project_image
+
+    repo = _repo()
+    if output.stdout_is_terminal() and sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True, highlight=False)
+        with console.status("building the agent image…") as status:
+
+            def show(line: str) -> None:
+                if line.startswith(("Step ", "#", "warning:", "Successfully")):
+                    console.print(line, markup=False)
+                status.update(
+                    line[:120],
+                )
+
+            tag, image_id = build_project_image(repo, nocache=no_cache, force=force, progress=show)
+    else:
+        tag, image_id = build_project_image(repo, nocache=no_cache, force=force, progress=_say)
+    _say(f"built {tag} ({image_id.removeprefix('sha256:')[:12]})")
+    typer.echo(tag)
+
+
+# -- config ----------------------------------------------------------------------------
+
+
+@config_app.command("show")
+def config_show(as_json: JsonOpt = False) -> None:
+    """Every key with its value."""
+    from gittask.config import KEYS
+    from gittask.workflow.project import config_show as show
+    from gittask.workflow.project import format_value
+
+    values = show(_repo())
+    if as_json:
+        output.print_json(values)
+        return
+    rows = [[key, format_value(values[key]), KEYS[key].help] for key in KEYS]
+    output.table(["KEY", "VALUE", "MEANING"], rows)
+
+
+@config_app.command("get")
+def config_get(key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+    """Print one key's value."""
+    from gittask.workflow.project import config_get as get
+    from gittask.workflow.project import format_value
+
+    typer.echo(format_value(get(_repo(), key)))
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(metavar="KEY")],
+    value: Annotated[str, typer.Argument(metavar="VALUE")],
+) -> None:
+    """Set one key (checked; a bad key or value changes nothing)."""
+    from gittask.workflow.project import config_set as set_value
+    from gittask.workflow.project import format_value
+
+    parsed = set_value(_repo(), key, value)
+    typer.echo(f"{key} = {format_value(parsed)}")
+
+
+# -- clean -----------------------------------------------------------------------------
+
+
+def clean(
+    containers: Annotated[
+        bool, typer.Option("--containers", help="Containers left by crashed runs.")
+    ] = False,
+    worktrees: Annotated[
+        bool, typer.Option("--worktrees", help="Worktrees and run markers left by crashed runs.")
+    ] = False,
+    images: Annotated[bool, typer.Option("--images", help="The project's agent image.")] = False,
+    task_data: Annotated[
+        bool,
+        typer.Option(
+            "--task-data",
+            help="ALL task records: refs/claude-tasks, its notes, the index and the "
+            "working copy (needs --yes).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm --task-data.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what would go; change nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove what crashed runs left (default: --containers --worktrees). Live runs are kept."""
+    from gittask.errors import UsageError
+    from gittask.workflow.project import apply_clean, plan_clean
+
+    if task_data and not yes and not dry_run:
+        raise UsageError(
+            "--task-data deletes every task record of this repository: add --yes to confirm "
+            "(nothing was removed)"
+        )
+    if not (containers or worktrees or images or task_data):
+        containers = worktrees = True
+    repo = _repo()
+    plan = plan_clean(
+        repo, containers=containers, worktrees=worktrees, images=images, task_data=task_data
+    )
+    going = plan.describe()
+    done: list[str] = []
+    if not dry_run:
+        if not as_json and task_data and plan.task_data:
+            for item in plan.task_data:
+                _say(f"deleting task data: {item}")
+        done = apply_clean(repo, plan, task_data=task_data)
+    if as_json:
+        data = plan.to_json()
+        data["dry_run"] = dry_run
+        data["removed"] = done
+        output.print_json(data)
+        return
+    for note in plan.notes:
+        typer.echo(note)
+    for task_id in plan.interrupted:
+        typer.echo(
+            f"task {task_id[:8]} was interrupted (its run's process died); "
+            "its record is settled by `task list` or its next run"
+        )
+    if dry_run:
+        for line in going:
+            typer.echo(f"would remove {line}")
+        if not going:
+            typer.echo("nothing to clean")
+        return
+    for line in done:
+        typer.echo(line)
+    if not done:
+        typer.echo("nothing to clean")

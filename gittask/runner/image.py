@@ -1,0 +1,159 @@
+"""The agent image: build it from ``.claude-container/Dockerfile.claude``, check it exists.
+
+Uses the docker SDK's low-level API (imported inside functions: it costs
+start-up time) so the build's progress can be streamed line by line. Failures
+are one-line :class:`GittaskError`; an unreachable engine is
+:class:`~gittask.runner.container.EngineUnavailable` with how to start one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gittask.errors import GittaskError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+Progress = Callable[[str], None]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _client(client: DockerClient | None) -> DockerClient:
+    if client is not None:
+        return client
+    from gittask.runner.container import connect
+
+    return connect()
+
+
+def image_exists(tag: str, client: DockerClient | None = None) -> bool:
+    """Whether the engine has an image called ``tag``."""
+    from docker.errors import APIError, ImageNotFound
+
+    docker_client = _client(client)
+    try:
+        docker_client.images.get(tag)
+    except ImageNotFound:
+        return False
+    except APIError as exc:
+        raise GittaskError(f"cannot inspect image {tag}: {_reason(exc)}") from None
+    return True
+
+
+def remove_image(tag: str, client: DockerClient | None = None) -> bool:
+    """Remove the image ``tag``; True when it is gone (or was never there)."""
+    from docker.errors import APIError, ImageNotFound
+
+    docker_client = _client(client)
+    try:
+        docker_client.images.remove(tag, noprune=False)
+    except ImageNotFound:
+        return True
+    except APIError as exc:
+        raise GittaskError(f"cannot remove image {tag}: {_reason(exc)}") from None
+    return True
+
+
+def build_image(
+    context: Path,
+    tag: str,
+    dockerfile: str = "Dockerfile.claude",
+    nocache: bool = False,
+    progress: Progress | None = None,
+    client: DockerClient | None = None,
+) -> str:
+    """Build ``context/dockerfile`` as ``tag``; returns the image id.
+
+    Each line of the build's output goes to ``progress`` as it arrives; an
+    error in the stream (a failed RUN step, a missing base image) raises a
+    one-line GittaskError.
+    """
+    from docker.errors import APIError, DockerException
+
+    say = progress or (lambda line: None)
+    if not (context / dockerfile).is_file():
+        raise GittaskError(
+            f"{context / dockerfile} does not exist", "run `claude-container init` to create it"
+        )
+    docker_client = _client(client)
+    image_id: str | None = None
+    last_lines: list[str] = []
+    try:
+        stream = docker_client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            decode=True,
+            nocache=nocache,
+            rm=True,
+            forcerm=True,
+            pull=False,
+        )
+        for event in stream:
+            if not isinstance(event, dict):
+                continue
+            failure = _event_error(event)
+            if failure is not None:
+                raise GittaskError(f"building {tag} failed: {failure}")
+            aux = event.get("aux")
+            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+                image_id = aux["ID"]
+            for line in _event_lines(event):
+                last_lines = ([*last_lines, line])[-5:]
+                match = re.match(r"Successfully built ([0-9a-f]+)", line)
+                if match and image_id is None:
+                    image_id = match.group(1)
+                say(line)
+    except APIError as exc:
+        raise GittaskError(f"building {tag} failed: {_reason(exc)}") from None
+    except DockerException as exc:
+        raise GittaskError(f"building {tag} failed: {_reason(exc)}") from None
+    except OSError as exc:
+        raise GittaskError(f"building {tag} failed: {exc}") from None
+    if image_id is None:
+        # the stream ended without an id: ask the engine for what the tag names now
+        try:
+            image_id = str(docker_client.images.get(tag).id)
+        except DockerException:
+            detail = last_lines[-1] if last_lines else "no output"
+            raise GittaskError(f"building {tag} failed: {detail}") from None
+    return image_id
+
+
+def _event_error(event: dict[str, Any]) -> str | None:
+    detail = event.get("errorDetail")
+    message = event.get("error")
+    if isinstance(detail, dict) and detail.get("message"):
+        message = detail["message"]
+    if not message:
+        return None
+    return _one_line(str(message))
+
+
+def _event_lines(event: dict[str, Any]) -> list[str]:
+    """The readable lines of one build event (``stream`` text or a ``status``)."""
+    text = event.get("stream")
+    if isinstance(text, str):
+        return [line for line in (_ANSI.sub("", x).rstrip() for x in text.splitlines()) if line]
+    status = event.get("status")
+    if isinstance(status, str):
+        progress = event.get("progress")
+        ident = event.get("id")
+        parts = [str(ident) + ":" if ident else "", status, str(progress or "")]
+        return [" ".join(p for p in parts if p)]
+    return []
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(_ANSI.sub("", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _reason(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return _one_line(str(explanation or exc))

@@ -1,0 +1,394 @@
+"""The project commands: ``init``, ``build``, ``config`` and ``clean``.
+
+- :func:`init_project` writes ``.claude-container/container_config.json`` and
+  ``Dockerfile.claude`` (never overwriting an edited one without ``force``),
+  ignores the derived working copy in ``.gitignore`` and makes plain
+  ``git fetch``/``git push`` carry the task refs. Running it twice changes nothing.
+- :func:`build_project_image` validates the Dockerfile and builds the image
+  under the project's tag (config ``image``, else derived from the repository).
+- :func:`config_show` / :func:`config_get` / :func:`config_set`: typed keys from
+  :mod:`gittask.config`; a bad key or value changes nothing.
+- :func:`plan_clean` / :func:`apply_clean`: what crashed runs left (found by
+  :mod:`gittask.runner.leftovers`, live runs never touched), the project's image,
+  and, only when asked with ``yes``, the task data itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gittask.config import CONFIG_DIR, CONFIG_FILE, DOCKERFILE, KEYS, ProjectConfig
+from gittask.errors import GittaskError, UsageError
+from gittask.runner import live, naming
+from gittask.store import layout
+from gittask.store.fastpath import INDEX_FILE
+from gittask.store.repo import GitRepo
+from gittask.store.workcopy import WORKCOPY_DIR
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+    from gittask.runner.leftovers import Leftovers
+
+#: The line ``init`` adds to ``.gitignore`` (the derived, browsable copy of the tasks).
+GITIGNORE_LINE = f"{WORKCOPY_DIR.as_posix()}/"
+#: uid/gid given to the image's user when the CLI runs as root (Claude Code refuses root).
+FALLBACK_UID = 1000
+
+
+def project_dir(repo: GitRepo) -> Path:
+    """The main worktree's folder, where ``.claude-container`` lives."""
+    root = repo.main_workdir or repo.workdir
+    if root is None:
+        raise GittaskError(
+            "this is a bare repository: claude-container needs a checkout",
+            "run it inside a clone with a working tree",
+        )
+    return root
+
+
+def config_dir(repo: GitRepo) -> Path:
+    return project_dir(repo) / CONFIG_DIR
+
+
+def image_tag(repo: GitRepo, config: ProjectConfig | None = None) -> str:
+    """Config ``image`` if set, else the tag derived from the repository."""
+    config = config or ProjectConfig.load(project_dir(repo))
+    return str(config["image"] or naming.default_image_tag(repo))
+
+
+# -- init ------------------------------------------------------------------------------
+
+
+@dataclass
+class InitResult:
+    written: list[str] = field(default_factory=list)  # created or replaced (--force)
+    unchanged: list[str] = field(default_factory=list)  # already what init writes
+    kept: list[str] = field(default_factory=list)  # edited by the user: left alone
+    lines: list[str] = field(default_factory=list)  # what was done, for the user
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written)
+
+
+def image_user_ids() -> tuple[int, int, str | None]:
+    """uid/gid for the image's user: the host user's; a note when they cannot be."""
+    uid, gid = os.getuid(), os.getgid()
+    if uid != 0:
+        return uid, gid, None
+    try:
+        sudo_uid, sudo_gid = int(os.environ["SUDO_UID"]), int(os.environ["SUDO_GID"])
+    except (KeyError, ValueError):
+        sudo_uid = sudo_gid = 0
+    if sudo_uid > 0:
+        return sudo_uid, sudo_gid, f"running as root via sudo: the image's user gets uid {sudo_uid}"
+    return (
+        FALLBACK_UID,
+        FALLBACK_UID,
+        f"running as root: the image's user gets uid {FALLBACK_UID} "
+        "(Claude Code refuses to run as root)",
+    )
+
+
+def default_config_text(root: Path) -> str:
+    """What ``init`` writes as ``container_config.json``: every key at its default."""
+    values = {key: spec.default for key, spec in KEYS.items()}
+    return json.dumps(values, indent=2) + "\n"  # as ProjectConfig.save writes it
+
+
+def _write_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _place(path: Path, text: str, force: bool, result: InitResult, label: str) -> None:
+    try:
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+    except OSError:
+        current = None
+    if current == text:
+        result.unchanged.append(label)
+        return
+    if current is not None and not force:
+        result.kept.append(label)
+        result.lines.append(f"kept {label} (edited; use --force to replace it)")
+        return
+    _write_file(path, text)
+    result.written.append(label)
+    result.lines.append(f"{'replaced' if current is not None else 'wrote'} {label}")
+
+
+def ensure_gitignore(root: Path) -> bool:
+    """Add the working copy's line to ``.gitignore``, keeping the user's lines; True if added."""
+    path = root / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except OSError as exc:
+        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
+    wanted = GITIGNORE_LINE.rstrip("/")
+    for line in text.splitlines():
+        if line.strip().lstrip("/").rstrip("/") == wanted:
+            return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += GITIGNORE_LINE + "\n"
+    _write_file(path, text)
+    return True
+
+
+def _configure_remote(repo: GitRepo, remote: str) -> str | None:
+    try:
+        from gittask.store.sync import configure_remote
+    except ImportError:
+        return None  # team sync not there yet
+    configure_remote(repo, remote)
+    if repo.config_get(f"remote.{remote}.url") is None:
+        return f"no remote '{remote}': task state stays local until you add one"
+    return f"configured remote '{remote}': plain git fetch/push carry the task refs"
+
+
+def init_project(repo: GitRepo, force: bool = False) -> InitResult:
+    """Set the project up for claude-container (idempotent)."""
+    from gittask.runner.dockerfile import default_dockerfile
+
+    root = project_dir(repo)
+    result = InitResult()
+    folder = root / CONFIG_DIR
+    _place(
+        folder / CONFIG_FILE,
+        default_config_text(root),
+        force,
+        result,
+        f"{CONFIG_DIR}/{CONFIG_FILE}",
+    )
+    uid, gid, note = image_user_ids()
+    try:
+        dockerfile = default_dockerfile(uid, gid)
+    except ValueError as exc:
+        raise GittaskError(str(exc)) from None
+    _place(folder / DOCKERFILE, dockerfile, force, result, f"{CONFIG_DIR}/{DOCKERFILE}")
+    if note and f"{CONFIG_DIR}/{DOCKERFILE}" in result.written:
+        result.lines.append(note)
+    if ensure_gitignore(root):
+        result.written.append(".gitignore")
+        result.lines.append(f"added {GITIGNORE_LINE} to .gitignore")
+    try:
+        remote = str(ProjectConfig.load(root)["remote"] or "origin")
+    except UsageError:
+        remote = "origin"  # a broken kept config: its remote setting cannot be read
+    message = _configure_remote(repo, remote)
+    if message:
+        result.lines.append(message)
+    if not result.written:
+        result.lines.insert(0, "already initialised: nothing to change")
+    return result
+
+
+# -- build -----------------------------------------------------------------------------
+
+
+def build_project_image(
+    repo: GitRepo,
+    nocache: bool = False,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    client: DockerClient | None = None,
+) -> tuple[str, str]:
+    """Validate and build the project's image; returns ``(tag, image id)``."""
+    from gittask.runner.dockerfile import validate_dockerfile
+    from gittask.runner.image import build_image
+
+    root = project_dir(repo)
+    folder = root / CONFIG_DIR
+    path = folder / DOCKERFILE
+    if not path.is_file():
+        raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
+    problems = validate_dockerfile(text)
+    if problems and not force:
+        raise GittaskError(
+            f"{CONFIG_DIR}/{DOCKERFILE} is not fit to run the agent: " + "; ".join(problems),
+            "fix it, or build anyway with --force",
+        )
+    for problem in problems:
+        if progress:
+            progress(f"warning: {problem}")
+    tag = image_tag(repo, ProjectConfig.load(root))
+    image_id = build_image(
+        folder, tag, dockerfile=DOCKERFILE, nocache=nocache, progress=progress, client=client
+    )
+    return tag, image_id
+
+
+# -- config ----------------------------------------------------------------------------
+
+
+def config_show(repo: GitRepo) -> dict[str, Any]:
+    return dict(ProjectConfig.load(project_dir(repo)).values)
+
+
+def config_get(repo: GitRepo, key: str) -> Any:
+    return ProjectConfig.load(project_dir(repo))[key]
+
+
+def config_set(repo: GitRepo, key: str, value: str) -> Any:
+    """Parse, check and store one key; nothing is written on a bad key or value."""
+    config = ProjectConfig.load(project_dir(repo))
+    parsed = config.set(key, value)
+    config.save()
+    return parsed
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+# -- clean -----------------------------------------------------------------------------
+
+
+@dataclass
+class CleanPlan:
+    leftovers: Leftovers
+    images: list[str] = field(default_factory=list)
+    task_data: list[str] = field(default_factory=list)  # refs and paths, as shown
+    interrupted: list[str] = field(default_factory=list)  # task ids with a stale marker
+    notes: list[str] = field(default_factory=list)
+    client: DockerClient | None = None
+
+    def describe(self) -> list[str]:
+        lines = [f"container {c.name} (task {c.task_id[:8]})" for c in self.leftovers.containers]
+        lines += [f"worktree {p.name}" for p in self.leftovers.worktrees]
+        lines += [f"stale run marker of task {m.task_id[:8]}" for m in self.leftovers.markers]
+        lines += [f"image {tag}" for tag in self.images]
+        lines += [f"task data {item}" for item in self.task_data]
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "containers": [
+                {"id": c.id, "name": c.name, "task_id": c.task_id, "status": c.status}
+                for c in self.leftovers.containers
+            ],
+            "worktrees": [str(p) for p in self.leftovers.worktrees],
+            "stale_markers": [m.task_id for m in self.leftovers.markers],
+            "interrupted_tasks": list(self.interrupted),
+            "images": list(self.images),
+            "task_data": list(self.task_data),
+            "notes": list(self.notes),
+        }
+
+
+def _task_data_items(repo: GitRepo) -> list[tuple[str, Callable[[], None]]]:
+    """What ``--task-data`` deletes: (shown name, remover), only what exists."""
+    items: list[tuple[str, Callable[[], None]]] = []
+    refs = [layout.DATA_REF, layout.NOTES_REF]
+    # the local copies of a remote's task state: left behind, the next command
+    # would merge them straight back (the remote itself is not touched)
+    listed = repo.git(
+        "for-each-ref",
+        "--format=%(refname)",
+        f"refs/remotes/*/{layout.REMOTE_BRANCH}",
+        f"refs/notes/remotes/*/{layout.REMOTE_BRANCH}",
+        check=False,
+    ).stdout.split()
+    for ref in [*refs, *listed]:
+        if repo.git("rev-parse", "--verify", "-q", ref, check=False).returncode == 0:
+            items.append((ref, functools.partial(_delete_ref, repo, ref)))
+    for path in sorted(repo.state_dir.glob(f"{INDEX_FILE}*")):
+        items.append((str(path), functools.partial(path.unlink, missing_ok=True)))
+    workcopy = project_dir(repo) / WORKCOPY_DIR
+    if workcopy.exists():
+        items.append((str(workcopy), lambda: shutil.rmtree(workcopy, ignore_errors=True)))
+    return items
+
+
+def _delete_ref(repo: GitRepo, ref: str) -> None:
+    repo.git("update-ref", "-d", ref)
+
+
+def plan_clean(
+    repo: GitRepo,
+    containers: bool = True,
+    worktrees: bool = True,
+    images: bool = False,
+    task_data: bool = False,
+) -> CleanPlan:
+    """What ``clean`` would remove; nothing is changed."""
+    from gittask.runner import leftovers
+
+    client: DockerClient | None = None
+    notes: list[str] = []
+    if containers or images:
+        from gittask.runner.container import EngineUnavailable, connect
+
+        try:
+            client = connect()
+        except EngineUnavailable as exc:
+            if images:
+                raise
+            notes.append(f"containers not checked: {exc.message}")
+    found = leftovers.find(repo, client if containers else None)
+    if not worktrees:
+        found.worktrees = []
+        found.markers = []
+    plan = CleanPlan(leftovers=found, notes=notes, client=client)
+    plan.interrupted = [m.task_id for m in live.all_markers(repo) if not m.alive]
+    if images and client is not None:
+        from gittask.runner.image import image_exists
+
+        tag = image_tag(repo)
+        if image_exists(tag, client):
+            plan.images.append(tag)
+        else:
+            plan.notes.append(f"no image {tag} to remove")
+    if task_data:
+        plan.task_data = [name for name, _ in _task_data_items(repo)]
+    return plan
+
+
+def apply_clean(repo: GitRepo, plan: CleanPlan, task_data: bool = False) -> list[str]:
+    """Remove what ``plan`` lists; one line per thing done."""
+    from gittask.runner import leftovers
+
+    if task_data:
+        running = [m for m in live.all_markers(repo) if m.alive]
+        if running:
+            raise GittaskError(
+                f"task {running[0].task_id[:8]} is running: nothing was removed",
+                "wait for the run to end, then run clean --task-data again",
+            )
+    done = leftovers.remove(repo, plan.client, plan.leftovers)
+    for tag in plan.images:
+        from gittask.runner.image import remove_image
+
+        try:
+            remove_image(tag, plan.client)
+            done.append(f"removed image {tag}")
+        except GittaskError as exc:
+            done.append(f"could not remove image {tag}: {exc.message}")
+    if task_data:
+        for name, remove in _task_data_items(repo):
+            with contextlib.suppress(FileNotFoundError):
+                remove()
+            done.append(f"removed {name}")
+    return done
