@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,7 +46,16 @@ def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
                 d.line() for d in merge.merge.deletes_kept
             ]:
                 output.info(line)
-    typer.echo(result.summary())
+    output.info(result.summary())  # what moved, one line on stderr
+
+
+def _progress() -> Callable[[str], None]:
+    """Step-by-step progress on a terminal only: piped, stderr is just the summary."""
+    import sys
+
+    if sys.stderr.isatty():
+        return output.info
+    return lambda _: None
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +67,7 @@ def register(app: typer.Typer) -> None:
         from gittask.store.sync import sync
 
         db, name = _open(remote)
-        result = sync(db.repo, name, progress=output.info)
+        result = sync(db.repo, name, progress=_progress())
         _report(db, result, as_json)
 
     @app.command("pull")
@@ -66,7 +76,7 @@ def register(app: typer.Typer) -> None:
         from gittask.store.sync import pull
 
         db, name = _open(remote)
-        result = pull(db.repo, name, progress=output.info)
+        result = pull(db.repo, name, progress=_progress())
         _report(db, result, as_json)
 
     @app.command("push")
@@ -75,5 +85,5 @@ def register(app: typer.Typer) -> None:
         from gittask.store.sync import push_tasks
 
         db, name = _open(remote)
-        result = push_tasks(db.repo, name, progress=output.info)
+        result = push_tasks(db.repo, name, progress=_progress())
         _report(db, result, as_json)
