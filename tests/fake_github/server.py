@@ -301,7 +301,7 @@ class _Git:
         proc = self.run("merge-tree", "--write-tree", "--no-messages", base, head, check=False)
         if proc.returncode == 0:
             return proc.stdout.split()[0]
-        if proc.returncode == 1:
+        if proc.returncode == 1 or "unrelated histories" in proc.stderr:
             return None
         raise RuntimeError(f"git merge-tree failed in {self.path}: {proc.stderr.strip()}")
 
@@ -361,13 +361,16 @@ class _Git:
         commits = self.run("rev-list", "--reverse", "--no-merges", f"{base}..{head}").stdout.split()
         new = base
         with tempfile.TemporaryDirectory(prefix="fakegh-index-") as tmp:
-            index_env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            index = Path(tmp) / "index"
+            index_env = {"GIT_INDEX_FILE": str(index)}
             for commit in commits:
                 info = self.commit_info(commit)
                 if info is None or not info["parents"]:
                     return None
+                index.unlink(missing_ok=True)
                 read = self.run(
                     "read-tree",
+                    "-i",
                     "-m",
                     "--aggressive",
                     info["parents"][0],
@@ -435,6 +438,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # headers and body are two writes: without this, Nagle + delayed ACK cost ~200 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.app._track_connection(self.connection, add=True)
 
     def finish(self) -> None:
