@@ -347,6 +347,35 @@ def test_notes_travel_and_show_in_git_log(team: Team) -> None:
     assert sorted(json.loads(line)["run"] for line in note) == [1, 2, 3]
 
 
+def test_amend_and_rebase_keep_the_task_notes(team: Team) -> None:
+    a = team.clone("a")
+    configure_remote(GitRepo.discover(a))
+    (a / "x.txt").write_text("x\n")
+    git(a, "add", "x.txt")
+    git(a, "commit", "-q", "-m", "x")
+    add_note(GitRepo.discover(a), rev(a, "HEAD"), {"task_id": "abc", "run": 1})
+    git(a, "commit", "-q", "--amend", "-m", "x, amended")
+    assert '"run":1' in git(a, "notes", "--ref=claude-tasks", "show", "HEAD")
+    git(a, "rebase", "-q", "--force-rebase", "HEAD~1")
+    assert '"run":1' in git(a, "notes", "--ref=claude-tasks", "show", "HEAD")
+
+
+def test_push_behind_the_remote_fetches_merges_and_lands(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+    on_a = create(a, "On a")
+    sync(a)
+    on_b = create(b, "On b")  # b never fetched: its push is not a fast-forward
+
+    data = json.loads(ok(b, "task", "push", "--json"))
+
+    assert data["push_attempts"] == 2 and data["pushed"] == ["tasks"]
+    assert [m["action"] for m in data["merges"]] == ["merge"]
+    assert team.remote_ref(REMOTE_TASKS) == rev(b, layout.DATA_REF)
+    assert len(merges(b)) == 1
+    sync(a)
+    assert set(listed(a)) == set(listed(b)) == {on_a, on_b}
+
+
 # -- what goes wrong ---------------------------------------------------------------------
 
 
