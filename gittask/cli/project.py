@@ -121,7 +121,8 @@ def config_get(key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
     typer.echo(format_value(get(_repo(), key)))
 
 
-@config_app.command("set")
+# values may start with "-" (a negative number, a bad branch name): they reach the check
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(
     key: Annotated[str, typer.Argument(metavar="KEY")],
     value: Annotated[str, typer.Argument(metavar="VALUE")],
