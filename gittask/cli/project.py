@@ -76,16 +76,20 @@ def build(
     repo = _repo()
     if output.stdout_is_terminal() and sys.stderr.isatty():
         from rich.console import Console
+        from rich.text import Text
 
         console = Console(stderr=True, highlight=False)
-        with console.status("building the agent image…") as status:
+        step = "building the agent image"
+        with console.status(step) as status:
 
             def show(line: str) -> None:
-                if line.startswith(("Step ", "#", "warning:", "Successfully")):
-                    console.print(line, markup=False)
-                status.update(
-                    line[:120],
-                )
+                nonlocal step
+                if line.startswith(("Step ", "warning:", "Successfully")):
+                    console.print(Text(line))  # the steps stay on screen
+                    if line.startswith("Step "):
+                        step = line.split(" :", 1)[0]
+                    return
+                status.update(Text(f"{step}: {line.strip()}"[:120]))
 
             tag, image_id = build_project_image(repo, nocache=no_cache, force=force, progress=show)
     else:
@@ -193,7 +197,7 @@ def clean(
     for task_id in plan.interrupted:
         typer.echo(
             f"task {task_id[:8]} was interrupted (its run's process died); "
-            "its record is settled by `task list` or its next run"
+            "its record is left for the task's next run to settle"
         )
     if dry_run:
         for line in going:
