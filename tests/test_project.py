@@ -270,6 +270,28 @@ def test_build_produces_the_derived_tag(repo: Path, images: list[str]) -> None:
 
 
 @needs_docker
+def test_build_context_leaves_out_the_task_working_copy(repo: Path, images: list[str]) -> None:
+    _scratch_dockerfile(repo)
+    folder = repo / ".claude-container"
+    (folder / "tasks" / "tasks").mkdir(parents=True)
+    (folder / "tasks" / "tasks" / "log.txt").write_text("a task's log\n")
+    (folder / "extra.txt").write_text("part of the image\n")
+    (folder / "Dockerfile.claude").write_text(
+        "FROM scratch\nCOPY . /ctx/\nUSER 1000\nWORKDIR /workspace\n"
+    )
+    tag = _default_tag(repo)
+    images.append(tag)
+    proc = run_cli(repo, "build")
+    assert proc.returncode == 0, proc.stderr
+    listing = _docker(
+        "run", "--rm", "--network", "none", "--entrypoint", "/ctx/busybox", tag, "ls", "/ctx"
+    )
+    assert listing.returncode == 0, listing.stderr
+    names = listing.stdout.split()
+    assert "extra.txt" in names and "busybox" in names and "tasks" not in names
+
+
+@needs_docker
 def test_build_uses_the_configured_image(repo: Path, images: list[str]) -> None:
     _scratch_dockerfile(repo)
     tag = f"gittask-test-configured-{os.getpid()}:v1"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gittask.errors import GittaskError
 
@@ -66,8 +66,12 @@ def build_image(
     nocache: bool = False,
     progress: Progress | None = None,
     client: DockerClient | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> str:
     """Build ``context/dockerfile`` as ``tag``; returns the image id.
+
+    The context is the folder minus what its ``.dockerignore`` and ``exclude``
+    (patterns relative to it) leave out.
 
     Each line of the build's output goes to ``progress`` as it arrives; an
     error in the stream (a failed RUN step, a missing base image) raises a
@@ -84,8 +88,13 @@ def build_image(
     image_id: str | None = None
     last_lines: list[str] = []
     try:
+        archive = _context_archive(context, dockerfile, exclude)
+    except OSError as exc:
+        raise GittaskError(f"cannot read the build context {context}: {exc}") from None
+    try:
         stream = docker_client.api.build(
-            path=str(context),
+            fileobj=archive,
+            custom_context=True,
             dockerfile=dockerfile,
             tag=tag,
             decode=True,
@@ -115,6 +124,8 @@ def build_image(
         raise GittaskError(f"building {tag} failed: {_reason(exc)}") from None
     except OSError as exc:
         raise GittaskError(f"building {tag} failed: {exc}") from None
+    finally:
+        archive.close()
     if image_id is None:
         # the stream ended without an id: ask the engine for what the tag names now
         try:
@@ -123,6 +134,19 @@ def build_image(
             detail = last_lines[-1] if last_lines else "no output"
             raise GittaskError(f"building {tag} failed: {detail}") from None
     return image_id
+
+
+def _context_archive(context: Path, dockerfile: str, exclude: tuple[str, ...]) -> IO[bytes]:
+    """The build context as a tar file (what ``api.build(path=...)`` sends, minus ``exclude``)."""
+    from docker import utils
+
+    patterns = list(exclude)
+    ignore = context / ".dockerignore"
+    if ignore.is_file():
+        lines = ignore.read_text(encoding="utf-8").splitlines()
+        patterns += [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
+    archive: IO[bytes] = utils.tar(str(context), exclude=patterns, dockerfile=(dockerfile, None))
+    return archive
 
 
 def _event_error(event: dict[str, Any]) -> str | None:

@@ -228,8 +228,16 @@ def build_project_image(
         if progress:
             progress(f"warning: {problem}")
     tag = image_tag(repo, ProjectConfig.load(root))
+    # the task working copy (records, logs) lives in the same folder: not context
+    skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
     image_id = build_image(
-        folder, tag, dockerfile=DOCKERFILE, nocache=nocache, progress=progress, client=client
+        folder,
+        tag,
+        dockerfile=DOCKERFILE,
+        nocache=nocache,
+        progress=progress,
+        client=client,
+        exclude=skip,
     )
     return tag, image_id
 
