@@ -292,6 +292,38 @@ def test_build_context_leaves_out_the_task_working_copy(repo: Path, images: list
 
 
 @needs_docker
+def test_build_gives_the_declared_uid_args_the_builders_ids(repo: Path, images: list[str]) -> None:
+    _scratch_dockerfile(repo)
+    (repo / DOCKERFILE).write_text(
+        "FROM scratch\nCOPY busybox /bin/busybox\n"
+        "ARG USER_UID=4242\nARG USER_GID=4243\n"
+        'RUN ["/bin/busybox", "sh", "-c", "echo $USER_UID:$USER_GID > /ids"]\n'
+        "USER 1000\nWORKDIR /workspace\n"
+    )
+    tag = _default_tag(repo)
+    images.append(tag)
+    env: dict[str, str] = {}
+    if os.getuid() == 0:  # as root under sudo: the invoking user's ids
+        env = {"SUDO_UID": "1234", "SUDO_GID": "1235"}
+        expected = "1234:1235"
+    else:
+        expected = f"{os.getuid()}:{os.getgid()}"
+    proc = run_cli(repo, "build", env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = _docker(
+        "run", "--rm", "--network", "none", "--entrypoint", "/bin/busybox", tag, "cat", "/ids"
+    )
+    assert shown.stdout.strip() == expected, shown.stderr
+
+
+def test_declared_args() -> None:
+    from gittask.runner.image import declared_args
+
+    text = "FROM x\nARG USER_UID=1\n  arg USER_GID\nARG A=1 B\n# ARG NOT_ME\nENV ARG=1\n"
+    assert declared_args(text) == {"USER_UID", "USER_GID", "A", "B"}
+
+
+@needs_docker
 def test_build_uses_the_configured_image(repo: Path, images: list[str]) -> None:
     _scratch_dockerfile(repo)
     tag = f"gittask-test-configured-{os.getpid()}:v1"

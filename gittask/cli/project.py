@@ -70,7 +70,13 @@ def build(
         bool, typer.Option("--force", help="Build even when the Dockerfile fails validation.")
     ] = False,
 ) -> None:
-    """Build the agent image from .claude-container/Dockerfile.claude."""
+    """Build the agent image from .claude-container/Dockerfile.claude.
+
+    The build context is the .claude-container folder (minus the task working copy
+    under it, and what a .claude-container/.dockerignore leaves out). The tag is
+    config 'image', else one derived from the repository. USER_UID/USER_GID build
+    arguments, when the Dockerfile declares them, get your uid/gid.
+    """
     from gittask.workflow.project import build_project_image
 
     repo = _repo()
@@ -84,7 +90,7 @@ def build(
 
             def show(line: str) -> None:
                 nonlocal step
-                if line.startswith(("Step ", "warning:", "Successfully")):
+                if line.startswith(("Step ", "warning:", "note:", "Successfully")):
                     console.print(Text(line))  # the steps stay on screen
                     if line.startswith("Step "):
                         step = line.split(" :", 1)[0]

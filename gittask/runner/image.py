@@ -23,12 +23,26 @@ Progress = Callable[[str], None]
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def _client(client: DockerClient | None) -> DockerClient:
-    if client is not None:
-        return client
+def docker_client() -> DockerClient:
+    """A client for the engine that answers, or a one-line error saying how to start one."""
     from gittask.runner.container import connect
 
     return connect()
+
+
+def _client(client: DockerClient | None) -> DockerClient:
+    return client if client is not None else docker_client()
+
+
+def declared_args(dockerfile_text: str) -> set[str]:
+    """The build arguments a Dockerfile declares (``ARG NAME`` or ``ARG NAME=default``)."""
+    names: set[str] = set()
+    for match in re.finditer(r"^\s*ARG\s+(.+)$", dockerfile_text, re.MULTILINE | re.IGNORECASE):
+        for item in match.group(1).split():
+            name = item.split("=", 1)[0]
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                names.add(name)
+    return names
 
 
 def image_exists(tag: str, client: DockerClient | None = None) -> bool:
@@ -67,11 +81,13 @@ def build_image(
     progress: Progress | None = None,
     client: DockerClient | None = None,
     exclude: tuple[str, ...] = (),
+    buildargs: dict[str, str] | None = None,
 ) -> str:
     """Build ``context/dockerfile`` as ``tag``; returns the image id.
 
     The context is the folder minus what its ``.dockerignore`` and ``exclude``
-    (patterns relative to it) leave out.
+    (patterns relative to it) leave out. ``buildargs`` are passed as
+    ``--build-arg`` (only give arguments the Dockerfile declares).
 
     Each line of the build's output goes to ``progress`` as it arrives; an
     error in the stream (a failed RUN step, a missing base image) raises a
@@ -102,6 +118,7 @@ def build_image(
             rm=True,
             forcerm=True,
             pull=False,
+            buildargs=buildargs or None,
         )
         for event in stream:
             if not isinstance(event, dict):

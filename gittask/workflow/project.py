@@ -6,6 +6,8 @@
   ``git fetch``/``git push`` carry the task refs. Running it twice changes nothing.
 - :func:`build_project_image` validates the Dockerfile and builds the image
   under the project's tag (config ``image``, else derived from the repository).
+  The context is the ``.claude-container`` folder minus the task working copy;
+  declared ``USER_UID``/``USER_GID`` build arguments get the builder's ids.
 - :func:`config_show` / :func:`config_get` / :func:`config_set`: typed keys from
   :mod:`gittask.config`; a bad key or value changes nothing.
 - :func:`plan_clean` / :func:`apply_clean`: what crashed runs left (found by
@@ -207,7 +209,7 @@ def build_project_image(
 ) -> tuple[str, str]:
     """Validate and build the project's image; returns ``(tag, image id)``."""
     from gittask.runner.dockerfile import validate_dockerfile
-    from gittask.runner.image import build_image
+    from gittask.runner.image import build_image, declared_args
 
     root = project_dir(repo)
     folder = root / CONFIG_DIR
@@ -228,6 +230,14 @@ def build_project_image(
         if progress:
             progress(f"warning: {problem}")
     tag = image_tag(repo, ProjectConfig.load(root))
+    # the image's user gets the uid/gid of whoever builds it, whatever the
+    # committed file's defaults say (a teammate's init wrote theirs)
+    uid, gid, note = image_user_ids()
+    declared = declared_args(text)
+    wanted = {"USER_UID": str(uid), "USER_GID": str(gid)}
+    buildargs = {k: v for k, v in wanted.items() if k in declared}
+    if buildargs and note and progress:
+        progress(f"note: {note}")
     # the task working copy (records, logs) lives in the same folder: not context
     skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
     image_id = build_image(
@@ -238,6 +248,7 @@ def build_project_image(
         progress=progress,
         client=client,
         exclude=skip,
+        buildargs=buildargs,
     )
     return tag, image_id
 
