@@ -43,8 +43,20 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
+def command_env() -> dict[str, str]:
+    """The environment for timed commands: as a user's, where Python caches bytecode.
+
+    An installed package is byte-compiled by pip; an editable one only when Python
+    may write ``__pycache__``. PYTHONDONTWRITEBYTECODE (set on some CI machines)
+    would make every timed start-up recompile the package's sources.
+    """
+    env = os.environ.copy()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_quiet(cmd: list[str], cwd: Path) -> None:
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=os.environ.copy())
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=command_env())
 
 
 def print_table(title: str, rows: list[tuple[str, str, str, str]]) -> None:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, cli_command, git, print_table
+from _common import ROOT, cli_command, command_env, git, print_table
 
 TARGET_SECONDS = 1.5
 SECRET = "sk-bench-not-a-real-key"
@@ -84,7 +84,7 @@ def bare_run(image: str, folder: Path, prompt: str) -> float:
 
 
 def full_run(work: Path, n: int) -> float:
-    env = {**os.environ, "ANTHROPIC_API_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    env = {**command_env(), "ANTHROPIC_API_KEY": SECRET, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.run(
         [*cli_command(), "task", "create", "-m", f"Benchmark task {n}"],

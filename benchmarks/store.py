@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import cli_command, git, make_repo, median_seconds, print_table, run_quiet
+from _common import cli_command, command_env, git, make_repo, median_seconds, print_table, run_quiet
 
 from gittask.model import FeedbackEntry, TaskMetadata, TaskStatus
 from gittask.model.task import new_task_id
@@ -87,6 +87,7 @@ def concurrent_creates(repo_path: Path, procs: int, each: int) -> tuple[int, int
                 cwd=repo_path,
                 capture_output=True,
                 text=True,
+                env=command_env(),
             )
             errors += result.returncode != 0
         return errors

@@ -1,7 +1,7 @@
 """Team-sync merge benchmark (issue: team sync). Prints a table.
 
-    python benchmarks/sync.py                              # 1,000 tasks, 100 changed per side
-    python benchmarks/sync.py --tasks 10000 --changed 1000
+    python benchmarks/sync.py                             # the issue's figure: 10,000 / 1,000
+    python benchmarks/sync.py --tasks 1000 --changed 100  # a quick look
 
 One repository is seeded with --tasks tasks in one commit; two sides then each
 change --changed tasks, one commit per change as the tool writes them (a field
@@ -177,8 +177,8 @@ def first_fetch(repo: GitRepo, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--changed", type=int, default=100, help="tasks changed per side")
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--changed", type=int, default=1000, help="tasks changed per side")
     parser.add_argument("--overlap", type=float, default=0.1, help="share changed on both")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()

@@ -375,9 +375,13 @@ def test_crashed_run_is_shown_orphaned_then_cleaned_or_taken_over(project: Proje
     assert [c.task_id for c in found.containers] == [marker["task_id"]]
     assert [p.name for p in found.worktrees] == [Path(str(marker["worktree"])).name]
     assert [m.task_id for m in found.markers] == [marker["task_id"]]
-    assert len(leftovers.remove(repo, client, found)) == 3
+    cleaned = project.cli("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert f"recorded task {str(marker['task_id'])[:8]} as failed" in cleaned.stdout
     assert project.containers() == [] and project.leftovers() == []
-    assert project.show(str(marker["task_id"]))["status"] == "running"  # until rerun
+    record = project.show(str(marker["task_id"]))
+    assert record["status"] == "failed"
+    assert "process died" in record["error_message"]
     again = project.cli("task", "start", str(marker["task_id"])[:8])
     assert again.returncode == 0, again.stderr
     assert project.show(str(marker["task_id"]))["status"] == "created"

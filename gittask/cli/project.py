@@ -200,12 +200,13 @@ def clean(
         return
     for note in plan.notes:
         typer.echo(note)
-    for task_id in plan.interrupted:
-        typer.echo(
-            f"task {task_id[:8]} was interrupted (its run's process died); "
-            "its record is left for the task's next run to settle"
-        )
     if dry_run:
+        settles = "clean records it" if plan.leftovers.markers else "clean --worktrees records it"
+        for task_id in plan.interrupted:
+            typer.echo(
+                f"task {task_id[:8]} was interrupted (its run's process died); "
+                f"{settles} as failed"
+            )
         for line in going:
             typer.echo(f"would remove {line}")
         if not going:

@@ -385,6 +385,25 @@ def plan_clean(
     return plan
 
 
+def _settle_interrupted(repo: GitRepo, task_ids: list[str]) -> list[str]:
+    """Records still ``running`` for a run whose process died here become ``failed``.
+
+    Only runs of this machine (a dead local marker) are settled: a task running
+    in another clone has no marker here and is left alone.
+    """
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow.run import recover_stale_run
+
+    if not task_ids:
+        return []
+    db = TaskDatabase(repo)
+    done = []
+    for task_id in task_ids:
+        if db.store.exists(task_id) and recover_stale_run(db, task_id):
+            done.append(f"recorded task {task_id[:8]} as failed (its run's process died)")
+    return done
+
+
 def apply_clean(repo: GitRepo, plan: CleanPlan, task_data: bool = False) -> list[str]:
     """Remove what ``plan`` lists; one line per thing done."""
     from gittask.runner import leftovers
@@ -396,7 +415,8 @@ def apply_clean(repo: GitRepo, plan: CleanPlan, task_data: bool = False) -> list
                 f"task {running[0].task_id[:8]} is running: nothing was removed",
                 "wait for the run to end, then run clean --task-data again",
             )
-    done = leftovers.remove(repo, plan.client, plan.leftovers)
+    done = _settle_interrupted(repo, plan.interrupted) if plan.leftovers.markers else []
+    done += leftovers.remove(repo, plan.client, plan.leftovers)
     for tag in plan.images:
         from gittask.runner.image import remove_image
 
