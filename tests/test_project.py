@@ -572,6 +572,19 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     assert "refs/heads/develop" in after
     proc = project.cli("task", "list", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
+    # plain `git push` still works: no refspec names the deleted ref any more
+    (project.work / "app.txt").write_text("changed after clean\n")
+    git(project.work, "commit", "-qam", "after clean")
+    pushed = subprocess.run(
+        ["git", "push", "-q"], cwd=project.work, capture_output=True, text=True, check=False
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    assert git(project.origin, "log", "-1", "--format=%s", "develop") == "after clean"
+    # the next task brings the refspec back
+    assert project.cli("task", "create", "--no-run", "-m", "Again").returncode == 0
+    assert "refs/claude-tasks:refs/heads/claude-tasks" in git(
+        project.work, "config", "--get-all", "remote.origin.push"
+    )
 
 
 def test_clean_task_data_refused_while_a_run_is_live(

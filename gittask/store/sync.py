@@ -174,6 +174,19 @@ def configure_remote(
         _add(repo, push_key, data_push_refspec(branch))
 
 
+def forget_data_push(repo: GitRepo) -> None:
+    """Drop the data ref's push refspec from every remote (for when the ref is deleted).
+
+    An exact refspec whose source is missing fails the whole ``git push``; the next
+    write to the data ref adds it again (:func:`ensure_configured`).
+    """
+    listed = repo.git("config", "--get-regexp", r"^remote\..*\.push$", check=False).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition(" ")
+        if value.startswith(f"{layout.DATA_REF}:"):
+            repo.git("config", "--fixed-value", "--unset-all", key, value, check=False)
+
+
 def _notes_setting_present(repo: GitRepo, key: str) -> bool:
     return bool({NOTES_GLOB, layout.NOTES_REF} & set(_values(repo, key)))
 

@@ -343,6 +343,11 @@ def _task_data_items(repo: GitRepo) -> list[tuple[str, Callable[[], None]]]:
 
 def _delete_ref(repo: GitRepo, ref: str) -> None:
     repo.git("update-ref", "-d", ref)
+    if ref == layout.DATA_REF:
+        # its exact push refspec would now fail every plain `git push`
+        from gittask.store.sync import forget_data_push
+
+        forget_data_push(repo)
 
 
 def plan_clean(
