@@ -151,6 +151,41 @@ def test_continue_from_review(gh: GhProject) -> None:
     assert gh.p.show(task_id)["continuation_count"] == 1
 
 
+def test_from_review_takes_reviews_posted_while_the_last_run_ran(gh: GhProject) -> None:
+    task_id = gh.create("Implement the lexer")
+    slow = gh.p.popen("task", "continue", task_id[:8], "--feedback", "Careful AGENT:SLEEP=2")
+    gh.p.wait_for_marker("running")  # the record says running: the run has started
+    gh.server.add_review("octo", "widgets", 1, "reviewer", body="Rename the token class.")
+    _out, err = slow.communicate(timeout=120)
+    assert slow.returncode == 0, err
+    # the review came after that run started: the agent never saw it
+    proc = gh.p.cli("task", "continue", task_id[:8], "--from-review")
+    assert proc.returncode == 0, proc.stderr
+    entry = gh.p.show(task_id)["feedback_history"][-1]
+    assert entry["feedback_type"] == "review" and "Rename the token class." in entry["feedback"]
+    again = gh.p.cli("task", "continue", task_id[:8], "--from-review")
+    assert again.returncode != 0 and "no review comments" in again.stderr
+
+
+def test_a_fork_opens_its_pull_request_on_the_configured_upstream(gh: GhProject) -> None:
+    upstream = gh.p.root / "upstream.git"
+    git(gh.p.root, "clone", "-q", "--bare", str(gh.p.origin), str(upstream))
+    gh.server.create_repo("acme", "widgets", default_branch=DEFAULT_BRANCH, bare_path=upstream)
+    gh.p.configure(github_repo="acme/widgets")  # origin stays the fork, octo/widgets
+    task_id = gh.create("Fix the upstream bug")
+    task = gh.p.show(task_id)
+    assert task["pr_url"] == "https://github.com/acme/widgets/pull/1", task["pr_note"]
+    [pull] = gh.server.pulls("acme", "widgets")
+    assert pull["head"]["label"] == f"octo:{task['branch_name']}"
+    assert pull["base"]["repo"]["full_name"] == "acme/widgets"
+    assert gh.pulls() == []  # nothing opened on the fork itself
+    # asked again, the open pull request is found under the fork's owner and adopted
+    proc = gh.p.cli("task", "pr", task_id[:8], "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["created"] is False
+    assert len(gh.server.pulls("acme", "widgets")) == 1
+
+
 def test_merged_and_closed_pull_requests_move_their_tasks(gh: GhProject) -> None:
     merged = gh.create("Will be merged")
     closed = gh.create("Will be closed")

@@ -71,6 +71,7 @@ class ReviewItem:
     created_at: datetime | None
     path: str | None = None
     line: int | None = None
+    key: str = ""  # "review:<id>" or "comment:<id>": what a later call leaves out
 
     def render(self) -> str:
         where = f"{self.path}:{self.line}" if self.path and self.line else (self.path or "")
@@ -109,12 +110,21 @@ def _describe(exc: Exception, repo: RepoRef, api_url: str) -> ForgeError:
 
 
 class GitHubForge:
-    def __init__(self, repo: RepoRef, token: str, api_url: str, timeout: int = 20) -> None:
+    def __init__(
+        self,
+        repo: RepoRef,
+        token: str,
+        api_url: str,
+        timeout: int = 20,
+        head_owner: str | None = None,
+    ) -> None:
         from github import Auth, Github
         from urllib3.util.retry import Retry
 
         self.repo_ref = repo
         self.api_url = api_url
+        # whose branches the pull requests come from: a fork's owner, else the repo's
+        self.head_owner = head_owner or repo.owner
         retry = Retry(
             total=3,
             backoff_factor=0.2,
@@ -147,14 +157,16 @@ class GitHubForge:
             number=pr.number,
             url=pr.html_url,
             state=pr.state,
-            merged=bool(pr.merged),
+            # merged_at is in every payload; `merged` is not in a list's (PyGithub
+            # would fetch each pull again, outside the error handling)
+            merged=pr.merged_at is not None,
             head_branch=pr.head.ref,
             body=pr.body or "",
             draft=bool(pr.draft),
         )
 
     def find_open_pull(self, branch: str) -> PullInfo | None:
-        head = f"{self.repo_ref.owner}:{branch}"
+        head = f"{self.head_owner}:{branch}"
         pulls = self._call(self.repo.get_pulls, state="open", head=head)
         for pr in self._call(list, pulls):
             if pr.head.ref == branch:
@@ -170,10 +182,12 @@ class GitHubForge:
         existing = self.find_open_pull(branch)
         if existing is not None:
             return existing, False
+        same = self.head_owner == self.repo_ref.owner
+        head = branch if same else f"{self.head_owner}:{branch}"
         for attempt in range(2):
             try:
                 pr = self.repo.create_pull(
-                    base=base, head=branch, title=title, body=body, draft=draft
+                    base=base, head=head, title=title, body=body, draft=draft
                 )
                 return self._info(pr), True
             except GithubException as exc:
@@ -202,22 +216,37 @@ class GitHubForge:
         pr = self._call(self.repo.get_pull, number)
         self._call(pr.create_issue_comment, body)
 
-    def review_feedback(self, number: int, since: datetime | None) -> list[ReviewItem]:
-        """Review bodies and review comments newer than ``since``, oldest first."""
+    def review_feedback(
+        self, number: int, since: datetime | None, seen: frozenset[str] = frozenset()
+    ) -> list[ReviewItem]:
+        """Review bodies and review comments from ``since`` on, oldest first.
+
+        GitHub's times have whole seconds: an item of the same second as ``since``
+        is kept unless its key is in ``seen`` (taken by an earlier call).
+        """
+        floor = since.replace(microsecond=0) if since is not None else None
+
+        def new(key: str, when: datetime | None) -> bool:
+            if key in seen:
+                return False
+            return floor is None or (when is not None and when >= floor)
+
         pr = self._call(self.repo.get_pull, number)
         items: list[ReviewItem] = []
         for review in self._call(list, pr.get_reviews()):
             text = clean_untrusted(review.body or "")
-            when = review.submitted_at
-            if text and (since is None or (when is not None and when > since)):
+            key = f"review:{review.id}"
+            if text and new(key, review.submitted_at):
                 author = review.user.login if review.user else "unknown"
-                items.append(ReviewItem("review", author, text, when))
+                items.append(ReviewItem("review", author, text, review.submitted_at, key=key))
         for comment in self._call(list, pr.get_review_comments()):
             text = clean_untrusted(comment.body or "")
-            when = comment.created_at
-            if text and (since is None or (when is not None and when > since)):
+            key = f"comment:{comment.id}"
+            if text and new(key, comment.created_at):
                 author = comment.user.login if comment.user else "unknown"
                 line = comment.line or comment.original_line
-                items.append(ReviewItem("comment", author, text, when, comment.path, line))
+                items.append(
+                    ReviewItem("comment", author, text, comment.created_at, comment.path, line, key)
+                )
         items.sort(key=lambda i: (i.created_at is None, i.created_at))
         return items

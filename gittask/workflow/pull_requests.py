@@ -28,12 +28,26 @@ if TYPE_CHECKING:
     from gittask.workflow.hooks import RunInfo
 
 
+#: key of a review feedback entry listing the reviews and comments it took
+REVIEW_ITEMS = "review_items"
+
+
 class ForgeUnavailable(GittaskError):
     """No GitHub repository or no token: runs still push, without a PR."""
 
 
 def github_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
+    """The repository pull requests go to: config ``github_repo``, else the remote's."""
+    from_url = remote_repo(db, config)
     configured = config["github_repo"]
+    if configured:
+        owner, name = configured.split("/", 1)
+        return RepoRef(owner, name, host=from_url.host if from_url else "github.com")
+    return from_url
+
+
+def remote_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
+    """The GitHub repository the task branches are pushed to (the configured remote's)."""
     remote = config["remote"] or "origin"
     url = db.repo.config_get(f"remote.{remote}.url")
     from_url = None
@@ -45,9 +59,6 @@ def github_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
             base = key[len("url.") : -len(".insteadof")]
             rewrites[prefix] = base
         from_url = parse_remote_url(apply_instead_of(url, rewrites)) or parse_remote_url(url)
-    if configured:
-        owner, name = configured.split("/", 1)
-        return RepoRef(owner, name, host=from_url.host if from_url else "github.com")
     return from_url
 
 
@@ -68,7 +79,10 @@ def forge_for(
             "set GH_TOKEN (or GITHUB_TOKEN), or log in with 'gh auth login'; then 'task pr ID'",
         )
     api = api_url_for(repo, config["github_api_url"], env.get("GITHUB_API_URL"))
-    return GitHubForge(repo, token, api)
+    pushed_to = remote_repo(db, config)
+    # a fork: the branches live under the fork's owner (GitHub's "owner:branch" head)
+    head_owner = pushed_to.owner if pushed_to and not pushed_to.same_repo(repo) else None
+    return GitHubForge(repo, token, api, head_owner=head_owner)
 
 
 def pull_body(task: TaskMetadata, run_summary: str | None) -> str:
@@ -231,8 +245,12 @@ def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig)
         raise UsageError(
             f"task {task.id[:8]} has no pull request", f"open one with 'task pr {task.id[:8]}'"
         )
-    since = task.completed_at
-    items = forge_for(db, config).review_feedback(task.pr_number, since)
+    # new: posted after the last run started (what it could see) and not yet taken
+    taken = [f for f in task.feedback_history if f.feedback_type is FeedbackType.REVIEW]
+    times = [task.started_at, *(f.timestamp for f in taken)]
+    since = max((t for t in times if t is not None), default=None)
+    seen = frozenset(str(k) for f in taken for k in f.extra.get(REVIEW_ITEMS, None) or ())
+    items = forge_for(db, config).review_feedback(task.pr_number, since, seen)
     if not items:
         raise UsageError(
             f"no review comments on {task.pr_url} since the last run",
@@ -245,7 +263,7 @@ def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig)
         feedback_type=FeedbackType.REVIEW,
         author=", ".join(authors),
         timestamp=utcnow(),
-        extra={"source": task.pr_url},
+        extra={"source": task.pr_url, REVIEW_ITEMS: [item.key for item in items]},
     )
 
 
