@@ -15,9 +15,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gittask.errors import UsageError
+
+if TYPE_CHECKING:
+    from gittask.store.repo import GitRepo
 
 CONFIG_DIR = ".claude-container"
 CONFIG_FILE = "container_config.json"
@@ -187,3 +190,14 @@ class ProjectConfig:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, self.path)
+
+
+def project_root(repo: GitRepo) -> Path:
+    """Where the project's ``.claude-container`` folder lives: the main checkout's
+    root, also from a linked worktree (a bare repository: its git folder)."""
+    return repo.main_workdir or repo.workdir or repo.common_dir
+
+
+def load_config(repo: GitRepo) -> ProjectConfig:
+    """The project's configuration, wherever in the repository a command runs."""
+    return ProjectConfig.load(project_root(repo))

@@ -10,6 +10,7 @@ which the server also reads branches from.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,27 @@ def test_merged_and_closed_pull_requests_move_their_tasks(gh: GhProject) -> None
     assert states[merged] == "merged" and states[closed] == "closed"
     history = json.loads(gh.p.cli("task", "history", "--json", "--limit", "2").stdout)
     assert {h["action"] for h in history} == {"status"}
+
+
+def test_a_linked_worktree_uses_the_projects_configuration(gh: GhProject) -> None:
+    task_id = gh.create("Merged while I work elsewhere")
+    gh.server.set_pull("octo", "widgets", 1, draft=False)
+    gh.server.merge_pull("octo", "widgets", 1)
+    linked = gh.p.root / "linked"
+    git(gh.p.work, "worktree", "add", "-q", "--detach", str(linked))
+    # the config (github_api_url: the test server) lives in the main checkout only
+    assert not (linked / ".claude-container" / "container_config.json").exists()
+    proc = subprocess.run(
+        [*gh.p.python, "-m", "gittask", "task", "list", "--refresh", "--json"],
+        cwd=linked,
+        env=gh.p.full_env(None),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "not refreshed" not in proc.stderr
+    assert {t["id"]: t["status"] for t in json.loads(proc.stdout)}[task_id] == "merged"
 
 
 def test_show_follows_the_pull_request_state(gh: GhProject) -> None:

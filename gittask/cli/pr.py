@@ -19,7 +19,7 @@ def pr(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Open the task's pull request (adopting one that already exists for its branch)."""
-    from gittask.config import ProjectConfig
+    from gittask.config import load_config
     from gittask.errors import GittaskError
     from gittask.store.database import TaskDatabase
     from gittask.workflow.pull_requests import open_pull_request
@@ -32,8 +32,7 @@ def pr(
             f"task {task.id[:8]} has not run yet: there is no branch to propose",
             f"run it with 'task start {task.id[:8]}'",
         )
-    root = db.repo.workdir or db.repo.common_dir
-    result = open_pull_request(db, task.id, ProjectConfig.load(root))
+    result = open_pull_request(db, task.id, load_config(db.repo))
     if result.pull is None:
         raise GittaskError(result.note or "no pull request was opened")
     if as_json:

@@ -207,12 +207,11 @@ def _resolve_task(db: TaskDatabase, text: str) -> str:
     from gittask.forge.urls import looks_like_pull_ref
 
     if looks_like_pull_ref(text):
-        from gittask.config import ProjectConfig
+        from gittask.config import load_config
         from gittask.forge.urls import require_pull_ref
         from gittask.workflow.pull_requests import task_for_pull
-        from gittask.workflow.run import project_root
 
-        return task_for_pull(db, require_pull_ref(text), ProjectConfig.load(project_root(db)))
+        return task_for_pull(db, require_pull_ref(text), load_config(db.repo))
     return db.resolve(text)
 
 

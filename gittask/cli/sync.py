@@ -28,10 +28,9 @@ def _open(remote: str | None) -> tuple[TaskDatabase, str]:
     db = TaskDatabase.open()
     if remote:
         return db, remote
-    from gittask.config import ProjectConfig
+    from gittask.config import load_config
 
-    root = db.repo.main_workdir or db.repo.common_dir
-    configured = ProjectConfig.load(root)["remote"]
+    configured = load_config(db.repo)["remote"]
     return db, str(configured or "origin")
 
 

@@ -247,14 +247,13 @@ def _refresh_pull_states(
     task_ids: list[str] | None, quiet: bool, db: TaskDatabase | None = None
 ) -> dict[str, TaskMetadata]:
     """Move tasks whose PR was merged or closed; a GitHub problem is a warning."""
-    from gittask.config import ProjectConfig
+    from gittask.config import load_config
     from gittask.errors import GittaskError
     from gittask.workflow.pull_requests import refresh_pull_states
 
     db = db or _db()
-    root = db.repo.workdir or db.repo.common_dir
     try:
-        moved = refresh_pull_states(db, ProjectConfig.load(root), task_ids)
+        moved = refresh_pull_states(db, load_config(db.repo), task_ids)
     except GittaskError as exc:
         output.info(f"warning: pull request states not refreshed: {exc}")
         return {}
