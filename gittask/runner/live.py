@@ -1,6 +1,6 @@
 """Live-run markers: ``<runs_dir>/<task-id>.json``, one per task being run on this machine.
 
-The marker is created with ``O_EXCL`` before a run touches anything, so two
+The marker is claimed under a file lock before a run touches anything, so two
 processes never run the same task at once; it holds the driving process's pid,
 the container id once there is one, the run number and the log folder. It is
 removed when the run ends, whatever the ending. A marker whose pid is dead was
@@ -13,10 +13,12 @@ No docker, no pygit2 here: ``task list`` reads these on its fast path.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,38 +119,51 @@ def all_markers(repo: GitRepo) -> list[RunMarker]:
     return found
 
 
+@contextlib.contextmanager
+def _task_lock(marker_file: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<task-id>.lock`` beside the marker.
+
+    The kernel releases it even when a process dies. :func:`release` removes the
+    lock file, so a lock taken on a file that was removed meanwhile is retried.
+    """
+    lock_file = marker_file.with_suffix(".lock")
+    while True:
+        fd = os.open(lock_file, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.stat(lock_file).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        if not marker_file.exists():
+                            lock_file.unlink()  # nothing left to guard
+                return
+        finally:
+            os.close(fd)  # releases the lock
+
+
 def claim(repo: GitRepo, marker: RunMarker) -> Path:
-    """Create the marker, refusing when a live run of the task holds it."""
+    """Create the marker, refusing when a live run of the task holds it.
+
+    Check and create happen under :func:`_task_lock`, so of two processes that
+    both find a stale marker only one takes the task over.
+    """
     path = marker_path(repo, marker.task_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            held = read_marker(path)
-            if held is not None and held.alive:
-                raise GittaskError(
-                    f"task {marker.task_id[:8]} is already running "
-                    f"(run {held.run}, pid {held.pid})",
-                    f"follow it with 'task logs {marker.task_id[:8]} --follow'",
-                ) from None
-            if held is None and _younger_than(path, 2.0):
-                time.sleep(0.2)  # being written right now by another process
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # stale: left by a crashed run
-            continue
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(marker.to_json())
-        return path
-    raise GittaskError(f"task {marker.task_id[:8]} is being started by another process")
-
-
-def _younger_than(path: Path, seconds: float) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime < seconds
-    except OSError:
-        return False
+    with _task_lock(path):
+        held = read_marker(path)
+        if held is not None and held.alive:
+            raise GittaskError(
+                f"task {marker.task_id[:8]} is already running (run {held.run}, pid {held.pid})",
+                f"follow it with 'task logs {marker.task_id[:8]} --follow'",
+            )
+        update(repo, marker)  # replaces a stale marker (left by a crashed run) at once
+    return path
 
 
 def update(repo: GitRepo, marker: RunMarker) -> None:
@@ -163,7 +178,10 @@ def update(repo: GitRepo, marker: RunMarker) -> None:
 def release(repo: GitRepo, marker: RunMarker) -> None:
     """Remove the marker if it is still ours."""
     path = marker_path(repo, marker.task_id)
-    held = read_marker(path)
-    if held is None or held.pid == marker.pid:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    if not path.parent.is_dir():
+        return
+    with _task_lock(path):
+        held = read_marker(path)
+        if held is None or held.pid == marker.pid:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
