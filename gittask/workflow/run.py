@@ -1,7 +1,7 @@
 """The run shared by ``task create``, ``task start`` and ``task continue``.
 
     preflight   agent settings and credentials, Docker engine, image   (record untouched)
-    claim       live-run marker (O_EXCL): one run per task at a time
+    claim       live-run marker (under a file lock): one run per task at a time
     prepare     base branch, branch plan, worktree, prompt, container   (record untouched)
     running     record ``running`` with the container id; start; stream; timeouts
     harvest     objects, HEAD, commit leftovers (Task-Id trailer), notes, branch, push
