@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +183,8 @@ class ProjectConfig:
         return parsed
 
     def save(self) -> None:
+        import tempfile
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.values, indent=2) + "\n"
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config.", suffix=".tmp")
@@ -201,3 +202,15 @@ def project_root(repo: GitRepo) -> Path:
 def load_config(repo: GitRepo) -> ProjectConfig:
     """The project's configuration, wherever in the repository a command runs."""
     return ProjectConfig.load(project_root(repo))
+
+
+def configured_remote(root: Path) -> str:
+    """The ``remote`` key read quickly and leniently (for the read path): ``origin``
+    unless the project's config names another; a broken file is left to the
+    commands that validate it."""
+    try:
+        stored = json.loads((root / CONFIG_DIR / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "origin"
+    value = stored.get("remote") if isinstance(stored, dict) else None
+    return value if isinstance(value, str) and value.strip() else "origin"

@@ -316,6 +316,20 @@ def test_state_from_a_plain_git_fetch_is_never_stale(team: Team) -> None:
     assert len(merges(b)) == 1
 
 
+def test_a_plain_fetch_from_the_configured_remote_is_picked_up(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+    first = create(a, "First")
+    sync(a)
+    git(b, "remote", "rename", "origin", "upstream")
+    ok(b, "config", "set", "remote", "upstream")
+    sync(b)  # the configured remote: no --remote needed
+    assert set(listed(b)) == {first}
+    second = create(a, "Second")
+    sync(a)
+    git(b, "fetch", "-q", "upstream")
+    assert set(listed(b)) == {first, second}
+
+
 def test_a_plain_clone_lists_tasks_at_once(team: Team) -> None:
     a = team.clone("a")
     ids = {create(a, "One"), create(a, "Two")}

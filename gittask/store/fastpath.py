@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gittask.config import configured_remote
 from gittask.store import layout
 from gittask.store.fastrefs import read_ref
 from gittask.store.index import TaskIndex
 from gittask.store.repo import common_dir_of, find_git_dir
 
 INDEX_FILE = "index.sqlite"
-REMOTE_TRACKING = f"refs/remotes/origin/{layout.REMOTE_BRANCH}"
 
 
 def fast_index(start: Path | None = None) -> TaskIndex | None:
@@ -31,7 +31,9 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
     if not path.is_file():
         return None
     tip = read_ref(common, layout.DATA_REF)
-    remote = read_ref(common, REMOTE_TRACKING)
+    # the main checkout's config names the remote (a wrong guess only costs the slow path)
+    name = configured_remote(common.parent) if common.name == ".git" else "origin"
+    remote = read_ref(common, f"refs/remotes/{name}/{layout.REMOTE_BRANCH}")
     if tip is None or remote is None:
         return None
     index = TaskIndex(path)

@@ -647,14 +647,20 @@ def sync(
 # -- the read-path hook -----------------------------------------------------------------
 
 
-def integrate_fetched(db: TaskDatabase, remote: str = DEFAULT_REMOTE) -> str:
+def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
     """Fold in what a plain ``git fetch`` brought, before a command reads tasks.
+
+    ``remote``: the project's configured remote (config ``remote``) unless given.
 
     Cheap when nothing arrived: two ref reads and one index lookup. Returns
     the remote-tracking tip now contained in the data ref ("" if none), which
     the index keeps as ``remote_seen`` so the read-only fast path can tell
     that nothing new arrived.
     """
+    if remote is None:
+        from gittask.config import configured_remote, project_root
+
+        remote = configured_remote(project_root(db.repo))
     git = db.repo.pygit
     notes = _ref_oid(git, notes_tracking_ref(remote))
     if notes is not None and db.index.get_meta("remote_notes_seen") != str(notes):
