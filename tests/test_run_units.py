@@ -198,3 +198,89 @@ def test_after_push_hook_registration() -> None:
     # the default (pull requests) does nothing for a branch that was not pushed
     assert hooks.after_push(None, None, info(False)) is None  # type: ignore[arg-type]
     assert seen == ["t"]
+
+
+def _agent_log(tmp_path: Path, scrub: runlogs.Scrubber, chunks: list[bytes]) -> bytes:
+    logs = runlogs.RunLogs(tmp_path, 1, scrub)
+    try:
+        for chunk in chunks:
+            logs.agent_output(chunk)
+    finally:
+        logs.close()
+    data = (tmp_path / "run-001" / runlogs.AGENT_LOG).read_bytes()
+    (tmp_path / "run-001" / runlogs.AGENT_LOG).unlink()
+    return data
+
+
+def test_scrubber_masks_a_secret_split_at_every_byte(tmp_path: Path) -> None:
+    secret = "sk-ant-api03-" + "Zq9" * 12
+    scrub = runlogs.Scrubber([secret, "tok-" + "x" * 10])
+    line = f'{{"text":"the key is {secret}!"}}\nnext\n'.encode()
+    expected = b'{"text":"the key is ***!"}\nnext\n'
+    for cut in range(len(line) + 1):
+        out = _agent_log(tmp_path, scrub, [line[:cut], line[cut:]])
+        assert out == expected, cut
+    # three pieces, the secret cut twice
+    start = line.index(secret.encode())
+    for a in range(start, start + len(secret)):
+        for b in range(a, start + len(secret) + 1, 7):
+            assert _agent_log(tmp_path, scrub, [line[:a], line[a:b], line[b:]]) == expected
+
+
+def test_scrubber_masks_a_secret_in_a_very_long_line(tmp_path: Path) -> None:
+    """Over 64 KiB without a newline the line is written in pieces: a secret near a
+    piece's end (whole, or split with the next chunk) is never written in part."""
+    secret = "sk-ant-api03-" + "Q7" * 20
+    scrub = runlogs.Scrubber([secret])
+    size = runlogs.LONG_LINE + 100
+    length = len(secret)
+    for back in range(0, 2 * length + 2):  # the secret ends `back` bytes before the end
+        before = b"x" * (size - length - back)
+        first = before + secret.encode() + b"y" * back
+        assert len(first) == size
+        out = _agent_log(tmp_path, scrub, [first, b"z" * 10, b"tail\n"])
+        assert out == before + b"***" + b"y" * back + b"z" * 10 + b"tail\n", back
+    for cut in range(1, length):  # split between two chunks, the first one long
+        pre = b"x" * size
+        out = _agent_log(tmp_path, scrub, [pre + secret.encode()[:cut], secret.encode()[cut:]])
+        assert out == pre + b"***", cut
+        assert secret.encode()[:cut] not in out[len(pre) :]
+
+
+def test_scrubber_masks_json_escaped_and_multiline_values(tmp_path: Path) -> None:
+    quoted = 'pa"ss\\word-123'
+    multi = "-----BEGIN KEY-----\nabcdefgh\n-----END KEY-----"
+    scrub = runlogs.Scrubber([quoted, multi])
+    line = json.dumps({"a": quoted, "b": multi}).encode() + b"\n"
+    masked = _agent_log(tmp_path, scrub, [line])
+    assert json.loads(masked) == {"a": "***", "b": "***"}
+    raw = f"key: {multi}\nend\n".encode()
+    for cut in range(len(raw) + 1):
+        assert _agent_log(tmp_path, scrub, [raw[:cut], raw[cut:]]) == b"key: ***\nend\n", cut
+
+
+def test_scrub_folder_masks_transcripts_and_keeps_them_jsonl(tmp_path: Path) -> None:
+    secret = "sk-ant-oat01-" + "k" * 30
+    state = tmp_path / "agent-state" / "t"
+    transcripts = state / "projects" / "-workspace"
+    transcripts.mkdir(parents=True)
+    session = transcripts / "s.jsonl"
+    lines = [
+        {"type": "user", "message": {"content": f"env: ANTHROPIC_API_KEY={secret}"}},
+        {"type": "assistant", "message": {"content": "ok"}},
+    ]
+    session.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    os.chmod(session, 0o600)
+    clean = state / "settings.json"
+    clean.write_text("{}\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text(f"not the agent's: {secret}\n")
+    (state / "link.txt").symlink_to(outside)
+    changed = runlogs.scrub_folder(state, runlogs.Scrubber([secret]))
+    assert changed == [session]
+    text = session.read_text()
+    assert secret not in text and "ANTHROPIC_API_KEY=***" in text
+    assert [json.loads(x)["type"] for x in text.splitlines()] == ["user", "assistant"]
+    assert session.stat().st_mode & 0o777 == 0o600
+    assert secret in outside.read_text()  # a symlink is not followed
+    assert sorted(p.name for p in transcripts.iterdir()) == ["s.jsonl"]

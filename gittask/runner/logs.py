@@ -8,7 +8,8 @@
 
 Everything written here goes through a :class:`Scrubber` first: the credential
 values passed to the container are replaced by ``***`` even if the agent prints
-them.
+them. :func:`scrub_folder` does the same to files the agent left on the host
+(Claude's transcripts in the task's agent-state folder).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -28,15 +30,30 @@ EXECUTION_LOG = "execution.log"
 RUN_INFO = "run.json"
 MASK = "***"
 _RUN_DIR = re.compile(r"^run-(\d+)$")
+#: A line of agent output is written once complete, or in pieces past this size.
+LONG_LINE = 1 << 16
 
 
 class Scrubber:
-    """Replaces secret values (at least 6 characters long) in text and bytes."""
+    """Replaces secret values (at least 6 characters long) in text and bytes.
+
+    Each value is also looked for as it appears inside a JSON string (escaped),
+    so a masked JSON line stays valid JSON.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        values = {s for s in secrets if s and len(s.strip()) >= 6}
+        values: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret.strip()) >= 6:
+                values.add(secret)
+                values.add(json.dumps(secret)[1:-1])
+                values.add(json.dumps(secret, ensure_ascii=False)[1:-1])
         self._text = sorted(values, key=len, reverse=True)
         self._bytes = [s.encode() for s in self._text]
+        self.multiline = any(b"\n" in b for b in self._bytes)
+
+    def __bool__(self) -> bool:
+        return bool(self._bytes)
 
     @property
     def longest(self) -> int:
@@ -121,17 +138,36 @@ class RunLogs:
                 os.replace(tmp, link)
 
     def agent_output(self, chunk: bytes) -> None:
-        """Raw agent output; written by whole lines so a secret is never split."""
+        """Raw agent output, scrubbed; written by whole lines (a very long line in
+        pieces) so that no secret is ever split between what is written and what
+        is held back."""
+        ready = self._scrubbed(chunk)
+        if ready:
+            self._agent.write(ready)
+            self._agent.flush()
+
+    def _scrubbed(self, chunk: bytes) -> bytes:
+        """What can be written now of ``pending + chunk``, scrubbed; the rest is kept.
+
+        The whole buffer is scrubbed first; a secret that may go on in the next
+        chunk starts within its last ``longest - 1`` bytes (or, for secrets without
+        a newline, after its last newline), so that much is held back, already
+        scrubbed, and scrubbed again with what follows.
+        """
         data = self._pending + chunk
-        cut = data.rfind(b"\n") + 1
-        if cut == 0 and len(data) < 1 << 16:
+        if b"\n" not in chunk and len(data) < LONG_LINE:
             self._pending = data
-            return
-        if cut == 0:  # a very long line: keep enough to catch a secret across the cut
-            cut = max(0, len(data) - self.scrub.longest)
-        self._pending = data[cut:]
-        self._agent.write(self.scrub.bytes(data[:cut]))
-        self._agent.flush()
+            return b""
+        clean = self.scrub.bytes(data)
+        hold = max(0, self.scrub.longest - 1)
+        safe = len(clean) - hold  # no secret can straddle a cut at or before this
+        cut = clean.rfind(b"\n") + 1
+        if self.scrub.multiline:  # a newline is no boundary for a secret holding one
+            cut = min(cut, max(0, safe))
+        if len(clean) - cut >= LONG_LINE:  # a very long unfinished line: write all of it
+            cut = max(cut, safe)  # but the bytes a secret going on could start in
+        self._pending = clean[cut:]
+        return clean[:cut]
 
     def event(self, message: str) -> None:
         """One timestamped line in execution.log."""
@@ -153,6 +189,45 @@ class RunLogs:
             self._agent.close()
         with contextlib.suppress(OSError, ValueError):
             self._exec.close()
+
+
+def scrub_folder(root: Path, scrubber: Scrubber) -> list[Path]:
+    """Mask the secrets in every regular file below ``root``; the files changed.
+
+    Symlinks are neither followed nor changed; a file is rewritten through a
+    temporary file in its folder (its mode kept), never in place.
+    """
+    changed: list[Path] = []
+    if not scrubber:
+        return changed
+    for dirpath, _dirs, files in os.walk(root):  # does not descend into symlinks
+        for name in files:
+            path = Path(dirpath) / name
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # a symlink, or unreadable
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                data = handle.read()
+            clean = scrubber.bytes(data)
+            if clean == data:
+                continue
+            tmp = path.with_name(f".{name}.scrub-{os.getpid()}")
+            try:
+                with open(tmp, "xb") as out:
+                    out.write(clean)
+                os.chmod(tmp, stat.S_IMODE(info.st_mode))
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # better gone than holding a credential
+            changed.append(path)
+    return changed
 
 
 def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]:
