@@ -505,7 +505,7 @@ def test_clean_removes_leftovers_but_not_a_live_run(
     proc = project.cli("clean")
     assert proc.returncode == 0, proc.stderr
     assert "removed container" in proc.stdout and "removed worktree" in proc.stdout
-    assert f"task {dead_id[:8]} was interrupted" in proc.stdout
+    assert f"removed the stale run marker of task {dead_id[:8]}" in proc.stdout
     assert _docker("inspect", orphan).returncode != 0
     assert not dead_tree.exists()
     assert not (project.state / "runs" / f"{dead_id}.json").exists()
