@@ -132,3 +132,34 @@ def test_agent_rewriting_history_is_refused_without_losing_the_branch(project: P
     record = project.show(task_id)
     assert record["status"] == "failed" and record["commit_hash"] == before
     assert project.remote_branch(record["branch_name"]) == before
+
+
+def test_agent_written_worktree_config_never_runs_on_the_host(project: Project) -> None:
+    """With ``extensions.worktreeConfig`` on, host git would read the worktree's own
+    ``config.worktree``, in the admin folder the agent can write: it is removed first,
+    with anything else git did not put there (symlinks included, never followed)."""
+    marker = project.root / "host-ran-agent-filter"
+    victim = project.common / "description"
+    before = victim.read_bytes()
+    git(project.work, "config", "core.repositoryformatversion", "1")
+    git(project.work, "config", "extensions.worktreeConfig", "true")
+    script = f"""
+d=$(sed -n 's/^gitdir: //p' .git)
+printf '[filter "x"]\\n\\tclean = "touch {marker}; cat"\\n' > "$d/config.worktree"
+mkdir -p "$d/info" && echo '/*' > "$d/info/sparse-checkout"
+ln -sf ../../../description "$d/logs/HEAD"
+ln -s /nonexistent "$d/config.worktree.lock"
+echo '* filter=x' > .gitattributes
+echo change > file.txt
+"""
+    project.configure(agent_command=script)
+    proc = project.cli("task", "create", "-m", "Plant a filter")
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_bytes() == before, "host git wrote through the agent's symlink"
+    assert not marker.exists(), "host git ran a filter the agent configured"
+    task = project.show(proc.stdout.split()[-1])
+    head = task["commit_hash"]
+    # the agent's ordinary changes are still committed (and pushed)
+    assert git(project.work, "show", f"{head}:file.txt") == "change"
+    assert git(project.work, "show", f"{head}:.gitattributes") == "* filter=x"
+    assert project.remote_branch(task["branch_name"]) == head

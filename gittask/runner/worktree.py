@@ -12,7 +12,11 @@ several tasks can run at once. The agent may use git inside the container:
 * new objects go to a per-run folder (``GIT_OBJECT_DIRECTORY``), the repository's
   objects are an alternate: the agent cannot alter what is already stored.
 
-Nothing the agent wrote is trusted afterwards: the host runs git with explicit
+Nothing the agent wrote is trusted afterwards. Once the container is gone and
+before any host git command in the worktree, the admin folder is reduced to what
+git itself puts there (:func:`reclaim_admin`: a ``config.worktree``, which host
+git would read with ``extensions.worktreeConfig``, or a symlink host git would
+write through, is deleted); the host runs git with explicit
 ``GIT_DIR``/``GIT_COMMON_DIR``/``GIT_WORK_TREE`` and hooks off, re-detaches HEAD
 after checking it descends from where the run started, copies only regular
 object files, and removes the folders itself rather than through git.
@@ -36,6 +40,12 @@ from gittask.store.repo import GitRepo
 _HEX = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 # git options for every command the tool runs in a run's worktree
 _SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+#: What git itself keeps in a worktree's admin folder, and all the host lets stay
+#: there once the agent is gone: regular files and, in the folders, regular files
+#: and real folders (``git worktree add`` writes HEAD, index, commondir, gitdir and
+#: logs/HEAD; git at work adds ORIG_HEAD, refs/ and ``locked``).
+ADMIN_FILES = frozenset({"HEAD", "index", "commondir", "gitdir", "ORIG_HEAD", "locked"})
+ADMIN_FOLDERS = frozenset({"logs", "refs"})
 
 
 def _ref_exists(repo: GitRepo, ref: str) -> bool:
@@ -204,6 +214,8 @@ class Worktree:
     admin: Path  # <common>/worktrees/<name>: HEAD, index (writable by the agent)
     scratch: Path  # per-run folder: prompt, container git config, new objects
     start: str  # the commit the agent starts from (after any merge)
+    # True once a container may have written the admin folder, until reclaim_admin
+    exposed: bool = False
 
     @property
     def objects(self) -> Path:
@@ -215,6 +227,10 @@ class Worktree:
 
     def env(self) -> dict[str, str]:
         """Environment for host git in this worktree: nothing read from the worktree."""
+        if self.exposed:
+            raise GittaskError(
+                "internal error: host git in the worktree before its admin folder was reclaimed"
+            )
         return {
             "GIT_DIR": str(self.admin),
             "GIT_COMMON_DIR": str(self.repo.common_dir),
@@ -313,6 +329,105 @@ def merge_remote_copy(worktree: Worktree, theirs: str, branch: str, remote: str)
 # -- after the run ---------------------------------------------------------------------
 
 
+def reclaim_admin(worktree: Worktree) -> list[str]:
+    """Reduce the admin folder to what git puts there; the names of what was removed.
+
+    Call it once the container is gone and before any host git command in the
+    worktree. Anything not in :data:`ADMIN_FILES`/:data:`ADMIN_FOLDERS` goes
+    (``config.worktree``, ``info/``, ``sharedindex.*``, lock files, ...), and so
+    does any symlink, fifo or hard-linked file, at any depth; symlinks are never
+    followed. Raises GittaskError when something cannot be removed: then no host
+    git may run there.
+    """
+    admin = worktree.admin
+    try:
+        info = os.lstat(admin)
+    except OSError as exc:
+        raise GittaskError(f"the worktree's git folder is gone: {exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise GittaskError(f"the worktree's git folder {admin} is not a folder")
+    with contextlib.suppress(OSError):
+        os.chmod(admin, 0o755)
+    removed: list[str] = []
+    for entry in _scan(admin):
+        name = entry.name
+        if name in ADMIN_FILES and _plain_file(entry):
+            continue
+        if name in ADMIN_FOLDERS and entry.is_dir(follow_symlinks=False):
+            removed += [f"{name}/{sub}" for sub in _prune_folder(Path(entry.path))]
+            continue
+        _remove(Path(entry.path))
+        removed.append(name)
+    left = [
+        e.name
+        for e in _scan(admin)
+        if not (
+            (e.name in ADMIN_FILES and _plain_file(e))
+            or (e.name in ADMIN_FOLDERS and e.is_dir(follow_symlinks=False))
+        )
+    ]
+    if left:
+        raise GittaskError(
+            f"cannot remove {', '.join(sorted(left))} the agent left in the worktree's git "
+            "folder; nothing was taken from the run"
+        )
+    worktree.exposed = False
+    return removed
+
+
+def _scan(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(folder))
+    except OSError as exc:
+        raise GittaskError(f"cannot read the worktree's git folder: {exc}") from None
+
+
+def _plain_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file, not a symlink, with no other name (no hard link)."""
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+
+
+def _prune_folder(folder: Path) -> list[str]:
+    """Keep only real folders and plain files below ``folder``; what went."""
+    removed: list[str] = []
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o755)
+    for entry in _scan(folder):
+        if entry.is_dir(follow_symlinks=False):
+            removed += [f"{entry.name}/{sub}" for sub in _prune_folder(Path(entry.path))]
+        elif not _plain_file(entry):
+            _remove(Path(entry.path))
+            removed.append(entry.name)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, symlink or folder tree, never following a symlink."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    shutil.rmtree(path, ignore_errors=True)  # never follows symlinks
+    if os.path.lexists(path):  # folders the agent made read-only: writable, then again
+        for dirpath, dirnames, _ in os.walk(path):
+            for name in dirnames:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(dirpath, name), 0o755, follow_symlinks=False)
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o755)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def import_objects(worktree: Worktree) -> int:
     """Copy the objects the agent wrote into the repository (regular files only)."""
     source, target = worktree.objects, worktree.repo.common_dir / "objects"
@@ -361,11 +476,9 @@ def _copy_regular(source: Path, target: Path) -> int:
 
 def agent_head(worktree: Worktree) -> str:
     """The commit the agent left HEAD at, re-detached there; must descend from the start."""
+    if worktree.exposed:
+        reclaim_admin(worktree)
     head_file = worktree.admin / "HEAD"
-    for name in ("HEAD", "index"):
-        with contextlib.suppress(FileNotFoundError):
-            if (worktree.admin / name).is_symlink():
-                (worktree.admin / name).unlink()
     try:
         text = head_file.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
@@ -404,7 +517,16 @@ def _write_head(worktree: Worktree, commit: str) -> None:
 
 def commit_changes(worktree: Worktree, message: str) -> str | None:
     """Commit whatever the agent left uncommitted; the new commit, or None."""
-    worktree.git("add", "--all", "--", ".")
+    added = worktree.repo.git(
+        *_SAFE, "add", "--all", "--", ".", env=worktree.env(), cwd=worktree.path, check=False
+    )
+    if added.returncode != 0:
+        # an index git cannot read (a split index whose shared part was removed, or
+        # garbage): start again from HEAD's tree, then take the files as they are
+        with contextlib.suppress(FileNotFoundError):
+            (worktree.admin / "index").unlink()
+        worktree.git("read-tree", "HEAD")
+        worktree.git("add", "--all", "--", ".")
     staged = worktree.repo.git(
         *_SAFE, "diff", "--cached", "--quiet", "HEAD", env=worktree.env(), check=False
     )

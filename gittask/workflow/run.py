@@ -470,6 +470,9 @@ class _Run:
             cpus=self.config["cpus"],
             pids_limit=self.config["pids_limit"],
         )
+        # from here on the container may write the admin folder: host git stays out
+        # of the worktree until the container is gone and the folder is reclaimed
+        self.worktree.exposed = True
         self.container = ctr.create(pre.client, spec)
         self.marker.container_id = self.container.id
         self.marker.container_name = name
@@ -585,6 +588,12 @@ class _Run:
             outcome.error_message = self.scrub.text(_one_line(outcome.error_message))
         removed = ctr.remove(pre.client, container_id)
         self.log("container removed" if removed else "could not remove the container")
+        if not removed:
+            # it may still be running and writing: nothing it touched can be read yet
+            raise GittaskError(
+                f"could not remove the container {container_id[:12]}; the agent's work was "
+                "not taken (is the Docker engine answering?)"
+            )
         self.container = None
         self.marker.state = live.STATE_FINISHING
         live.update(self.repo, self.marker)
@@ -630,6 +639,9 @@ class _Run:
             copied = wt.import_objects(worktree)
             self.log(f"took {copied} object file(s) written in the container")
             try:
+                removed = wt.reclaim_admin(worktree)
+                if removed:
+                    self.log(f"removed from the worktree's git folder: {', '.join(removed)}")
                 head = wt.agent_head(worktree)
                 made = wt.commit_changes(worktree, self._commit_message(task, run, outcome))
                 if made:
