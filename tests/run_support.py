@@ -82,6 +82,36 @@ def build_git_image(base: str) -> str | None:
     return GIT_IMAGE if built.returncode == 0 else None
 
 
+LEAKY_IMAGE = "gittask-test-agent-leaky:latest"
+#: Claude Code's transcripts of a session, below its config folder.
+LEAKY_TRANSCRIPT = "projects/-workspace/leaky-session.jsonl"
+
+
+def build_leaky_claude_image(base: str) -> str:
+    """The test image whose ``claude`` first writes a transcript line holding the value
+    of ``$ANTHROPIC_API_KEY`` (as a tool's output would), then runs the scripted one."""
+    wrapper = f"""#!/bin/sh
+mkdir -p "$CLAUDE_CONFIG_DIR/{Path(LEAKY_TRANSCRIPT).parent}"
+printf '{{"type":"user","message":{{"content":"env: ANTHROPIC_API_KEY=%s"}}}}\\n' \\
+  "$ANTHROPIC_API_KEY" >> "$CLAUDE_CONFIG_DIR/{LEAKY_TRANSCRIPT}"
+exec /usr/local/bin/claude-scripted "$@"
+"""
+    with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "claude").write_text(wrapper, encoding="utf-8")
+        (Path(ctx) / "Dockerfile").write_text(
+            f"FROM {base}\nUSER 0\n"
+            "RUN mv /usr/local/bin/claude /usr/local/bin/claude-scripted\n"
+            "COPY claude /usr/local/bin/claude\n"
+            "RUN chmod 0755 /usr/local/bin/claude\n"
+            "USER 1000:1000\n",
+            encoding="utf-8",
+        )
+        subprocess.run(
+            ["docker", "build", "-q", "-t", LEAKY_IMAGE, ctx], check=True, capture_output=True
+        )
+    return LEAKY_IMAGE
+
+
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
         ["git", "-c", "safe.directory=*", *args],

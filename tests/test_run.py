@@ -21,10 +21,12 @@ import pytest
 
 from tests.run_support import (
     DEFAULT_BRANCH,
+    LEAKY_TRANSCRIPT,
     SECRET,
     Project,
     all_text_under,
     build_image,
+    build_leaky_claude_image,
     docker_available,
     everything_git_holds,
     git,
@@ -289,6 +291,55 @@ def test_users_dirty_checkout_is_untouched(project: Project) -> None:
     branch_files = git(work, "ls-tree", "--name-only", task["commit_hash"]).split()
     assert "scratch.txt" not in branch_files
     assert git(work, "show", f"{task['commit_hash']}:README.md") == "# sample project"
+
+
+# -- credentials -----------------------------------------------------------------------
+
+
+def _no_secret_anywhere(project: Project, *outputs: str) -> None:
+    for text in outputs:
+        assert SECRET not in text
+    assert SECRET not in all_text_under(project.work)  # logs, working copy, config
+    assert SECRET not in all_text_under(project.state)  # index, markers, agent state
+    assert SECRET not in everything_git_holds(project.work)
+    assert SECRET not in everything_git_holds(project.origin)
+    assert SECRET not in git(project.origin, "log", "-p", "--all", "--format=%H%n%B")
+
+
+def test_agent_writing_a_credential_into_the_worktree_is_refused(project: Project) -> None:
+    """``env > debug.txt``: the run fails naming the file (never the value); the
+    branch is not moved and nothing is pushed."""
+    project.configure(
+        agent="command",
+        env=["ANTHROPIC_API_KEY"],
+        agent_command="echo fine > ok.txt; mkdir -p notes; env > notes/debug.txt",
+    )
+    proc = project.cli("task", "create", "-m", "Dump the environment")
+    line = one_error(proc)
+    assert "notes/debug.txt" in line and "ANTHROPIC_API_KEY" in line
+    assert "not moved" in line and "nothing was pushed" in line
+    record = project.show(project.tasks()[0]["id"])
+    assert record["status"] == "failed" and "notes/debug.txt" in record["error_message"]
+    assert record["commits"] == [] and record["commit_hash"] is None
+    branch = record["branch_name"]
+    assert project.remote_branch(branch) == ""
+    assert (
+        git(project.work, "rev-parse", "-q", "--verify", f"refs/heads/{branch}", check=False) == ""
+    )
+    _no_secret_anywhere(project, proc.stdout, proc.stderr, json.dumps(record))
+
+
+def test_credentials_in_the_agents_transcripts_are_masked(project: Project, image: str) -> None:
+    """Claude's transcripts (the task's agent-state folder) hold what tools printed:
+    credential values there are masked after the run, the lines still JSON."""
+    project.configure(image=build_leaky_claude_image(image))
+    proc = project.cli("task", "create", "-m", "Print the environment")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.split()[-1]
+    transcript = project.state / "agent-state" / task_id / LEAKY_TRANSCRIPT
+    lines = [json.loads(x) for x in transcript.read_text().splitlines()]
+    assert lines == [{"type": "user", "message": {"content": "env: ANTHROPIC_API_KEY=***"}}]
+    _no_secret_anywhere(project, proc.stdout, proc.stderr)
 
 
 # -- failures ------------------------------------------------------------------------------

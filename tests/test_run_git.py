@@ -15,10 +15,12 @@ import pytest
 
 from tests.run_support import (
     DEFAULT_BRANCH,
+    SECRET,
     Project,
     build_git_image,
     build_image,
     docker_available,
+    everything_git_holds,
     git,
 )
 
@@ -163,3 +165,40 @@ echo change > file.txt
     assert git(project.work, "show", f"{head}:file.txt") == "change"
     assert git(project.work, "show", f"{head}:.gitattributes") == "* filter=x"
     assert project.remote_branch(task["branch_name"]) == head
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        (
+            'echo a > a.txt && git add a.txt && git commit -q -m "token $ANTHROPIC_API_KEY"',
+            "message",
+        ),
+        (
+            'echo a > "key-$ANTHROPIC_API_KEY.txt" && git add . && git commit -q -m "Add a key"',
+            "name",
+        ),
+        (
+            # a merge whose resolution adds the file (in neither parent)
+            "b=$(git rev-parse HEAD) && echo s > s.txt && git add s.txt && git commit -qm s "
+            "&& s=$(git rev-parse HEAD) && git reset -q --hard $b && echo m > m.txt "
+            "&& git add m.txt && git commit -qm m && git merge -q --no-ff --no-commit $s "
+            '&& echo "$ANTHROPIC_API_KEY" > k.txt && git add k.txt && git commit -qm Merge',
+            "k.txt",
+        ),
+    ],
+    ids=["message", "file-name", "merge-resolution"],
+)
+def test_agent_commits_holding_a_credential_are_refused(
+    project: Project, script: str, where: str
+) -> None:
+    """The agent's own commits are checked too: their messages, file names and files."""
+    project.configure(env=["ANTHROPIC_API_KEY"], agent_command=f"{script}; echo ok > ok.txt")
+    proc = project.cli("task", "create", "-m", "Leak in a commit")
+    assert proc.returncode == 1 and "refused the agent's work" in proc.stderr, proc.stderr
+    assert where in proc.stderr and SECRET not in proc.stderr + proc.stdout
+    record = project.show(project.tasks()[0]["id"])
+    assert record["status"] == "failed" and SECRET not in record["error_message"]
+    assert project.remote_branch(record["branch_name"]) == ""
+    assert SECRET not in everything_git_holds(project.work)
+    assert SECRET not in everything_git_holds(project.origin)

@@ -10,6 +10,11 @@
 
 SIGINT/SIGTERM/SIGHUP stop the container, keep whatever the agent did on the
 local branch, record ``failed`` ("interrupted"), clean up and exit 130.
+
+Nothing the agent wrote is trusted: its worktree's git folder is reclaimed
+before host git runs there (see ``runner/worktree.py``), new commits holding a
+credential value are refused (the branch is not moved, nothing is pushed), and
+credential values in files left in the agent's state folder are masked.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from gittask.runner.agents import (
     get_agent,
 )
 from gittask.runner.container import RunInterrupted
-from gittask.runner.logs import RunLogs, Scrubber
+from gittask.runner.logs import RunLogs, Scrubber, scrub_folder
 from gittask.store.database import TaskDatabase
 from gittask.workflow import hooks
 
@@ -259,6 +264,7 @@ class _Run:
         self.task: TaskMetadata | None = None
         self.run_number = 0
         self.output: AgentOutput | None = None
+        self.state_host: Path | None = None  # the agent's state folder on the host
 
     # progress lines, to the user and to execution.log
     def say(self, message: str) -> None:
@@ -396,6 +402,7 @@ class _Run:
         if agent.state_dir:
             state_host = agent_state_dir(self.db, task.id)
             agent.seed_state_dir(state_host)
+            self.state_host = state_host
             if task.session_id and _transcript_exists(state_host, task.session_id):
                 resume = task.session_id
                 self.log(f"resuming session {resume}")
@@ -635,6 +642,7 @@ class _Run:
         commits: list[str] = []
         head = worktree.start
         made: str | None = None
+        leak: wt.Leak | None = None
         with self.guard.deferred():
             copied = wt.import_objects(worktree)
             self.log(f"took {copied} object file(s) written in the container")
@@ -648,9 +656,17 @@ class _Run:
                     head = made
                     self.log(f"committed the uncommitted changes as {made[:12]}")
                 commits = wt.new_commits(self.repo, worktree.start, head)
+                leak = wt.credential_leak(self.repo, commits, self.pre.credentials)
             except GittaskError as exc:
                 error = error or str(exc)
                 self.log(f"harvest: {exc}")
+            if leak is not None:
+                error = (
+                    f"refused the agent's work: {leak.describe()}, a credential passed to "
+                    f"the container; branch {task.branch_name} was not moved and nothing "
+                    "was pushed"
+                )
+                commits, head = [], worktree.start
             if commits:
                 agent_commits = len(commits) - (1 if made else 0)
                 self.log(f"{len(commits)} new commit(s), {agent_commits} made by the agent")
@@ -677,7 +693,8 @@ class _Run:
         notes: list[str] = []
         if self.guard.received and not interrupted:
             interrupted = self.guard.received
-            error = f"interrupted ({interrupted})"
+            if leak is None:
+                error = f"interrupted ({interrupted})"
         if error is None:
             if wt.remote_exists(self.repo, self.remote):
                 self.say(f"pushing {task.branch_name} to {self.remote}")
@@ -868,6 +885,13 @@ class _Run:
             removed = ctr.remove(self.pre.client, self.container.id)
             self.log("container removed" if removed else "could not remove the container")
             self.container = None
+        if self.state_host is not None:
+            # what tools printed may sit in the agent's transcripts: mask credentials
+            with contextlib.suppress(OSError):
+                changed = scrub_folder(self.state_host, self.scrub)
+                if changed:
+                    self.log(f"masked credentials in {len(changed)} file(s) of the agent's state")
+            self.state_host = None
         if self.worktree is not None:
             wt.remove_worktree(self.worktree)
             self.log("worktree removed")
