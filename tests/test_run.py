@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -400,6 +401,96 @@ def test_sigint_stops_container_records_failure_and_cleans_up(project: Project) 
     assert "interrupted (SIGINT)" in err and "Traceback" not in err
     record = project.show(marker["task_id"])
     assert record["status"] == "failed" and record["error_message"] == "interrupted (SIGINT)"
+
+
+def _run_in_process(
+    project: Project, text: str, request: dict[str, Any], wrap_update: str | None = None
+) -> tuple[Any, list[str]]:
+    """Record a task, then run it in this process (the main thread, so the run's
+    signal handlers are installed), sending SIGINT to this process at a chosen point:
+    from ``request``'s callbacks, or while the record is updated to ``wrap_update``.
+    Returns the RunResult and the after-push hook's calls."""
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow import hooks
+    from gittask.workflow.run import RunRequest, run_task
+
+    proc = project.cli("task", "create", "--no-run", "-m", text)
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip()
+    db = TaskDatabase.open(project.work)
+    if wrap_update is not None:
+        real = db.update
+
+        def update(task: str, change: Any, verb: str = "update") -> Any:
+            if verb == wrap_update:
+                os.kill(os.getpid(), signal.SIGINT)
+            return real(task, change, verb)
+
+        db.update = update  # type: ignore[method-assign]
+    hook_calls: list[str] = []
+    hooks.register_after_push(lambda db, task, info: hook_calls.append(info.task_id) or None)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        result = run_task(db, RunRequest(task_id=task_id, **request))
+    finally:
+        hooks.register_after_push(None)
+    assert signal.getsignal(signal.SIGINT) == before  # the run's handlers are gone
+    return result, hook_calls
+
+
+def _sigint_at(line: str) -> Any:
+    def callback(seen: str) -> None:
+        if seen == line:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return callback
+
+
+def test_sigint_after_the_agent_ended_keeps_its_work(project: Project) -> None:
+    """A signal between the end of the agent's output and the harvest (here while
+    the last, unterminated line is shown) no longer loses the agent's work: it is
+    committed on the local branch, the record says interrupted, nothing is pushed."""
+    project.configure(agent="command", agent_command="echo done > work.txt; printf LAST-LINE")
+    result, hook_calls = _run_in_process(
+        project, "Interrupted at the end", {"show": _sigint_at("LAST-LINE")}
+    )
+    assert result.interrupted and not result.success
+    record = result.task
+    assert record.status.value == "failed"
+    assert record.error_message.startswith("interrupted (SIGINT)")
+    local = git(project.work, "rev-parse", f"refs/heads/{record.branch_name}")
+    assert record.commit_hash == local and record.commits == [local]
+    assert git(project.work, "show", f"{local}:work.txt") == "done"
+    assert project.remote_branch(record.branch_name) == ""
+    assert hook_calls == []
+
+
+def test_sigint_while_pushing_lets_the_push_finish_then_says_so(project: Project) -> None:
+    project.configure(agent="command", agent_command="echo done > work.txt")
+    result, hook_calls = _run_in_process(
+        project, "Interrupted at the push", {"say": lambda line: _sigint_on_push(line)}
+    )
+    assert result.success and result.interrupted  # the CLI exits 130
+    record = result.task
+    assert record.status.value == "created" and record.commit_hash
+    assert project.remote_branch(record.branch_name) == record.commit_hash
+    assert hook_calls == []  # no pull request after an interrupt
+
+
+def _sigint_on_push(line: str) -> None:
+    if line.startswith("pushing "):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_sigint_while_recording_success_is_not_forgotten(project: Project) -> None:
+    project.configure(agent="command", agent_command="echo done > work.txt")
+    result, hook_calls = _run_in_process(project, "Interrupted at the record", {}, "created")
+    assert result.success and result.interrupted
+    assert any("interrupted (SIGINT) after the push" in note for note in result.notes)
+    assert hook_calls == []
+    record = project.show(result.task.id)
+    assert record["status"] == "created"
+    assert project.remote_branch(record["branch_name"]) == record["commit_hash"]
 
 
 def _crash(project: Project) -> dict[str, object]:

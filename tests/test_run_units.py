@@ -284,3 +284,34 @@ def test_scrub_folder_masks_transcripts_and_keeps_them_jsonl(tmp_path: Path) -> 
     assert session.stat().st_mode & 0o777 == 0o600
     assert secret in outside.read_text()  # a symlink is not followed
     assert sorted(p.name for p in transcripts.iterdir()) == ["s.jsonl"]
+
+
+def test_signal_guard_defers_then_raises_once() -> None:
+    import signal
+
+    from gittask.runner.container import RunInterrupted
+    from gittask.workflow.run import SignalGuard
+
+    guard = SignalGuard()
+    before = signal.getsignal(signal.SIGTERM)
+    guard.install()
+    try:
+        guard.defer()
+        os.kill(os.getpid(), signal.SIGTERM)  # remembered, not raised
+        assert guard.received == "SIGTERM"
+        with pytest.raises(RunInterrupted, match="SIGTERM"):
+            guard.allow()  # back to raising: the remembered signal is raised now
+        guard.check()  # ... and only once
+        os.kill(os.getpid(), signal.SIGINT)  # nor is a later one raised
+        assert guard.received == "SIGTERM"
+        fresh = SignalGuard()
+        fresh.install()
+        with fresh.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+        assert fresh.received == "SIGINT"
+        with pytest.raises(RunInterrupted, match="SIGINT"):
+            fresh.check()
+        fresh.restore()
+    finally:
+        guard.restore()
+    assert signal.getsignal(signal.SIGTERM) == before

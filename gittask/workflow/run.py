@@ -9,7 +9,9 @@
     cleanup     container removed, worktree removed, marker released: always
 
 SIGINT/SIGTERM/SIGHUP stop the container, keep whatever the agent did on the
-local branch, record ``failed`` ("interrupted"), clean up and exit 130.
+local branch, record ``failed`` ("interrupted"), clean up and exit 130. Once the
+agent's output has ended, a signal is only remembered until its work is on the
+local branch (and the push is done), and is checked after each such step.
 
 Nothing the agent wrote is trusted: its worktree's git folder is reclaimed
 before host git runs there (see ``runner/worktree.py``), new commits holding a
@@ -107,8 +109,11 @@ class RunResult:
 class SignalGuard:
     """Turns SIGINT/SIGTERM/SIGHUP into ``RunInterrupted`` in the main thread.
 
-    Inside :meth:`deferred`, a signal is remembered and raised when the block
-    ends; inside :meth:`ignored` (final cleanup) it is only remembered.
+    Three modes: ``raise`` (the default) raises ``RunInterrupted`` wherever the
+    main thread is; ``defer`` (:meth:`defer`, :meth:`deferred`) only remembers
+    the signal in ``received``, which the caller checks when the step is done
+    (:meth:`check` raises it then); ``ignore`` (final cleanup) only remembers.
+    At most one ``RunInterrupted`` is ever raised.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -116,14 +121,32 @@ class SignalGuard:
     def __init__(self) -> None:
         self.received: str | None = None
         self._mode = "raise"
+        self._raised = False
         self._old: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        first = self.received is None
         self.received = self.received or name
-        if self._mode == "raise" and first:
-            raise RunInterrupted(name)
+        if self._mode == "raise" and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
+    def check(self) -> None:
+        """Raise ``RunInterrupted`` for a signal remembered and not raised yet."""
+        if self.received is not None and not self._raised:
+            self._raised = True
+            raise RunInterrupted(self.received)
+
+    def defer(self) -> None:
+        """From now on a signal is only remembered (until :meth:`allow`)."""
+        if self._mode != "ignore":
+            self._mode = "defer"
+
+    def allow(self) -> None:
+        """Back to raising; a signal remembered meanwhile is raised now."""
+        if self._mode != "ignore":
+            self._mode = "raise"
+            self.check()
 
     def install(self) -> None:
         import threading
@@ -532,8 +555,7 @@ class _Run:
             self.recorded_running = True
             self.marker.state = live.STATE_RUNNING
             live.update(self.repo, self.marker)
-        if self.guard.received:
-            raise RunInterrupted(self.guard.received)
+        self.guard.check()
         self.say(
             f"task {task.id[:8]}: run {run} on branch {task.branch_name} "
             f"(agent {pre.agent.name}, image {pre.image})"
@@ -562,9 +584,13 @@ class _Run:
                 grace=_result_grace(),
                 on_stop=on_stop,
             )
+            # The agent is done: from here until its work is on the local branch
+            # (and pushed) a signal is only remembered, then checked (_harvest).
+            self.guard.defer()
             exit_code, stopped = result.exit_code, result.stopped
             self.log(f"agent ended: exit code {exit_code}, after {result.duration:.1f}s")
         except RunInterrupted as exc:
+            self.guard.defer()
             interrupted = exc.signal_name
             exit_code, stopped = None, "interrupted"
             self.log(f"{interrupted} received: container killed")
@@ -691,11 +717,13 @@ class _Run:
                 )
         pushed = False
         notes: list[str] = []
-        if self.guard.received and not interrupted:
+        if self.guard.received and not interrupted:  # a signal while the work was taken
             interrupted = self.guard.received
             if leak is None:
                 error = f"interrupted ({interrupted})"
         if error is None:
+            # still deferred: a push is not cut in half by a signal to this process alone
+            # (Ctrl-C reaches git too); the record then says what happened
             if wt.remote_exists(self.repo, self.remote):
                 self.say(f"pushing {task.branch_name} to {self.remote}")
                 push_error = self._push(task.branch_name)
@@ -708,13 +736,22 @@ class _Run:
                     pushed = True
             else:
                 notes.append(f"no remote '{self.remote}': the branch stays local")
+            if self.guard.received and not interrupted:
+                interrupted = self.guard.received
+                if not pushed:
+                    error = (
+                        f"interrupted ({interrupted}); the work is on the local branch "
+                        f"{task.branch_name} ({head[:12]}), not pushed"
+                    )
         elif commits:
             error += f"; the unfinished work is on the local branch {task.branch_name} (not pushed)"
         if error is not None:
             return self._record_failure(
                 error, outcome=outcome, commits=commits, head=head, interrupted=bool(interrupted)
             )
-        return self._record_success(task, run, base, outcome, commits, head, pushed, notes)
+        return self._record_success(
+            task, run, base, outcome, commits, head, pushed, notes, interrupted=bool(interrupted)
+        )
 
     def _push(self, branch: str) -> str | None:
         env = {"GIT_TERMINAL_PROMPT": "0"} if self.request.detached else None
@@ -771,6 +808,7 @@ class _Run:
         head: str,
         pushed: bool,
         notes: list[str],
+        interrupted: bool = False,
     ) -> RunResult:
         continued = self.request.kind == "continue" and run > 1
         status = TaskStatus.CONTINUED if continued else TaskStatus.CREATED
@@ -787,6 +825,7 @@ class _Run:
         with self.guard.deferred():
             final = self.db.update(task.id, finish, status.value)
             self.recorded_running = False
+        interrupted = interrupted or self.guard.received is not None
         self.say(
             f"task {task.id[:8]} {status.value}: {len(commits)} new commit(s) on "
             f"{task.branch_name}" + (f", pushed to {self.remote}" if pushed else "")
@@ -822,14 +861,23 @@ class _Run:
             cost_usd=outcome.cost_usd,
             notes=notes,
         )
-        interrupted = False
-        try:
-            note = hooks.after_push(self.db, final, run_info)
-        except GittaskError as exc:
-            note = f"after the push: {exc}"
-        except RunInterrupted as exc:
-            note = f"interrupted ({exc.signal_name}) after the push"
-            interrupted = True
+        note: str | None
+        if interrupted:
+            note = (
+                f"interrupted ({self.guard.received or 'signal'}) after the push: "
+                "the after-push step (pull request) did not run"
+            )
+        else:
+            try:
+                self.guard.allow()  # opening a pull request may be cut short
+                note = hooks.after_push(self.db, final, run_info)
+            except GittaskError as exc:
+                note = f"after the push: {exc}"
+            except RunInterrupted as exc:
+                note = f"interrupted ({exc.signal_name}) after the push"
+                interrupted = True
+            finally:
+                self.guard.defer()
         if note:
             notes.append(self.scrub.text(note))
             self.log(note)
@@ -864,8 +912,10 @@ class _Run:
             return error
 
         self.log(f"failed: {error}")
-        final = self.db.update(task_id, fail, "failed")
-        self.recorded_running = False
+        with self.guard.deferred():
+            final = self.db.update(task_id, fail, "failed")
+            self.recorded_running = False
+        interrupted = interrupted or self.guard.received is not None
         if self.logs is not None:
             self.logs.save_info(
                 status="failed",
