@@ -315,3 +315,49 @@ def test_signal_guard_defers_then_raises_once() -> None:
     finally:
         guard.restore()
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_removing_a_read_only_worktree_never_chmods_through_a_symlink() -> None:
+    """A worktree the agent left read-only is made writable to be removed: a symlink
+    to a folder elsewhere in it must not have that folder's mode changed."""
+    import shutil
+    import tempfile
+    import traceback
+
+    top = Path(tempfile.mkdtemp(prefix="gittask-rm-"))  # reachable by an ordinary user
+    try:
+        os.chmod(top, 0o755)
+        _, work = clone_with_origin(top, "trunk")
+        repo = GitRepo.discover(work)
+        assert repo.common_dir  # known before the fork
+        path = top / "run-x"
+        (path / "locked" / "deep").mkdir(parents=True)
+        (path / "locked" / "deep" / "f").write_text("x\n")
+        private = top / "private"
+        private.mkdir()
+        (path / "locked" / "to-private").symlink_to(private)
+        os.chmod(private, 0o700)
+        os.chmod(path / "locked", 0o555)  # no write: rmtree alone cannot empty it
+        uid = os.getuid() or 1000  # as root, remove as an ordinary user (root ignores modes)
+        if os.getuid() == 0:
+            for item in [top, *top.rglob("*")]:
+                os.lchown(item, uid, uid)
+        pid = os.fork()
+        if pid == 0:  # the child removes, as the ordinary user
+            code = 1
+            try:
+                if os.getuid() == 0:
+                    os.setgid(uid)
+                    os.setuid(uid)
+                wt.remove_worktree_folders(repo, path)
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert not path.exists()
+        assert private.stat().st_mode & 0o777 == 0o700
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -412,26 +412,25 @@ def _prune_folder(folder: Path) -> list[str]:
 
 
 def _remove(path: Path) -> None:
-    """Delete a file, symlink or folder tree, never following a symlink."""
+    """Delete a file, symlink or folder tree, never following a symlink; raise
+    GittaskError when it is still there."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
-        return
     except OSError:
         return
     if not stat.S_ISDIR(info.st_mode):
         with contextlib.suppress(OSError):
             os.unlink(path)
-        return
-    shutil.rmtree(path, ignore_errors=True)  # never follows symlinks
-    if os.path.lexists(path):  # folders the agent made read-only: writable, then again
-        for dirpath, dirnames, _ in os.walk(path):
-            for name in dirnames:
-                with contextlib.suppress(OSError):
-                    os.chmod(os.path.join(dirpath, name), 0o755, follow_symlinks=False)
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o755)
-        shutil.rmtree(path, ignore_errors=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)  # never follows symlinks
+        if os.path.lexists(path):  # folders the agent made read-only: writable, again
+            _make_writable(path)
+            shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):
+        raise GittaskError(
+            f"cannot remove {path.name} the agent left in the worktree's git folder; "
+            "nothing was taken from the run"
+        )
 
 
 def import_objects(worktree: Worktree) -> int:
@@ -737,14 +736,24 @@ def remove_worktree_folders(repo: GitRepo, path: Path) -> None:
     admin = repo.common_dir / "worktrees" / path.name
     for folder in (path, Path(f"{path}.run"), admin):
         shutil.rmtree(folder, ignore_errors=True)
-        if folder.exists():  # a read-only folder the agent left: make it writable, retry
-            for dirpath, dirnames, _ in os.walk(folder):
-                for name in dirnames:
-                    with contextlib.suppress(OSError):
-                        os.chmod(os.path.join(dirpath, name), 0o755)
-            with contextlib.suppress(OSError):
-                os.chmod(folder, 0o755)
+        if os.path.lexists(folder):  # a read-only folder the agent left: writable, retry
+            _make_writable(folder)
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _make_writable(folder: Path) -> None:
+    """Every real folder below ``folder`` (and itself) writable; symlinks (which
+    ``os.walk`` lists among the folders) are skipped, never chmod-ed through."""
+    if os.path.islink(folder):
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o755)
+    for dirpath, dirnames, _ in os.walk(folder):
+        for name in dirnames:
+            target = os.path.join(dirpath, name)
+            if not os.path.islink(target):
+                with contextlib.suppress(OSError):
+                    os.chmod(target, 0o755)
 
 
 def run_folders(repo: GitRepo) -> list[Path]:

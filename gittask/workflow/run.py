@@ -675,7 +675,10 @@ class _Run:
             try:
                 removed = wt.reclaim_admin(worktree)
                 if removed:
-                    self.log(f"removed from the worktree's git folder: {', '.join(removed)}")
+                    more = f" and {len(removed) - 10} more" if len(removed) > 10 else ""
+                    self.log(
+                        f"removed from the worktree's git folder: {', '.join(removed[:10])}{more}"
+                    )
                 head = wt.agent_head(worktree)
                 made = wt.commit_changes(worktree, self._commit_message(task, run, outcome))
                 if made:
