@@ -229,6 +229,67 @@ def test_malformed_record_is_reported_and_others_still_list(cli: Cli, repo: Path
     assert path in one_line_error(cli(repo, "task", "show", bad))
 
 
+def hand_edit(repo: Path, edits: dict[str, Callable[[str], str]]) -> None:
+    """Edit files on the data ref as a person would: a worktree, a commit, the ref moved."""
+    wt = repo.parent / "hand-edit"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt), layout.DATA_REF)
+    for path, edit in edits.items():
+        (wt / path).write_text(edit((wt / path).read_text()))
+    git(wt, "commit", "-q", "-am", "by hand")
+    git(repo, "update-ref", layout.DATA_REF, git(wt, "rev-parse", "HEAD"))
+    git(repo, "worktree", "remove", "--force", str(wt))
+
+
+def test_hand_added_dates_and_keys_are_kept_and_never_break_reading(cli: Cli, repo: Path) -> None:
+    dated = create(cli, repo, "has a due date")
+    odd = create(cli, repo, "has a bad timestamp")
+    hand_edit(
+        repo,
+        {
+            f"{layout.task_dir(dated)}/metadata.yaml": lambda t: t + "due: 2024-05-01\n1: one\n",
+            f"{layout.task_dir(odd)}/metadata.yaml": lambda t: t.replace(
+                "started_at: null", "started_at: yesterday"
+            ),
+        },
+    )
+    listed = {t["id"]: t for t in json.loads(cli(repo, "task", "list", "--json").stdout)}
+    assert listed[dated]["status"] == "pending"
+    assert listed[odd]["status"] == "unreadable" and "metadata.yaml" in listed[odd]["error"]
+    shown = json.loads(cli(repo, "task", "show", dated, "--json").stdout)
+    assert shown["due"] == "2024-05-01"
+    path = f"{layout.task_dir(odd)}/metadata.yaml"
+    assert path in one_line_error(cli(repo, "task", "show", odd))
+    # a later change keeps the hand-added field
+    assert cli(repo, "task", "delete", odd, "--yes").returncode == 0
+    assert json.loads(cli(repo, "task", "show", dated, "--json").stdout)["due"] == "2024-05-01"
+
+
+def test_a_feedback_file_without_its_id_is_not_duplicated(cli: Cli, repo: Path) -> None:
+    task_id = create(cli, repo, "gets feedback")
+    from gittask.model import FeedbackEntry
+    from gittask.store.database import TaskDatabase
+
+    db = TaskDatabase.open(repo)
+    db.store.add_feedback(task_id, FeedbackEntry(feedback="first note"))
+    folder = f"{layout.task_dir(task_id)}/feedback"
+    [name] = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+    hand_edit(
+        repo,
+        {
+            f"{folder}/{name}": lambda t: "\n".join(
+                line for line in t.splitlines() if not line.startswith("id:")
+            )
+            + "\n"
+        },
+    )
+    for text in ("second note", "third note"):
+        db.store.add_feedback(task_id, FeedbackEntry(feedback=text))
+    history = json.loads(cli(repo, "task", "show", task_id, "--json").stdout)["feedback_history"]
+    assert [f["feedback"] for f in history] == ["first note", "second note", "third note"]
+    files = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+    assert len(files) == 3 and name in files
+
+
 def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None:
     empty = init_repo(tmp_path / "empty", commit=False)
     task_id = create(cli, empty, "first task ever")

@@ -316,6 +316,8 @@ def _parse_fan(git: Any, item: FanWork) -> FanResult:
             record = parse_task_tree(git, obj, path).to_dict()
         except CorruptRecordError as exc:
             parsed.append((name, str(entry.id), None, str(exc)))
+        except Exception as exc:  # one odd record must never stop the others listing
+            parsed.append((name, str(entry.id), None, f"{path}: {type(exc).__name__}: {exc}"))
         else:
             parsed.append((name, str(entry.id), record, None))
     return fan_name, fan_oid, parsed, present, known

@@ -74,8 +74,11 @@ def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> Ta
                 data = yamlio.load(obj.data)
                 if not isinstance(data, dict):
                     raise ValueError("expected a mapping of fields")
+                # the file's name is the entry's id (a hand edit may drop or change
+                # the field; a fresh random id would write the entry again each update)
+                data["id"] = (entry.name or "").removesuffix(".yaml")
                 feedback.append(FeedbackEntry.from_dict(data))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise CorruptRecordError(fb_path, str(exc)) from None
     try:
         task = TaskMetadata.from_parts(metadata, description, feedback)

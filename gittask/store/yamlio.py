@@ -52,7 +52,24 @@ def load(text: str | bytes) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        return _loader().load(text)
+        return _plain(_loader().load(text))
     except YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ValueError(reason) from None
+
+
+def _plain(value: Any) -> Any:
+    """JSON's types only: a hand-written date, timestamp or non-string key (``due:
+    2024-05-01``, ``1: x``) becomes text, so a valid record always indexes and prints."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _text(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
