@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -288,6 +290,26 @@ def test_a_feedback_file_without_its_id_is_not_duplicated(cli: Cli, repo: Path) 
     assert [f["feedback"] for f in history] == ["first note", "second note", "third note"]
     files = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
     assert len(files) == 3 and name in files
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a repository to another user needs root")
+def test_a_repository_of_another_user_is_one_line_with_the_fix(cli: Cli, tmp_path: Path) -> None:
+    theirs = init_repo(tmp_path / "theirs")
+    for path in [theirs, *theirs.rglob("*")]:
+        os.lchown(path, 1000, 1000)
+    line = one_line_error(cli(theirs, "task", "list"))
+    assert "owned by another user" in line and "safe.directory" in line
+
+
+def test_what_the_machine_refuses_is_one_line_and_changes_nothing(cli: Cli, repo: Path) -> None:
+    create(cli, repo, "before the trouble")
+    tip = ref_tip(repo)
+    state = repo / ".git" / "claude-tasks"
+    shutil.rmtree(state)
+    state.write_text("not a folder\n")  # where the index lives
+    line = one_line_error(cli(repo, "task", "create", "--no-run", "-m", "during the trouble"))
+    assert str(state) in line
+    assert ref_tip(repo) == tip
 
 
 def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None:

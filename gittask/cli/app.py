@@ -6,6 +6,7 @@ Only typer is imported at start-up; each command imports what it needs, so
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -65,3 +66,32 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:
+        message = _environment_error(exc)
+        if message is None or os.environ.get("GITTASK_DEBUG"):
+            raise  # a bug: keep the traceback
+        from gittask.cli.output import error
+
+        error(message)
+        sys.exit(1)
+
+
+def _environment_error(exc: Exception) -> str | None:
+    """One line for what the machine refused (disk, permissions, git, the index), or None.
+
+    Checked by module name so that nothing is imported for it at start-up.
+    """
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        return f"{reason}{where} (set GITTASK_DEBUG=1 for the details)"
+    module = type(exc).__module__ or ""
+    text = " ".join(str(exc).split())
+    if module.startswith(("pygit2", "_pygit2")):
+        return f"git: {text} (set GITTASK_DEBUG=1 for the details)"
+    if module.startswith("sqlite3"):
+        return (
+            f"the task index failed: {text} (delete .git/claude-tasks/index.sqlite to "
+            "rebuild it; set GITTASK_DEBUG=1 for the details)"
+        )
+    return None

@@ -68,7 +68,19 @@ class GitRepo:
                 f"not a git repository (or any parent up to /): {where}",
                 "run this inside a git checkout, or create one with 'git init'",
             )
-        repo = pygit2.Repository(found)
+        try:
+            repo = pygit2.Repository(found)
+        except pygit2.GitError as exc:
+            text = " ".join(str(exc).split())
+            if "not owned by current user" in text:
+                top = Path(found).parent if Path(found).name == ".git" else Path(found)
+                raise NotARepositoryError(
+                    f"git refuses to use {top}: it is owned by another user",
+                    f"if you trust it: git config --global --add safe.directory {top}",
+                ) from None
+            raise NotARepositoryError(
+                f"cannot open the git repository at {found}: {text}"
+            ) from None
         workdir = Path(repo.workdir) if repo.workdir else None
         self = cls(git_dir=Path(repo.path).resolve(), workdir=workdir)
         self.__dict__["pygit"] = repo
