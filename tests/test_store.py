@@ -240,3 +240,25 @@ def test_notes_attach_and_read(repo: Path) -> None:
     assert '{"run":1,"task_id":"abc"}' in shown
     assert notes.read_notes(gr, str(head)) == notes.read_notes(gr, head)
     assert isinstance(head, pygit2.Oid)
+
+
+def test_two_creates_racing_for_one_branch_store_only_one(repo: Path) -> None:
+    from gittask.errors import UsageError
+    from gittask.workflow.records import record_task
+
+    mine, other = TaskDatabase.open(repo), TaskDatabase.open(repo)
+    mine.refresh()
+    write = mine.store.create
+
+    def another_writer_gets_in_first(task: TaskMetadata, check: object = None) -> TaskMetadata:
+        # after this process checked the branch, before its compare-and-swap
+        record_task(other, "Theirs", "feature/shared", None)
+        return write(task, check)  # type: ignore[arg-type]
+
+    mine.store.create = another_writer_gets_in_first  # type: ignore[method-assign]
+    with pytest.raises(UsageError, match="already used by task"):
+        record_task(mine, "Mine", "feature/shared", None)
+    tasks = [
+        TaskStore(GitRepo.discover(repo)).get(i) for i in TaskStore(GitRepo.discover(repo)).ids()
+    ]
+    assert [t.description.strip() for t in tasks if t.branch_name == "feature/shared"] == ["Theirs"]

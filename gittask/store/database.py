@@ -86,8 +86,16 @@ class TaskDatabase:
 
         ensure_configured(self.repo)  # the first task makes `git push` carry the data ref
 
-    def create(self, task: TaskMetadata) -> TaskMetadata:
-        self.store.create(task)
+    def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
+        """Store a new task; ``check`` sees the index as of the ref it writes on."""
+        guard = None
+        if check is not None:
+
+            def guard() -> None:
+                self.index.refresh(self.store)  # a no-op unless another writer got in first
+                check()
+
+        self.store.create(task, guard)
         self._after_write()
         return task
 

@@ -282,10 +282,15 @@ class TaskStore:
             root = new_root
         return replace_path(self.git, root, path, folder)
 
-    def create(self, task: TaskMetadata) -> TaskMetadata:
+    def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
+        """Store a new task. ``check`` runs before every attempt (again after a lost
+        compare-and-swap) and may raise to abort: rules that other writers can break."""
+
         def build(root: pygit2.Tree | None) -> tuple[pygit2.Oid, str]:
             if self.task_tree(task.id, root) is not None:
                 raise GittaskError(f"task {task.id} already exists")
+            if check is not None:
+                check()
             return self._write_task(root, task), commit_message("create", task)
 
         self.commit(build)

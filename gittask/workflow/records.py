@@ -42,7 +42,8 @@ def record_task(
         author=db.repo.author_string(),
         agent=agent,
     )
-    return db.create(task)
+    # checked again as part of the write: two creates racing for one branch, one wins
+    return db.create(task, lambda: check_branch_free(db, name))
 
 
 def resolve_many(db: TaskDatabase, prefixes: list[str]) -> list[str]:
