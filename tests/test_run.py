@@ -493,6 +493,33 @@ def test_sigint_while_recording_success_is_not_forgotten(project: Project) -> No
     assert project.remote_branch(record["branch_name"]) == record["commit_hash"]
 
 
+def test_an_unexpected_failure_after_the_push_keeps_the_run(project: Project) -> None:
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow import hooks
+    from gittask.workflow.run import RunRequest, run_task
+
+    project.configure(agent="command", agent_command="echo done > work.txt")
+    proc = project.cli("task", "create", "--no-run", "-m", "Pushed, then the PR step breaks")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip()
+
+    def broken(db: Any, task: Any, info: Any) -> str:
+        raise AttributeError("'NoneType' object has no attribute 'login'")
+
+    hooks.register_after_push(broken)
+    try:
+        result = run_task(TaskDatabase.open(project.work), RunRequest(task_id=task_id))
+    finally:
+        hooks.register_after_push(None)
+    assert result.success
+    assert any("unexpected AttributeError" in note for note in result.notes)
+    record = project.show(task_id)
+    assert record["status"] == "created"
+    assert project.remote_branch(record["branch_name"]) == record["commit_hash"]
+    execution = project.cli("task", "logs", task_id[:8], "--execution")
+    assert "Traceback" in execution.stdout and "broken" in execution.stdout
+
+
 def _crash(project: Project) -> dict[str, object]:
     project.configure(agent="claude")
     proc = project.popen("task", "create", "-m", "Killed AGENT:SLEEP=30")

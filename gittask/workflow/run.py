@@ -879,6 +879,14 @@ class _Run:
             except RunInterrupted as exc:
                 note = f"interrupted ({exc.signal_name}) after the push"
                 interrupted = True
+            except Exception as exc:  # the work is pushed and recorded: never lose that
+                import traceback
+
+                self.log("".join(traceback.format_exception(exc)).rstrip())
+                note = (
+                    f"after the push: unexpected {type(exc).__name__}: {exc} "
+                    "(see 'task logs --execution')"
+                )
             finally:
                 self.guard.defer()
         if note:
