@@ -93,6 +93,19 @@ def test_description_from_file_stdin_and_editor(cli: Cli, repo: Path, tmp_path: 
     assert shown["description"] == "Written in the editor\n"  # template lines stripped
     git(repo, "config", "core.editor", str(editor))
     assert cli(repo, "task", "create", "--no-run").returncode == 0
+    # an editor session that deletes the scissors line: the template's comments still go,
+    # the user's own heading stays
+    careless = tmp_path / "careless.sh"
+    careless.write_text(
+        "#!/bin/sh\n"
+        'grep -v -- ">8" "$1" > "$1.new"\n'
+        'printf "# Speed up the build\\n\\nCache the wheels.\\n" | cat - "$1.new" > "$1"\n'
+    )
+    careless.chmod(careless.stat().st_mode | stat.S_IEXEC)
+    by_careless = cli(repo, "task", "create", "--no-run", env={"EDITOR": str(careless)})
+    assert by_careless.returncode == 0, by_careless.stderr
+    shown = json.loads(cli(repo, "task", "show", by_careless.stdout.strip(), "--json").stdout)
+    assert shown["description"] == "# Speed up the build\n\nCache the wheels.\n"
 
 
 def create_from(cli: Cli, repo: Path, *args: str) -> str:

@@ -19,12 +19,16 @@ def find_editor(git_config_editor: str | None) -> str | None:
     return None
 
 
-def strip_template(text: str) -> str:
-    """Drop everything from the scissors line down, and surrounding blank lines."""
+def strip_template(text: str, comments: frozenset[str] = frozenset()) -> str:
+    """Drop everything from the scissors line down, the template's own comment lines
+    wherever they are (the scissors line may have been deleted), and surrounding
+    blank lines. The user's own ``#`` lines stay: they are Markdown headings."""
     kept = []
     for line in text.splitlines():
         if line.strip() == SCISSORS:
             break
+        if line.rstrip() in comments:
+            continue
         kept.append(line.rstrip())
     return "\n".join(kept).strip()
 
@@ -36,8 +40,8 @@ def edit(initial: str, instructions: list[str], editor: str | None, what: str) -
             f"no {what} given and no editor configured",
             "pass it on the command line, or set $EDITOR (or git's core.editor)",
         )
-    body = [initial, "", SCISSORS, "# Do not modify or remove the line above."]
-    body += [f"# {line}" for line in instructions]
+    comments = ["# Do not modify or remove the line above.", *(f"# {x}" for x in instructions)]
+    body = [initial, "", SCISSORS, *comments]
     fd, name = tempfile.mkstemp(prefix="claude-container-", suffix=".md")
     path = Path(name)
     try:
@@ -46,6 +50,7 @@ def edit(initial: str, instructions: list[str], editor: str | None, what: str) -
         proc = subprocess.run(["sh", "-c", f'{editor} "$@"', editor, str(path)], check=False)
         if proc.returncode != 0:
             raise UsageError(f"the editor '{editor}' exited with code {proc.returncode}; aborted")
-        return strip_template(path.read_text(encoding="utf-8", errors="replace"))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return strip_template(text, frozenset(c.rstrip() for c in comments))
     finally:
         path.unlink(missing_ok=True)
