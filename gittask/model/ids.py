@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gittask.model.task import SHORT_ID_MIN
+#: ids are shown by at least this many hex digits
+SHORT_ID_MIN = 8
 
 
 def _common_prefix(a: str, b: str) -> int:

@@ -18,8 +18,6 @@ from gittask.model.clock import format_ts, parse_ts, utcnow
 from gittask.model.feedback import FeedbackEntry
 from gittask.model.status import TaskStatus, check_transition
 
-SHORT_ID_MIN = 8
-
 # metadata.yaml keys, in the order they are written
 _TIMESTAMPS = ("created_at", "started_at", "completed_at", "last_continued_at")
 METADATA_KEYS = (

@@ -10,7 +10,6 @@ changed. Deleting the file costs one rebuild.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -270,6 +269,8 @@ PARALLEL_MIN_FANS = 32
 
 
 def _parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
+    import multiprocessing
+
     workers = min(os.cpu_count() or 1, 8)
     if len(work) < PARALLEL_MIN_FANS or workers < 2 or multiprocessing.parent_process():
         for item in work:
