@@ -663,6 +663,29 @@ def _python_for(uid: int, pythonpath: str) -> str | None:
     return None
 
 
+def _readable_copy(dest: Path, site_dirs: list[str]) -> str:
+    """The package and its site-packages where any user may read them (hard links
+    when the file system allows: no data is copied); their PYTHONPATH."""
+    import shutil
+
+    code = dest / "code"
+    shutil.copytree(
+        Path(__file__).parent.parent / "gittask",
+        code / "gittask",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    paths = [str(code)]
+    for number, folder in enumerate(site_dirs):
+        target = dest / f"site-{number}"
+        linked = subprocess.run(["cp", "-al", folder, str(target)], capture_output=True)
+        if linked.returncode != 0:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target, symlinks=True)
+        paths.append(str(target))
+    subprocess.run(["chmod", "-R", "a+rX", str(dest)], check=True)
+    return ":".join(paths)
+
+
 @pytest.fixture
 def user_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
     """A project run by an unprivileged user: uid 1000 when the tests run as root."""
@@ -678,13 +701,15 @@ def user_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
     except OSError:
         pytest.skip("no local docker socket")
     uid = 1000
-    pythonpath = ":".join([str(Path(__file__).parent.parent), *site.getsitepackages()])
-    python = _python_for(uid, pythonpath)
-    if python is None:
-        pytest.skip("no Python interpreter usable by uid 1000")
     root = Path(tempfile.mkdtemp(prefix="gittask-uid-"))
     try:
         os.chmod(root, 0o755)
+        pythonpath = ":".join([str(Path(__file__).parent.parent), *site.getsitepackages()])
+        python = _python_for(uid, pythonpath)
+        if python is None:  # the checkout or the venv is behind a folder uid 1000 cannot enter
+            pythonpath = _readable_copy(root / "python", site.getsitepackages())
+            python = _python_for(uid, pythonpath)
+        assert python is not None, "no Python interpreter usable by uid 1000"
         home = root / "home"
         home.mkdir()
         project = Project(
@@ -695,7 +720,10 @@ def user_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
             run_as=uid,
             groups=[docker_gid],
         ).setup()
-        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(root)], check=True)
+        # not the python copy: its hard links share their files with the real ones
+        os.chown(root, uid, uid)
+        for mine in (home, root / "p"):
+            subprocess.run(["chown", "-R", f"{uid}:{uid}", str(mine)], check=True)
         yield uid, project
     finally:
         shutil.rmtree(root, ignore_errors=True)
