@@ -325,6 +325,34 @@ def test_what_the_machine_refuses_is_one_line_and_changes_nothing(cli: Cli, repo
     assert ref_tip(repo) == tip
 
 
+def test_hand_edits_of_any_kind_never_end_in_a_traceback(cli: Cli, repo: Path) -> None:
+    from gittask.model import FeedbackEntry
+    from gittask.store.database import TaskDatabase
+
+    odd = create(cli, repo, "feedback edited by hand")
+    broken = create(cli, repo, "count edited by hand")
+    TaskDatabase.open(repo).add_feedback(odd, FeedbackEntry(feedback="please retry"))
+    folder = f"{layout.task_dir(odd)}/feedback"
+    [name] = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+    hand_edit(
+        repo,
+        {
+            f"{folder}/{name}": lambda t: t.replace("author: null", "author: [Ann, Bob]")
+            .replace("claude_response_summary: null", "claude_response_summary: {done: 3}"),
+            f"{layout.task_dir(broken)}/metadata.yaml": lambda t: t.replace(
+                "run_count: 0", "run_count: .inf"
+            ),
+        },
+    )
+    listed = {t["id"]: t for t in json.loads(cli(repo, "task", "list", "--json").stdout)}
+    assert listed[odd]["status"] == "pending" and listed[broken]["status"] == "unreadable"
+    shown = cli(repo, "task", "show", odd, "--feedback-history")
+    assert shown.returncode == 0, shown.stderr
+    assert "please retry" in shown.stdout and "Ann" in shown.stdout
+    line = one_line_error(cli(repo, "task", "show", broken))
+    assert f"{layout.task_dir(broken)}/metadata.yaml" in line and "run_count" in line
+
+
 def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None:
     empty = init_repo(tmp_path / "empty", commit=False)
     task_id = create(cli, empty, "first task ever")

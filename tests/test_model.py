@@ -87,3 +87,22 @@ def test_ids_and_titles() -> None:
     assert title_of("\n\n# Heading here\nbody") == "Heading here"
     assert title_of("") == "(no description)"
     assert title_of("x" * 100).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("run_count", float("inf")), ("pr_number", [1]), ("cost_usd", "cheap"), ("output_tokens", {})],
+)
+def test_a_hand_written_number_that_is_not_one_is_a_value_error(key: str, value: object) -> None:
+    data = TaskMetadata(id=new_task_id(), description="x").metadata_dict()
+    data[key] = value
+    with pytest.raises(ValueError, match=f"{key} is not a number"):
+        TaskMetadata.from_parts(data, "x")
+
+
+def test_hand_written_feedback_fields_read_as_text() -> None:
+    entry = FeedbackEntry.from_dict(
+        {"id": "f1", "feedback": "ok", "author": ["Ann", "Bob"], "claude_response_summary": 3}
+    )
+    assert entry.author == "['Ann', 'Bob']" and entry.claude_response_summary == "3"
+    assert FeedbackEntry.from_dict({"feedback": "ok"}).author is None

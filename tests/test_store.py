@@ -262,3 +262,113 @@ def test_two_creates_racing_for_one_branch_store_only_one(repo: Path) -> None:
         TaskStore(GitRepo.discover(repo)).get(i) for i in TaskStore(GitRepo.discover(repo)).ids()
     ]
     assert [t.description.strip() for t in tasks if t.branch_name == "feature/shared"] == ["Theirs"]
+
+
+def hand_edit(repo: Path, edits: dict[str, str | None]) -> None:
+    """Change files on the data ref as a person would (None removes the file)."""
+    wt = repo.parent / "hand-edit"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt), layout.DATA_REF)
+    for path, text in edits.items():
+        if text is None:
+            (wt / path).unlink()
+        else:
+            (wt / path).parent.mkdir(parents=True, exist_ok=True)
+            (wt / path).write_text(text)
+    git(wt, "add", "-A")
+    git(wt, "commit", "-q", "-m", "by hand")
+    git(repo, "update-ref", layout.DATA_REF, git(wt, "rev-parse", "HEAD"))
+    git(repo, "worktree", "remove", "--force", str(wt))
+
+
+def ref_file(repo: Path, path: str) -> str:
+    return git(repo, "show", f"{layout.DATA_REF}:{path}")
+
+
+def test_hand_added_dates_and_keys_survive_later_updates_of_the_task(repo: Path) -> None:
+    db = TaskDatabase.open(repo)
+    task = db.create(make_task("has extras"))
+    db.add_feedback(task.id, FeedbackEntry(feedback="first"))
+    meta = f"{layout.task_dir(task.id)}/metadata.yaml"
+    folder = f"{layout.task_dir(task.id)}/feedback"
+    [fb_name] = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+    hand_edit(
+        repo,
+        {
+            meta: ref_file(repo, meta) + "\ndue: 2024-05-01\nwhen: 2024-05-01 10:30:00\n7: seven\n",
+            f"{folder}/{fb_name}": ref_file(repo, f"{folder}/{fb_name}") + "\nseen: 2024-06-01\n",
+        },
+    )
+    assert {r.id: r.status for r in db.rows()} == {task.id: "pending"}
+    record = db.index.record(task.id)
+    assert record["due"] == "2024-05-01" and record["7"] == "seven"
+    assert record["when"].startswith("2024-05-01")
+    assert record["feedback_history"][0]["seen"] == "2024-06-01"
+
+    def start(t: TaskMetadata) -> None:
+        t.set_status(TaskStatus.RUNNING)
+
+    db.update(task.id, start)
+    db.add_feedback(task.id, FeedbackEntry(feedback="second"))
+    again = db.get(task.id)
+    assert again.status is TaskStatus.RUNNING
+    assert again.extra["due"] == "2024-05-01" and again.extra["7"] == "seven"
+    assert [f.feedback for f in again.feedback_history] == ["first", "second"]
+    assert again.feedback_history[0].extra == {"seen": "2024-06-01"}
+    text = ref_file(repo, meta)
+    assert "2024-05-01" in text and "seven" in text
+    assert {r.id: r.status for r in TaskDatabase.open(repo).rows()} == {task.id: "running"}
+
+
+def test_feedback_files_are_named_by_their_id_after_any_hand_edit(repo: Path) -> None:
+    store = TaskStore(GitRepo.discover(repo))
+    task = store.create(make_task("gets feedback"))
+    store.add_feedback(task.id, FeedbackEntry(feedback="no id"))
+    store.add_feedback(task.id, FeedbackEntry(feedback="other id"))
+    folder = f"{layout.task_dir(task.id)}/feedback"
+    first, second = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+
+    def without_id(name: str) -> str:
+        text = ref_file(repo, f"{folder}/{name}")
+        return "\n".join(x for x in text.splitlines() if not x.startswith("id:")) + "\n"
+
+    hand_edit(
+        repo,
+        {
+            f"{folder}/{first}": without_id(first),
+            f"{folder}/{second}": "id: renamed-by-hand\n" + without_id(second),
+            f"{folder}/NOTES.txt": "scribbles: [not an entry\n",
+        },
+    )
+    for text in ("third", "fourth"):
+        store.add_feedback(task.id, FeedbackEntry(feedback=text))
+    history = store.get(task.id).feedback_history
+    assert [f.feedback for f in history] == ["no id", "other id", "third", "fourth"]
+    assert [f"{f.id}.yaml" for f in history[:2]] == [first, second]
+    files = git(repo, "ls-tree", "--name-only", f"{layout.DATA_REF}:{folder}").split()
+    assert len(files) == 5 and {first, second, "NOTES.txt"} <= set(files)
+    assert ref_file(repo, f"{folder}/NOTES.txt") == "scribbles: [not an entry"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("run_count: .inf", "run_count is not a number"),
+        ("pr_number: [1, 2]", "pr_number is not a number"),
+        ("loop: &x [*x]", "refers to itself"),
+    ],
+)
+def test_any_hand_edit_is_an_unreadable_record_never_a_crash(
+    repo: Path, line: str, reason: str
+) -> None:
+    db = TaskDatabase.open(repo)
+    bad, good = db.create(make_task("bad")), db.create(make_task("good"))
+    meta = f"{layout.task_dir(bad.id)}/metadata.yaml"
+    key = line.split(":")[0]
+    kept = [x for x in ref_file(repo, meta).splitlines() if not x.startswith(f"{key}:")]
+    hand_edit(repo, {meta: "\n".join([*kept, line]) + "\n"})
+    with pytest.raises(CorruptRecordError, match=reason) as info:
+        db.get(bad.id)
+    assert meta in str(info.value)
+    rows = {r.id: r for r in db.rows()}
+    assert rows[good.id].status == "pending"
+    assert rows[bad.id].status is None and meta in (rows[bad.id].error or "")

@@ -69,7 +69,12 @@ class FeedbackEntry:
             timestamp=ts or utcnow(),
             feedback=str(data.get("feedback") or ""),
             feedback_type=FeedbackType(data.get("feedback_type") or "inline"),
-            author=data.get("author"),
-            claude_response_summary=data.get("claude_response_summary"),
+            author=_text(data.get("author")),
+            claude_response_summary=_text(data.get("claude_response_summary")),
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def _text(value: Any) -> str | None:
+    """A hand-edited field may hold a list or a number: shown as text, never a crash."""
+    return None if value is None else str(value)

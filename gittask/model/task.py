@@ -48,6 +48,13 @@ METADATA_KEYS = (
 )
 
 
+def _number(key: str, value: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except (ValueError, TypeError, OverflowError):  # `run_count: .inf`, `pr_number: [1]`
+        raise ValueError(f"{key} is not a number: {value!r}") from None
+
+
 def new_task_id() -> str:
     return uuid.uuid4().hex
 
@@ -163,9 +170,9 @@ class TaskMetadata:
                     raise ValueError(f"{key} is not a list")
                 value = [str(v) for v in value]
             elif key in ("pr_number", "input_tokens", "output_tokens", "run_count"):
-                value = int(value)
+                value = _number(key, value, int)
             elif key == "cost_usd":
-                value = float(value)
+                value = _number(key, value, float)
             else:
                 value = str(value)
             kwargs[key] = value

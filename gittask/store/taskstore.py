@@ -32,6 +32,7 @@ from gittask.store.repo import GitRepo
 from gittask.store.trees import blob_text, replace_path, subtree, write_folder
 
 MAX_ATTEMPTS = 200
+FEEDBACK_SUFFIX = ".yaml"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,13 @@ def commit_message(verb: str, task: TaskMetadata, detail: str | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (ValueError, GittaskError)) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> TaskMetadata:
     """Read one task folder; raises CorruptRecordError naming the bad file."""
     meta_text = blob_text(repo, tree, layout.METADATA_FILE)
@@ -59,14 +67,17 @@ def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> Ta
         metadata = yamlio.load(meta_text)
         if not isinstance(metadata, dict):
             raise ValueError("expected a mapping of fields")
-    except ValueError as exc:
-        raise CorruptRecordError(f"{path}/{layout.METADATA_FILE}", str(exc)) from None
+    except Exception as exc:
+        raise CorruptRecordError(f"{path}/{layout.METADATA_FILE}", _reason(exc)) from None
     description = blob_text(repo, tree, layout.DESCRIPTION_FILE) or ""
     feedback: list[FeedbackEntry] = []
     fb_tree = subtree(repo, tree, layout.FEEDBACK_DIR)
     if fb_tree is not None:
         for entry in fb_tree:
-            fb_path = f"{path}/{layout.FEEDBACK_DIR}/{entry.name}"
+            name = entry.name or ""
+            if not name.endswith(FEEDBACK_SUFFIX):
+                continue  # not an entry (a note left by hand): kept, never rewritten
+            fb_path = f"{path}/{layout.FEEDBACK_DIR}/{name}"
             try:
                 obj = repo[entry.id]
                 if not isinstance(obj, pygit2.Blob):
@@ -74,16 +85,17 @@ def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> Ta
                 data = yamlio.load(obj.data)
                 if not isinstance(data, dict):
                     raise ValueError("expected a mapping of fields")
-                # the file's name is the entry's id (a hand edit may drop or change
-                # the field; a fresh random id would write the entry again each update)
-                data["id"] = (entry.name or "").removesuffix(".yaml")
+                # the file's name is the entry's id: the entry is written back to
+                # <id>.yaml, so an id missing or changed by hand would otherwise add
+                # a copy of the entry on every update
+                data["id"] = name.removesuffix(FEEDBACK_SUFFIX)
                 feedback.append(FeedbackEntry.from_dict(data))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise CorruptRecordError(fb_path, str(exc)) from None
+            except Exception as exc:  # whatever a hand edit did, it is this file's fault
+                raise CorruptRecordError(fb_path, _reason(exc)) from None
     try:
         task = TaskMetadata.from_parts(metadata, description, feedback)
-    except (ValueError, TypeError, KeyError, GittaskError) as exc:
-        raise CorruptRecordError(f"{path}/{layout.METADATA_FILE}", str(exc)) from None
+    except Exception as exc:
+        raise CorruptRecordError(f"{path}/{layout.METADATA_FILE}", _reason(exc)) from None
     folder_id = path.rsplit("/", 1)[-1]
     if task.id != folder_id:
         raise CorruptRecordError(

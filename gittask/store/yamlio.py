@@ -56,6 +56,8 @@ def load(text: str | bytes) -> Any:
     except YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ValueError(reason) from None
+    except RecursionError:  # an alias that refers to itself (`a: &x [*x]`), or deep nesting
+        raise ValueError("a value refers to itself or is nested too deeply") from None
 
 
 def _plain(value: Any) -> Any:
