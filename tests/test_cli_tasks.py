@@ -353,6 +353,40 @@ def test_hand_edits_of_any_kind_never_end_in_a_traceback(cli: Cli, repo: Path) -
     assert f"{layout.task_dir(broken)}/metadata.yaml" in line and "run_count" in line
 
 
+def test_a_damaged_index_is_rebuilt_and_never_fails_a_command(cli: Cli, repo: Path) -> None:
+    from tests.test_index import damage_tables
+
+    first = create(cli, repo, "first")
+    assert cli(repo, "task", "list").returncode == 0
+    index = repo / ".git" / "claude-tasks" / "index.sqlite"
+    damage_tables(index)
+    listed = cli(repo, "task", "list", "--json")
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert [t["id"] for t in json.loads(listed.stdout)] == [first]
+    damage_tables(index)
+    second = create(cli, repo, "second")
+    damage_tables(index)
+    assert [t["id"] for t in json.loads(cli(repo, "task", "list", "--json").stdout)] == [
+        second,
+        first,
+    ]
+
+
+def test_a_repository_refusing_new_objects_is_one_line_and_changes_nothing(
+    cli: Cli, repo: Path
+) -> None:
+    from tests.test_store import block_object_writes
+
+    task_id = create(cli, repo, "before the disk filled up")
+    tip = ref_tip(repo)
+    block_object_writes(repo)  # as a full or read-only disk would (chmod does not stop root)
+    for args in (["create", "--no-run", "-m", "during"], ["delete", task_id, "--yes"]):
+        line = one_line_error(cli(repo, "task", *args))
+        assert "cannot write to the git object database" in line and ".git/objects" in line
+        assert ref_tip(repo) == tip
+    assert [t["id"] for t in json.loads(cli(repo, "task", "list", "--json").stdout)] == [task_id]
+
+
 def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None:
     empty = init_repo(tmp_path / "empty", commit=False)
     task_id = create(cli, empty, "first task ever")

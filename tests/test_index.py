@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import date
 from pathlib import Path
 
+import pytest
+
+from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.model.task import new_task_id
 from gittask.store import layout
@@ -96,3 +101,84 @@ def test_working_copy_mirrors_the_ref(repo: Path) -> None:
     assert set(registry["tasks"]) == {r.id for r in db.rows()}
     db.delete(task.id)
     assert not folder.exists()
+
+
+def damage_tables(path: Path) -> None:
+    """Overwrite the pages of the tasks table and its indexes, leaving the header and
+    the meta table sound: sqlite opens the file and fails only in the middle of a query."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = [
+        page
+        for (page,) in conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'tasks' AND rootpage > 0"
+        )
+    ]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    for page in pages:
+        data[(page - 1) * size : page * size] = b"\xff" * size
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_index_is_rebuilt_in_the_middle_of_any_command(repo: Path) -> None:
+    db = TaskDatabase.open(repo)
+    tasks = [db.create(_task(f"task {i}")) for i in range(3)]
+    db.add_feedback(tasks[0].id, FeedbackEntry(feedback="needle"))
+    expected = [(r.id, r.status, r.title) for r in db.rows()]
+    db.index.close()
+
+    damage_tables(db.index.path)  # a read on a current index (task list's fast path)
+    index = fast_index(repo)
+    assert index is not None
+    assert [(r.id, r.status, r.title) for r in index.rows()] == expected
+    index.close()
+
+    damage_tables(db.index.path)  # the slow path
+    fresh = TaskDatabase.open(repo)
+    assert [(r.id, r.status, r.title) for r in fresh.rows()] == expected
+    assert [row.id for row, _ in fresh.index.search("needle")] == [tasks[0].id]
+    fresh.index.close()
+
+    damage_tables(db.index.path)  # a write: stored, and the index follows
+    writer = TaskDatabase.open(repo)
+    added = writer.create(_task("after the damage"))
+    assert {r.id for r in TaskDatabase.open(repo).rows()} == {t.id for t in [*tasks, added]}
+
+
+def test_a_locked_index_is_one_clear_error(repo: Path) -> None:
+    db = TaskDatabase.open(repo)
+    db.create(_task("one"))
+    db.index.close()
+    holder = sqlite3.connect(db.index.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    try:
+        TaskDatabase.open(repo).store.create(_task("written meanwhile"))
+        waiting = TaskDatabase.open(repo)
+        waiting.index.busy_timeout = 0.05
+        with pytest.raises(GittaskError) as info:
+            waiting.rows()
+        message = str(info.value)
+        assert "locked" in message and str(db.index.path) in message
+        assert "\n" not in message
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert len(TaskDatabase.open(repo).rows()) == 2
+
+
+def test_an_index_folder_that_cannot_be_made_is_one_clear_error(repo: Path) -> None:
+    db = TaskDatabase.open(repo)
+    state = db.index.path.parent
+    state.parent.mkdir(exist_ok=True)
+    state.write_text("a file where the index folder belongs\n")
+    with pytest.raises(GittaskError, match="cannot create the folder of the task index"):
+        db.rows()
+
+
+def test_records_index_whatever_values_they_hold() -> None:
+    from gittask.store.index import _record_json
+
+    text = _record_json({"id": "x", "due": date(2024, 5, 1), (1, 2): "pair", 3: "three"})
+    assert json.loads(text) == {"id": "x", "due": "2024-05-01", "(1, 2)": "pair", "3": "three"}

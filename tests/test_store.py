@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -372,3 +374,44 @@ def test_any_hand_edit_is_an_unreadable_record_never_a_crash(
     rows = {r.id: r for r in db.rows()}
     assert rows[good.id].status == "pending"
     assert rows[bad.id].status is None and meta in (rows[bad.id].error or "")
+
+
+def block_object_writes(repo: Path) -> None:
+    """Make git unable to store a new object, as a read-only or full disk would.
+
+    Works as root too (chmod does not stop root): every object is packed, and
+    each loose-object folder git would create is taken by a plain file.
+    """
+    git(repo, "repack", "-adq")
+    objects = repo / ".git" / "objects"
+    for n in range(256):
+        name = objects / f"{n:02x}"
+        if name.is_dir():
+            shutil.rmtree(name)
+        name.write_text("")
+
+
+def test_a_refused_object_write_is_one_error_and_changes_nothing(repo: Path) -> None:
+    from gittask.errors import GittaskError
+
+    db = TaskDatabase.open(repo)
+    task = db.create(make_task("before"))
+    db.rows()
+    tip = git(repo, "rev-parse", layout.DATA_REF)
+    head = git(repo, "rev-parse", "HEAD")
+    block_object_writes(repo)
+    db = TaskDatabase.open(repo)
+    attempts: list[Callable[[], object]] = [
+        lambda: db.create(make_task("during")),
+        lambda: db.add_feedback(task.id, FeedbackEntry(feedback="more")),
+        lambda: db.delete(task.id),
+        lambda: notes.add_note(db.repo, head, {"task_id": task.id, "run": 1}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(GittaskError) as info:
+            attempt()
+        assert ".git/objects" in str(info.value)
+        assert "\n" not in str(info.value)
+    assert git(repo, "rev-parse", layout.DATA_REF) == tip
+    assert notes.read_notes(db.repo, head) == []
+    assert [r.id for r in TaskDatabase.open(repo).rows()] == [task.id]

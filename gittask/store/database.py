@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
 from gittask.store.index import IndexRow, TaskIndex
@@ -41,7 +42,7 @@ class TaskDatabase:
     def __init__(self, repo: GitRepo) -> None:
         self.repo = repo
         self.store = TaskStore(repo)
-        self.index = TaskIndex(repo.state_dir / INDEX_FILE)
+        self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
         main = repo.main_workdir
         self.workcopy = WorkCopy(main / WORKCOPY_DIR) if main is not None else None
 
@@ -62,7 +63,7 @@ class TaskDatabase:
     def _sync_workcopy(self) -> None:
         if self.workcopy is not None:
             # a browsing aid: never fail a command because of it
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, GittaskError):
                 self.workcopy.sync(self.index)
 
     # -- reading -------------------------------------------------------------------
@@ -80,7 +81,12 @@ class TaskDatabase:
     # -- writing -------------------------------------------------------------------
 
     def _after_write(self) -> None:
-        self.index.refresh(self.store)
+        try:
+            self.index.refresh(self.store)
+        except GittaskError as exc:  # the ref has moved: say that the change is stored
+            raise GittaskError(
+                f"the change was stored on {self.store.ref}, but {exc.message}", exc.hint
+            ) from None
         self._sync_workcopy()
         from gittask.store.sync import ensure_configured
 

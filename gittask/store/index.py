@@ -5,6 +5,11 @@ committed, and is judged fresh by the data ref's tip id: when the tip moved (a
 write, a merge, a plain ``git fetch`` followed by a merge), it is brought up to
 date by walking only the fan-out folders and task folders whose tree ids
 changed. Deleting the file costs one rebuild.
+
+Being a cache, a damaged index (not a database, a malformed page) is deleted
+and rebuilt from the ref without a word; what cannot be cured that way (a lock
+held too long, a full disk, a folder that cannot be written) is a one-line
+:class:`~gittask.errors.GittaskError` naming the file.
 """
 
 from __future__ import annotations
@@ -12,14 +17,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from gittask.errors import GittaskError
 
 if TYPE_CHECKING:
     from gittask.store.taskstore import TaskStore
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = "2"
 _SCHEMA = """
@@ -66,11 +75,57 @@ class RefreshResult:
 
 _COLUMNS = "id, oid, status, branch, created_at, title, pr_url, error"
 
+# sqlite's primary result codes (the low byte of an extended code)
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
+
+
+class _OldSchema(Exception):
+    """An index written by another version: rebuilt like a damaged one."""
+
+
+def _sqlite_code(exc: sqlite3.Error) -> int:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else 0
+
+
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """The file is not (or no longer) a sound database: rebuilding it is the cure."""
+    if _sqlite_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def _record_json(record: dict[str, Any]) -> str:
+    """JSON for any record a YAML file can hold (dates, odd keys): never raises on types."""
+    try:
+        return json.dumps(record, ensure_ascii=False, default=str)
+    except TypeError:  # a key JSON cannot take (a date, a tuple)
+        return json.dumps(_str_keys(record), ensure_ascii=False, default=str)
+
+
+def _str_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_str_keys(v) for v in value]
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
 
 class TaskIndex:
-    def __init__(self, path: Path) -> None:
+    # seconds to wait for another process's write before giving up
+    busy_timeout = 30.0
+
+    def __init__(self, path: Path, store: TaskStore | None = None) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        # where a damaged index is rebuilt from (opened on demand: the fast
+        # path of read-only commands does not load pygit2)
+        self._store = store
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -79,9 +134,19 @@ class TaskIndex:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GittaskError(
+                f"cannot create the folder of the task index {self.path.parent}: "
+                f"{exc.strerror or exc}",
+                f"it must be a folder you can write to inside {self.path.parent.parent}",
+            ) from None
         for _ in range(2):
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from None
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -92,12 +157,63 @@ class TaskIndex:
                         "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
                     )
                 elif version[0] != SCHEMA_VERSION:
-                    raise sqlite3.DatabaseError("old schema")
+                    raise _OldSchema()
                 return conn
-            except sqlite3.DatabaseError:
+            except _OldSchema:
                 conn.close()
-                self.delete()  # a cache: a damaged or old one is simply rebuilt
-        raise RuntimeError(f"cannot open the task index at {self.path}")
+                self.delete()  # a cache: an old one is simply rebuilt
+            except sqlite3.Error as exc:
+                conn.close()
+                if not is_damaged(exc):
+                    raise self._failure(exc) from None
+                self.delete()  # a cache: a damaged one is simply rebuilt
+        raise GittaskError(
+            f"cannot open the task index {self.path}: it stays damaged after a rebuild",
+            f"check the disk and free space under {self.path.parent}",
+        )
+
+    def _failure(self, exc: sqlite3.Error) -> GittaskError:
+        """What the user reads when the index cannot do its job."""
+        code = _sqlite_code(exc)
+        text = " ".join(str(exc).split())
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text:
+            return GittaskError(
+                f"the task index {self.path} is locked: another claude-container command "
+                f"held it for {self.busy_timeout:g} s",
+                "try again; if no other command is running, delete the file: it is only a cache",
+            )
+        if code == _SQLITE_FULL:
+            return GittaskError(
+                f"the task index {self.path} cannot grow: the disk is full",
+                "free some space and try again",
+            )
+        return GittaskError(
+            f"the task index {self.path} failed: {text}",
+            f"check that you can write to {self.path.parent} and that the disk has room; "
+            "the file is only a cache, deleting it is safe",
+        )
+
+    def _source(self) -> TaskStore:
+        if self._store is None:
+            from gittask.store.repo import GitRepo
+            from gittask.store.taskstore import TaskStore
+
+            # the index lives in <common git dir>/claude-tasks/
+            self._store = TaskStore(GitRepo(git_dir=self.path.parent.parent, workdir=None))
+        return self._store
+
+    def _query(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read; a damaged index is rebuilt from the ref and the read done again."""
+        try:
+            return op(self.conn)
+        except sqlite3.Error as exc:
+            if not is_damaged(exc):
+                raise self._failure(exc) from None
+        self.rebuild(self._source())
+        try:
+            return op(self.conn)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
 
     def delete(self) -> None:
         if self._conn is not None:
@@ -113,12 +229,19 @@ class TaskIndex:
 
     # -- metadata --------------------------------------------------------------
 
-    def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def get_meta(self, key: str) -> str | None:
+        return self._query(lambda conn: self._meta(conn, key))
+
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        def put(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+        self._query(put)
 
     @property
     def tip(self) -> str:
@@ -133,17 +256,21 @@ class TaskIndex:
             sql += " WHERE status = ?"
             args = (status,)
         sql += " ORDER BY created_at DESC, id"
-        return list(map(IndexRow._make, self.conn.execute(sql, args)))
+        return self._query(lambda conn: list(map(IndexRow._make, conn.execute(sql, args))))
 
     def record(self, task_id: str) -> dict[str, Any]:
-        row = self.conn.execute("SELECT record FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        sql = "SELECT record FROM tasks WHERE id = ?"
+        row = self._query(lambda conn: conn.execute(sql, (task_id,)).fetchone())
         return json.loads(row[0]) if row and row[0] else {}
 
     def ids(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM tasks ORDER BY id")]
+        return self._query(
+            lambda conn: [r[0] for r in conn.execute("SELECT id FROM tasks ORDER BY id")]
+        )
 
     def branch_owner(self, branch: str) -> str | None:
-        row = self.conn.execute("SELECT id FROM tasks WHERE branch = ?", (branch,)).fetchone()
+        sql = "SELECT id FROM tasks WHERE branch = ?"
+        row = self._query(lambda conn: conn.execute(sql, (branch,)).fetchone())
         return row[0] if row else None
 
     def search(self, query: str) -> list[tuple[IndexRow, float]]:
@@ -153,8 +280,9 @@ class TaskIndex:
         sql = f"SELECT {_COLUMNS}, search FROM tasks WHERE " + " AND ".join(
             "instr(search, ?) > 0" for _ in terms
         )
+        found = self._query(lambda conn: conn.execute(sql, terms).fetchall())
         scored = []
-        for *cols, text in self.conn.execute(sql, terms):
+        for *cols, text in found:
             row = IndexRow(*cols)
             title = (row.title or "").lower()
             score = 0.0
@@ -175,22 +303,42 @@ class TaskIndex:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # sqlite may have rolled back already (a full disk)
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
     def refresh(self, store: TaskStore) -> RefreshResult:
-        """Bring the index to the data ref's tip, touching only what changed."""
+        """Bring the index to the data ref's tip, touching only what changed.
+
+        A damaged index is deleted and rebuilt; other trouble is a GittaskError.
+        """
+        if self._store is None:
+            self._store = store
+        try:
+            return self._refresh(store)
+        except sqlite3.Error as exc:
+            if not is_damaged(exc):
+                raise self._failure(exc) from None
+        self.delete()
+        try:
+            return self._refresh(store)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+
+    def _refresh(self, store: TaskStore) -> RefreshResult:
         from gittask.store import layout
         from gittask.store.trees import subtree
 
         tip = store.tip()
         tip_hex = str(tip) if tip is not None else ""
-        if tip_hex == self.tip:
+        indexed = self._meta(self.conn, "tip") or ""
+        if tip_hex == indexed:
             return RefreshResult(set(), set())
-        result = RefreshResult(set(), set(), rebuilt=not self.tip)
+        result = RefreshResult(set(), set(), rebuilt=not indexed)
         with self._write() as conn:
-            if self.tip == tip_hex:  # another process did it while we waited
+            if (self._meta(conn, "tip") or "") == tip_hex:  # another process did it meanwhile
                 return result
             root = store.root(tip) if tip is not None else None
             tasks_tree = subtree(store.git, root, layout.TASKS_DIR)
@@ -206,8 +354,13 @@ class TaskIndex:
             for fan_name, fan_oid, parsed, present, known in _parse_fans(store, work):
                 for task_id, oid, record, error in parsed:
                     if record is not None:
-                        self._put(conn, fan_name, oid, record)
-                    else:
+                        try:
+                            self._put(conn, fan_name, oid, record)
+                        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                            path = f"{layout.TASKS_DIR}/{fan_name}/{task_id}"
+                            error = f"{path}: cannot be indexed: {type(exc).__name__}: {exc}"
+                            record = None
+                    if record is None:
                         self._put_error(conn, fan_name, task_id, oid, error or "unreadable")
                     result.changed.add(task_id)
                 gone = set(known) - present
@@ -228,21 +381,21 @@ class TaskIndex:
 
     @staticmethod
     def _put(conn: sqlite3.Connection, fan: str, oid: str, record: dict[str, Any]) -> None:
-        parts = [record.get("description") or ""]
-        parts += [f.get("feedback") or "" for f in record.get("feedback_history") or []]
+        parts = [str(record.get("description") or "")]
+        parts += [str(f.get("feedback") or "") for f in record.get("feedback_history") or []]
         conn.execute(
             "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
             (
-                record["id"],
+                str(record["id"]),
                 fan,
                 oid,
-                record.get("status"),
-                record.get("branch_name"),
-                record.get("created_at"),
-                record.get("title"),
-                record.get("pr_url"),
+                _text_or_none(record.get("status")),
+                _text_or_none(record.get("branch_name")),
+                _text_or_none(record.get("created_at")),
+                _text_or_none(record.get("title")),
+                _text_or_none(record.get("pr_url")),
                 "\n".join(parts).lower(),
-                json.dumps(record, ensure_ascii=False),
+                _record_json(record),
             ),
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pygit2
 
+from gittask.errors import GittaskError
 from gittask.store.layout import NOTES_REF
 from gittask.store.repo import GitRepo
 
@@ -43,7 +44,9 @@ def add_note(repo: GitRepo, commit: str | pygit2.Oid, record: dict[str, Any]) ->
     """Attach ``record`` to ``commit``, keeping any records already there."""
     line = _canonical(record)
     sig = repo.signature()
+    reason = ""
     for attempt in range(50):
+        before = _notes_tip(repo)
         try:
             existing = repo.pygit.lookup_note(str(commit), NOTES_REF).message
         except KeyError:
@@ -55,6 +58,25 @@ def add_note(repo: GitRepo, commit: str | pygit2.Oid, record: dict[str, Any]) ->
         try:
             repo.pygit.create_note(message, sig, sig, str(commit), NOTES_REF, True)
             return
-        except (pygit2.GitError, OSError):
+        except (pygit2.GitError, OSError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            if _notes_tip(repo) == before and "lock" not in reason.lower():
+                # nobody else is writing notes: the repository refuses (a read-only
+                # or full disk), and trying again will not help
+                raise _note_error(commit, reason) from None
             time.sleep(0.005 * (attempt + 1))  # another writer holds the notes ref
-    raise pygit2.GitError(f"could not write a note on {commit}: {NOTES_REF} stayed locked")
+    raise _note_error(commit, f"{NOTES_REF} stayed locked ({reason})")
+
+
+def _notes_tip(repo: GitRepo) -> str | None:
+    try:
+        return str(repo.pygit.references[NOTES_REF].target)
+    except (KeyError, pygit2.GitError):
+        return None
+
+
+def _note_error(commit: str | pygit2.Oid, reason: str) -> GittaskError:
+    return GittaskError(
+        f"could not write a note on commit {str(commit)[:12]}: {reason}",
+        "check free disk space and that you may write to the repository's .git folder",
+    )

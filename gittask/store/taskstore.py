@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,16 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, (ValueError, GittaskError)) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def object_write_error(repo: GitRepo, exc: Exception) -> GittaskError:
+    """What the user reads when git cannot store an object (a read-only or full disk)."""
+    text = " ".join(str(exc).split())
+    objects = repo.common_dir / "objects"
+    return GittaskError(
+        f"cannot write to the git object database {objects}: {text}; nothing was changed",
+        "check free disk space and that you may write to the repository's .git folder",
+    )
 
 
 def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> TaskMetadata:
@@ -137,9 +148,17 @@ class TaskStore:
         oid = commit_id or self.tip()
         if oid is None:
             return None
-        commit = self.git[oid]
-        assert isinstance(commit, pygit2.Commit)
-        return commit.tree
+        try:
+            commit = self.git[oid]
+            tree = commit.tree if isinstance(commit, pygit2.Commit) else None
+        except (KeyError, ValueError, pygit2.GitError):
+            tree = None
+        if tree is None:
+            raise GittaskError(
+                f"{self.ref} points at {oid}, which is not a readable commit here",
+                "run 'git fsck'; 'git reflog show " + self.ref + "' lists earlier tips",
+            )
+        return tree
 
     def task_tree(self, task_id: str, root: pygit2.Tree | None = None) -> pygit2.Tree | None:
         root = root if root is not None else self.root()
@@ -246,6 +265,7 @@ class TaskStore:
         returns (new tree id, message); it may raise to abort without writing.
         """
         sig = self.repo.signature()
+        last_error = ""
         for attempt in range(MAX_ATTEMPTS):
             ref = self._ref_object()
             target = ref.resolve().target if ref is not None else None
@@ -254,14 +274,30 @@ class TaskStore:
             tree_oid, message = build(root)
             parents = [tip] if tip is not None else []
             parents += extra_parents or []
-            commit_oid = self.git.create_commit(None, sig, sig, message, tree_oid, parents)
-            if self._swap(ref, commit_oid, message):
+            with self.writing_objects():
+                commit_oid = self.git.create_commit(None, sig, sig, message, tree_oid, parents)
+            swapped = self._swap(ref, commit_oid, message)
+            if swapped is None:
                 return commit_oid
+            last_error = swapped
             time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
         raise ConcurrentUpdateError(
-            f"{self.ref} kept changing during {MAX_ATTEMPTS} attempts; nothing was written",
-            "try again",
+            f"could not move {self.ref} in {MAX_ATTEMPTS} attempts ({last_error}); "
+            "nothing was written",
+            "try again; if it keeps failing, check that you may write to the repository's "
+            ".git folder",
         )
+
+    @contextmanager
+    def writing_objects(self) -> Iterator[None]:
+        """Around writes of blobs, trees and commits: a refusal is one line.
+
+        Only objects are written there, never the ref, so nothing has changed.
+        """
+        try:
+            yield
+        except (pygit2.GitError, OSError) as exc:
+            raise object_write_error(self.repo, exc) from None
 
     def _ref_object(self) -> pygit2.Reference | None:
         try:
@@ -269,30 +305,35 @@ class TaskStore:
         except KeyError:
             return None
 
-    def _swap(self, ref: pygit2.Reference | None, new: pygit2.Oid, message: str) -> bool:
+    def _swap(self, ref: pygit2.Reference | None, new: pygit2.Oid, message: str) -> str | None:
+        """Move the ref to ``new`` if nobody else did; None on success, else why not."""
         summary = message.splitlines()[0]
         try:
             if ref is None:
                 self.git.create_reference_direct(self.ref, new, False, message=summary)
             else:
                 ref.set_target(new, summary)
-        except (pygit2.AlreadyExistsError, pygit2.GitError, OSError):
+        except (pygit2.AlreadyExistsError, pygit2.GitError, OSError) as exc:
             # someone else moved the ref (or holds its lock): rebuild and retry
-            return False
-        return True
+            return " ".join(str(exc).split()) or type(exc).__name__
+        return None
 
     def _write_task(self, root: pygit2.Tree | None, task: TaskMetadata) -> pygit2.Oid:
         path = layout.task_dir(task.id)
         old = self.task_tree(task.id, root)
-        folder = write_folder(self.git, old, task_files(task))
-        if root is None or layout.README_FILE not in root:
-            readme = self.git.create_blob(layout.README_TEXT.encode())
-            new_root = self.git[
-                replace_path(self.git, root, layout.README_FILE, readme, pygit2.GIT_FILEMODE_BLOB)
-            ]
-            assert isinstance(new_root, pygit2.Tree)
-            root = new_root
-        return replace_path(self.git, root, path, folder)
+        files = task_files(task)
+        with self.writing_objects():
+            folder = write_folder(self.git, old, files)
+            if root is None or layout.README_FILE not in root:
+                readme = self.git.create_blob(layout.README_TEXT.encode())
+                new_root = self.git[
+                    replace_path(
+                        self.git, root, layout.README_FILE, readme, pygit2.GIT_FILEMODE_BLOB
+                    )
+                ]
+                assert isinstance(new_root, pygit2.Tree)
+                root = new_root
+            return replace_path(self.git, root, path, folder)
 
     def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
         """Store a new task. ``check`` runs before every attempt (again after a lost
@@ -362,12 +403,17 @@ class TaskStore:
                     "branch_name": task.branch_name,
                 }
             ).encode()
-            new_root = self.git[replace_path(self.git, root, layout.task_dir(task_id), None)]
-            assert isinstance(new_root, pygit2.Tree)
-            blob = self.git.create_blob(stone)
-            tree_oid = replace_path(
-                self.git, new_root, layout.tombstone_path(task_id), blob, pygit2.GIT_FILEMODE_BLOB
-            )
+            with self.writing_objects():
+                new_root = self.git[replace_path(self.git, root, layout.task_dir(task_id), None)]
+                assert isinstance(new_root, pygit2.Tree)
+                blob = self.git.create_blob(stone)
+                tree_oid = replace_path(
+                    self.git,
+                    new_root,
+                    layout.tombstone_path(task_id),
+                    blob,
+                    pygit2.GIT_FILEMODE_BLOB,
+                )
             return tree_oid, commit_message("delete", task)
 
         self.commit(build)
