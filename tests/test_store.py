@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -415,3 +416,52 @@ def test_a_refused_object_write_is_one_error_and_changes_nothing(repo: Path) -> 
     assert git(repo, "rev-parse", layout.DATA_REF) == tip
     assert notes.read_notes(db.repo, head) == []
     assert [r.id for r in TaskDatabase.open(repo).rows()] == [task.id]
+
+
+def _racer(path: str, branch: str, barrier: Any, results: Any) -> None:
+    """One `task create --branch <branch>`, held until every racer passed the first check."""
+    from gittask.errors import GittaskError
+    from gittask.workflow.records import record_task
+
+    db = TaskDatabase.open(path)
+    write = db.create
+
+    def after_the_first_check(task: TaskMetadata, *args: Any, **kwargs: Any) -> TaskMetadata:
+        barrier.wait(60)  # everyone saw the branch free; now the writes race
+        return write(task, *args, **kwargs)
+
+    db.create = after_the_first_check  # type: ignore[method-assign]
+    try:
+        task = record_task(db, f"racer {os.getpid()}", branch, None)
+    except GittaskError as exc:
+        results.put(("refused", str(exc)))
+    except BaseException as exc:
+        results.put(("crashed", repr(exc)))
+    else:
+        results.put(("stored", task.id))
+
+
+def test_processes_racing_for_one_branch_store_exactly_one_task(repo: Path) -> None:
+    racers = 5
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(racers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_racer, args=(str(repo), "feature/contested", barrier, results))
+        for _ in range(racers)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert not [detail for kind, detail in outcomes if kind == "crashed"]
+    stored = [detail for kind, detail in outcomes if kind == "stored"]
+    refused = [detail for kind, detail in outcomes if kind == "refused"]
+    assert len(stored) == 1 and len(refused) == racers - 1
+    # the losers read exactly what a sequential second create reads
+    sequential = f"branch 'feature/contested' is already used by task {stored[0][:8]}"
+    assert all(sequential in reason for reason in refused)
+    store = TaskStore(GitRepo.discover(repo))
+    assert list(store.ids()) == stored
+    assert git(repo, "rev-list", "--count", layout.DATA_REF) == "1"
