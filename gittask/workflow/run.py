@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
-from gittask.config import ProjectConfig
+from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
@@ -180,10 +180,6 @@ class SignalGuard:
 # -- small helpers ---------------------------------------------------------------------
 
 
-def project_root(db: TaskDatabase) -> Path:
-    return db.repo.main_workdir or db.repo.workdir or db.repo.common_dir
-
-
 def agent_settings(config: ProjectConfig) -> AgentSettings:
     return AgentSettings(
         command=config["agent_command"],
@@ -244,7 +240,7 @@ def preflight(db: TaskDatabase, config: ProjectConfig | None = None) -> Prefligh
     """Everything that can be checked before touching the task: nothing is written."""
     from gittask.runner import container as ctr
 
-    config = config or ProjectConfig.load(project_root(db))
+    config = config or load_config(db.repo)
     try:
         agent = get_agent(config["agent"])
     except ValueError as exc:
