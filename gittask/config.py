@@ -65,6 +65,27 @@ def _agent(text: Any) -> str:
     return value
 
 
+def _claude_install(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in ("auto", "npm", "host"):
+        raise ValueError("must be auto, npm or host")
+    return value
+
+
+def _release(text: Any) -> str:
+    value = str(text).strip()
+    if not re.fullmatch(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", value):
+        raise ValueError("must be an exact release such as 2.1.332")
+    return value
+
+
+def _image_ref(text: Any) -> str:
+    value = str(text).strip()
+    if not re.fullmatch(r"[a-z0-9][\w.\-/:@]*", value):
+        raise ValueError("must be an image reference such as debian:bookworm-slim, or debootstrap")
+    return value
+
+
 def _env_names(text: Any) -> list[str]:
     items = text if isinstance(text, list) else re.split(r"[,\s]+", str(text))
     names = [str(i).strip() for i in items if str(i).strip()]
@@ -114,6 +135,18 @@ class Key:
 KEYS: dict[str, Key] = {
     "image": Key(None, _optional_str, "Docker image to run (default: derived from the repository)"),
     "agent": Key("claude", _agent, "which agent runs: claude or command"),
+    "base_image": Key(
+        "node:22-bookworm-slim",
+        _image_ref,
+        "base of the agent image; 'debootstrap' makes one from Debian's packages",
+    ),
+    "claude_code_version": Key("2.1.332", _release, "Claude Code release the image installs"),
+    "claude_install": Key(
+        "auto",
+        _claude_install,
+        "how Claude Code gets into the image: npm (in the build), host (the host's npm; "
+        "the build needs no network) or auto (host with a debootstrap base)",
+    ),
     "agent_command": Key(None, _optional_str, "shell command run by the 'command' agent"),
     "base_branch": Key(None, _branch, "branch new tasks start from (default: origin's default)"),
     "timeout_seconds": Key(3600, _positive_int, "wall-clock limit for one run"),

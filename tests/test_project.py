@@ -90,7 +90,7 @@ def test_init_writes_config_dockerfile_and_gitignore(repo: Path) -> None:
     config = json.loads((repo / CONFIG).read_text())
     assert config["agent"] == "claude" and config["timeout_seconds"] == 3600
     dockerfile = (repo / DOCKERFILE).read_text()
-    assert "FROM node:" in dockerfile and "claude-code@" in dockerfile
+    assert "ARG BASE_IMAGE=node:" in dockerfile and "claude-code@" in dockerfile
     uid = os.getuid() or 1000
     assert f"USER_UID={uid}" in dockerfile
     from gittask.runner.dockerfile import validate_dockerfile
@@ -133,7 +133,7 @@ def test_init_keeps_edited_files_unless_forced(repo: Path) -> None:
     proc = run_cli(repo, "init", "--force")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((repo / CONFIG).read_text())["agent"] == "claude"
-    assert "FROM node:" in (repo / DOCKERFILE).read_text()
+    assert "ARG BASE_IMAGE=node:" in (repo / DOCKERFILE).read_text()
     assert "replaced" in proc.stdout
     assert (repo / ".gitignore").read_text().count(".claude-container/tasks/") == 1
 
@@ -255,8 +255,26 @@ def test_build_produces_the_derived_tag(repo: Path, images: list[str]) -> None:
     proc = run_cli(repo, "build")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == tag
-    assert "Step 1/4 : FROM scratch" in proc.stderr  # progress, plain lines when piped
+    # progress, plain lines when piped, then what was built
+    assert "Step 1/" in proc.stderr and ": FROM scratch" in proc.stderr
+    assert f"built: {tag} (image " in proc.stderr
     assert _image_exists(tag)
+    image_id = json.loads(_docker("image", "inspect", tag, check=True).stdout)[0]["Id"]
+
+    # nothing changed: no build at all, the same image
+    again = run_cli(repo, "build", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["cached"] is True and report["image_id"] == image_id
+    assert "Step " not in again.stderr
+    # a setting that does not shape the image changes nothing either
+    assert run_cli(repo, "config", "set", "memory", "1g").returncode == 0
+    assert json.loads(run_cli(repo, "build", "--json").stdout)["cached"] is True
+    # an edited Dockerfile is built again
+    with (repo / DOCKERFILE).open("a") as handle:
+        handle.write("ENV EDITED=1\n")
+    edited = json.loads(run_cli(repo, "build", "--json").stdout)
+    assert edited["cached"] is False and edited["image_id"] != image_id
     inspect = json.loads(_docker("image", "inspect", tag, check=True).stdout)[0]
     assert inspect["Config"]["User"] == "1000"
     assert inspect["Config"]["WorkingDir"] == "/workspace"

@@ -14,7 +14,11 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gittask.store.repo import GitRepo
+    from gittask.workflow.doctor import Check
+    from gittask.workflow.project import BuildResult
 
 config_app = typer.Typer(
     help="Show and change the project configuration (.claude-container/container_config.json).",
@@ -30,6 +34,7 @@ def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("init")(init)
     app.command("build")(build)
+    app.command("doctor")(doctor)
     app.add_typer(config_app, name="config")
     app.command("clean")(clean)
 
@@ -65,22 +70,47 @@ def init(
 
 
 def build(
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build every step afresh.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Build every step afresh (and the base).")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Build even when the Dockerfile fails validation.")
     ] = False,
+    base_from_debian: Annotated[
+        bool,
+        typer.Option(
+            "--base-from-debian",
+            help="Make the base from Debian's packages (debootstrap, the machine's apt "
+            "mirror) and install Claude Code with the host's npm: no registry needed.",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Then run the image: Claude Code version, uid, git."),
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build the agent image from .claude-container/Dockerfile.claude.
 
-    The build context is the .claude-container folder (minus the task working copy
-    under it, and what a .claude-container/.dockerignore leaves out). The tag is
-    config 'image', else one derived from the repository. USER_UID/USER_GID build
-    arguments, when the Dockerfile declares them, get your uid/gid.
+    The base is the base_image setting; Claude Code claude_code_version comes from
+    npm inside the build, or from the host's npm (claude_install). A second build
+    with nothing changed reuses the image. The tag is config 'image', else one
+    derived from the repository; the image's user gets your uid/gid.
     """
     from gittask.workflow.project import build_project_image
 
     repo = _repo()
-    if output.stdout_is_terminal() and sys.stderr.isatty():
+
+    def run(progress: Callable[[str], None]) -> BuildResult:
+        return build_project_image(
+            repo,
+            nocache=no_cache,
+            force=force,
+            progress=progress,
+            base_from_debian=base_from_debian,
+        )
+
+    if output.stdout_is_terminal() and sys.stderr.isatty() and not as_json:
         from rich.console import Console
         from rich.text import Text
 
@@ -90,18 +120,77 @@ def build(
 
             def show(line: str) -> None:
                 nonlocal step
-                if line.startswith(("Step ", "warning:", "note:", "Successfully")):
+                if line.startswith(_MILESTONES):
                     console.print(Text(line))  # the steps stay on screen
-                    if line.startswith("Step "):
-                        step = line.split(" :", 1)[0]
+                    step = line.split(" :", 1)[0][:60]
                     return
                 status.update(Text(f"{step}: {line.strip()}"[:120]))
 
-            tag, image_id = build_project_image(repo, nocache=no_cache, force=force, progress=show)
+            result = run(show)
     else:
-        tag, image_id = build_project_image(repo, nocache=no_cache, force=force, progress=_say)
-    _say(f"built {tag} ({image_id.removeprefix('sha256:')[:12]})")
-    typer.echo(tag)
+        result = run(_milestones_only if as_json else _say)
+    report = None
+    if check:
+        from gittask.runner.image import docker_client
+        from gittask.workflow.doctor import probe_image
+
+        report = probe_image(docker_client(), result.tag)
+    if as_json:
+        data = result.to_json()
+        if report is not None:
+            data["check"] = [c.to_json() for c in report.checks()]
+        output.print_json(data)
+    else:
+        _say(result.describe())
+        if report is not None:
+            _print_checks(report.checks())
+        typer.echo(result.tag)
+    if report is not None and not all(c.ok for c in report.checks()):
+        raise typer.Exit(1)
+
+
+#: Build progress lines that stay on screen (the rest replace each other).
+_MILESTONES = (
+    "Step ",
+    "warning:",
+    "note:",
+    "making ",
+    "importing ",
+    "installing ",
+    "base image ",
+    "Claude Code ",
+)
+
+
+def _milestones_only(line: str) -> None:
+    if line.startswith(_MILESTONES):
+        _say(line)
+
+
+def _print_checks(checks: list[Check]) -> None:
+    for item in checks:
+        mark = "ok  " if item.ok else "FAIL"
+        hint = f" ({item.hint})" if item.hint and not item.ok else ""
+        typer.echo(f"{mark} {item.name:<12} {item.detail}{hint}")
+
+
+# -- doctor ----------------------------------------------------------------------------
+
+
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check that tasks can run: engine, image (Claude Code, uid, git), credentials,
+    remote, GitHub token. Exits 1 when a check fails."""
+    from gittask.workflow.doctor import run_checks
+
+    checks = run_checks(_repo())
+    if as_json:
+        ok = all(c.ok for c in checks)
+        output.print_json({"ok": ok, "checks": [c.to_json() for c in checks]})
+    else:
+        _print_checks(checks)
+    # a missing remote or GitHub token still lets tasks run (locally, without a PR)
+    if not all(c.ok for c in checks if c.name not in ("github", "remote")):
+        raise typer.Exit(1)
 
 
 # -- config ----------------------------------------------------------------------------

@@ -21,23 +21,28 @@ from gittask.runner.agents.base import WORKDIR
 from gittask.runner.agents.claude import CLAUDE_CONFIG_DIR, CONTAINER_HOME
 
 __all__ = [
+    "AGENT_BIN_DIR",
     "CLAUDE_CODE_VERSION",
     "CONTAINER_USER",
     "DOCKERFILE_NAME",
     "NODE_IMAGE",
+    "check_version",
     "default_dockerfile",
     "validate_dockerfile",
 ]
 
-#: Exact Claude Code release installed by the generated image (``npm view
-#: @anthropic-ai/claude-code version`` when this was written).
-CLAUDE_CODE_VERSION = "2.1.331"
-#: Node.js LTS base image (major version and Debian release pinned).
+#: Exact Claude Code release installed by the generated image (setting
+#: ``claude_code_version``; ``npm view @anthropic-ai/claude-code version``).
+CLAUDE_CODE_VERSION = "2.1.332"
+#: The default base (setting ``base_image``): Node.js LTS on Debian, so npm can
+#: install Claude Code inside the build.
 NODE_IMAGE = "node:22-bookworm-slim"
 #: File name under ``.claude-container/``.
 DOCKERFILE_NAME = "Dockerfile.claude"
 #: Name of the non-root user in the image.
 CONTAINER_USER = "agent"
+#: Folder of the build context where ``claude_install = host`` puts the binary.
+AGENT_BIN_DIR = "agent-bin"
 
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 _MAX_ID = 2**31 - 1
@@ -47,41 +52,70 @@ _TEMPLATE = """\
 # `claude-container build` validates it: keep a non-root USER at the end,
 # WORKDIR {workdir}, and never put a credential in it (no ENV/ARG with keys,
 # no copied credential files); they are passed at container start only.
-FROM {node_image}
+# `build` sets the ARGs from the settings base_image, claude_code_version and
+# claude_install, and USER_UID/USER_GID from whoever builds. Few steps, the big
+# one last: on some storage drivers every step copies the whole image.
+ARG BASE_IMAGE={node_image}
+FROM ${{BASE_IMAGE}}
 
-# The user's uid/gid, so files the agent writes in the worktree are theirs.
 ARG USER_UID={uid}
 ARG USER_GID={gid}
 ARG CLAUDE_CODE_VERSION={version}
+ARG CLAUDE_INSTALL=npm
 
-RUN apt-get update \\
- && apt-get install -y --no-install-recommends ca-certificates git \\
- && rm -rf /var/lib/apt/lists/*
+ENV HOME={home} \\
+    CLAUDE_CONFIG_DIR={config_dir} \\
+    DISABLE_AUTOUPDATER=1 \\
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 
-RUN npm install -g "@anthropic-ai/claude-code@${{CLAUDE_CODE_VERSION}}" \\
- && npm cache clean --force
-
-# The node image already has a `node` user with uid 1000: replace it, and accept
-# a uid/gid that another account of the image happens to use.
+# git (the agent runs git status/diff in its worktree) and CA certificates,
+# unless the base has them (a base made with --base-from-debian does); Claude
+# Code from npm unless the host's npm provides it (the COPY below); a non-root
+# user with the builder's uid/gid (the node image's `node` user, uid 1000, is
+# replaced; a uid/gid another account uses is accepted).
 RUN set -eu; \\
+    if ! command -v git >/dev/null || [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then \\
+        apt-get update; \\
+        apt-get install -y --no-install-recommends ca-certificates git; \\
+        rm -rf /var/lib/apt/lists/*; \\
+    fi; \\
+    if [ "$CLAUDE_INSTALL" = npm ]; then \\
+        npm install -g "@anthropic-ai/claude-code@${{CLAUDE_CODE_VERSION}}"; \\
+        npm cache clean --force; \\
+    fi; \\
     if getent passwd node >/dev/null; then userdel --remove node; fi; \\
     if getent group node >/dev/null; then groupdel node; fi; \\
     if ! getent group "$USER_GID" >/dev/null; then groupadd --gid "$USER_GID" {user}; fi; \\
     useradd --uid "$USER_UID" --gid "$USER_GID" --non-unique --create-home \\
-        --home-dir {home} --shell /bin/bash {user}; \\
+        --home-dir {home} --shell /bin/sh {user}; \\
     mkdir -p {workdir} {config_dir}; \\
     printf '%s\\n' '{{"hasCompletedOnboarding": true}}' > {config_dir}/.claude.json; \\
     chown -R "$USER_UID:$USER_GID" {workdir} {home}; \\
-    git config --system --add safe.directory {workdir}
-
-ENV HOME={home} \\
-    CLAUDE_CONFIG_DIR={config_dir} \\
-    DISABLE_AUTOUPDATER=1
+    git config --system --add safe.directory '*'
 
 USER ${{USER_UID}}:${{USER_GID}}
 WORKDIR {workdir}
 CMD ["claude", "--version"]
+
+# what `build` compares to skip a build when nothing changed
+ARG GITTASK_BUILD_KEY=""
+LABEL gittask.build-key="${{GITTASK_BUILD_KEY}}" \\
+      gittask.claude-code-version="${{CLAUDE_CODE_VERSION}}"
+
+# claude_install = host: the binary the host's npm installed ({agent_bin}/claude);
+# with npm the folder is empty and this adds nothing.
+COPY {agent_bin}/ /usr/local/bin/
 """
+
+
+def check_version(claude_code_version: str) -> str:
+    """*claude_code_version* if it is an exact release, else ValueError."""
+    if not _VERSION.match(claude_code_version):
+        raise ValueError(
+            f"Claude Code version must be an exact release such as {CLAUDE_CODE_VERSION}, "
+            f"not {claude_code_version!r}"
+        )
+    return claude_code_version
 
 
 def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_CODE_VERSION) -> str:
@@ -99,11 +133,7 @@ def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_COD
             "refusing to build an agent image that runs as root (uid 0): Claude Code "
             "will not skip permission prompts as root; run claude-container as a normal user"
         )
-    if not _VERSION.match(claude_code_version):
-        raise ValueError(
-            f"Claude Code version must be an exact release such as {CLAUDE_CODE_VERSION}, "
-            f"not {claude_code_version!r}"
-        )
+    check_version(claude_code_version)
     return _TEMPLATE.format(
         node_image=NODE_IMAGE,
         uid=uid,
@@ -113,6 +143,7 @@ def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_COD
         home=CONTAINER_HOME,
         config_dir=CLAUDE_CONFIG_DIR,
         workdir=WORKDIR,
+        agent_bin=AGENT_BIN_DIR,
     )
 
 

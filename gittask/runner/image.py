@@ -82,12 +82,17 @@ def build_image(
     client: DockerClient | None = None,
     exclude: tuple[str, ...] = (),
     buildargs: dict[str, str] | None = None,
+    extra: dict[str, Path | None] | None = None,
+    labels: dict[str, str] | None = None,
+    network: str | None = None,
 ) -> str:
     """Build ``context/dockerfile`` as ``tag``; returns the image id.
 
     The context is the folder minus what its ``.dockerignore`` and ``exclude``
-    (patterns relative to it) leave out. ``buildargs`` are passed as
-    ``--build-arg`` (only give arguments the Dockerfile declares).
+    (patterns relative to it) leave out, plus ``extra`` (archive name: a file to
+    add, or None for an empty folder). ``buildargs`` are passed as
+    ``--build-arg`` (only give arguments the Dockerfile declares); ``labels``
+    label the image; ``network`` is the build's network mode (``none``: offline).
 
     Each line of the build's output goes to ``progress`` as it arrives; an
     error in the stream (a failed RUN step, a missing base image) raises a
@@ -104,7 +109,7 @@ def build_image(
     image_id: str | None = None
     last_lines: list[str] = []
     try:
-        archive = _context_archive(context, dockerfile, exclude)
+        archive = _context_archive(context, dockerfile, exclude, extra or {})
     except OSError as exc:
         raise GittaskError(f"cannot read the build context {context}: {exc}") from None
     try:
@@ -119,6 +124,8 @@ def build_image(
             forcerm=True,
             pull=False,
             buildargs=buildargs or None,
+            labels=labels or None,
+            network_mode=network,
         )
         for event in stream:
             if not isinstance(event, dict):
@@ -153,8 +160,13 @@ def build_image(
     return image_id
 
 
-def _context_archive(context: Path, dockerfile: str, exclude: tuple[str, ...]) -> IO[bytes]:
-    """The build context as a tar file (what ``api.build(path=...)`` sends, minus ``exclude``)."""
+def _context_archive(
+    context: Path, dockerfile: str, exclude: tuple[str, ...], extra: dict[str, Path | None]
+) -> IO[bytes]:
+    """The build context as a tar file (what ``api.build(path=...)`` sends, minus
+    ``exclude``, plus ``extra``)."""
+    import tarfile
+
     from docker import utils
 
     patterns = list(exclude)
@@ -163,6 +175,17 @@ def _context_archive(context: Path, dockerfile: str, exclude: tuple[str, ...]) -
         lines = ignore.read_text(encoding="utf-8").splitlines()
         patterns += [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
     archive: IO[bytes] = utils.tar(str(context), exclude=patterns, dockerfile=(dockerfile, None))
+    if extra:
+        with tarfile.open(fileobj=archive, mode="a") as tar:
+            for name, source in extra.items():
+                if source is None:
+                    info = tarfile.TarInfo(name)
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+                else:
+                    tar.add(str(source), arcname=name, recursive=False)
+        archive.seek(0)
     return archive
 
 

@@ -1,0 +1,175 @@
+"""``claude-container doctor`` and ``build --check``: is this machine ready to run a task?
+
+Each check gives one :class:`Check` (name, ok, detail, hint). The image check
+runs the image once (``--network none``, read-only): ``claude --version``, the
+user's uid and ``git --version``, so a user learns before a task whether the
+agent can start and whether it can run git in its worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gittask.errors import GittaskError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+    from gittask.store.repo import GitRepo
+
+_PROBE = (
+    'printf "claude=%s\\n" "$(claude --version 2>&1 | head -n 1)"; '
+    'printf "uid=%s\\n" "$(id -u)"; '
+    'printf "git=%s\\n" "$(git --version 2>/dev/null)"'
+)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "hint": self.hint}
+
+
+@dataclass
+class ImageReport:
+    tag: str
+    claude_version: str | None
+    image_uid: int | None
+    git_version: str | None
+    run_uid: int  # the uid runs use (the host user's)
+
+    def checks(self) -> list[Check]:
+        claude_ok = bool(self.claude_version and self.claude_version[0].isdigit())
+        uid_note = (
+            "runs use uid 0 with IS_SANDBOX=1 (you are root)"
+            if self.run_uid == 0
+            else f"runs use your uid {self.run_uid}"
+        )
+        return [
+            Check(
+                "claude",
+                claude_ok,
+                f"Claude Code {self.claude_version}" if claude_ok else str(self.claude_version),
+                None if claude_ok else "rebuild the image: claude-container build --no-cache",
+            ),
+            Check(
+                "user",
+                self.image_uid is not None and self.image_uid != 0,
+                f"image user uid {self.image_uid}; {uid_note}",
+                None if self.image_uid else "the image runs as root: add a non-root USER",
+            ),
+            Check(
+                "git",
+                bool(self.git_version),
+                self.git_version or "no git in the image",
+                None if self.git_version else "install git in the image (the agent runs git)",
+            ),
+        ]
+
+
+def probe_image(client: DockerClient, tag: str) -> ImageReport:
+    """Run ``tag`` once to read its Claude Code version, uid and git version."""
+    from docker.errors import DockerException, ImageNotFound
+
+    try:
+        raw = client.containers.run(
+            tag,
+            ["sh", "-c", _PROBE],
+            entrypoint=[],
+            network_mode="none",
+            remove=True,
+            stdout=True,
+            stderr=True,
+            read_only=True,
+            environment={"DISABLE_AUTOUPDATER": "1"},
+        )
+    except ImageNotFound:
+        raise GittaskError(
+            f"there is no image {tag}", "build it: claude-container build"
+        ) from None
+    except DockerException as exc:
+        first = str(exc).strip().splitlines()
+        raise GittaskError(
+            f"cannot run the image {tag}: {first[0] if first else type(exc).__name__}"
+        ) from None
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("claude", "uid", "git") and key not in fields:
+            fields[key] = value.strip()
+    version = fields.get("claude") or None
+    if version and version.endswith("(Claude Code)"):
+        version = version.removesuffix("(Claude Code)").strip()
+    uid_text = fields.get("uid", "")
+    return ImageReport(
+        tag=tag,
+        claude_version=version,
+        image_uid=int(uid_text) if uid_text.isdigit() else None,
+        git_version=fields.get("git") or None,
+        run_uid=os.getuid(),
+    )
+
+
+def run_checks(repo: GitRepo) -> list[Check]:
+    """Engine, image, credentials, remote and GitHub token, one :class:`Check` each."""
+    from gittask.config import load_config
+    from gittask.workflow.project import image_tag
+
+    checks: list[Check] = []
+    config = load_config(repo)
+    try:
+        from gittask.runner.container import connect
+
+        client = connect()
+        version = client.version().get("Version", "?")
+        checks.append(Check("engine", True, f"Docker engine {version}"))
+    except GittaskError as exc:
+        checks.append(Check("engine", False, exc.message, exc.hint))
+        client = None
+    tag = image_tag(repo, config)
+    if client is not None:
+        try:
+            checks.extend(probe_image(client, tag).checks())
+        except GittaskError as exc:
+            checks.append(Check("image", False, exc.message, exc.hint))
+    if config["agent"] == "claude":
+        names = [n for n in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN") if os.environ.get(n)]
+        checks.append(
+            Check(
+                "credentials",
+                bool(names),
+                f"{', '.join(names)} set" if names else "no Claude credential in the environment",
+                None if names else "export ANTHROPIC_API_KEY=... (or CLAUDE_CODE_OAUTH_TOKEN)",
+            )
+        )
+    remote = str(config["remote"] or "origin")
+    url = repo.config_get(f"remote.{remote}.url")
+    checks.append(
+        Check(
+            "remote",
+            url is not None,
+            f"{remote} = {url}" if url else f"no remote '{remote}': task state stays local",
+            None if url else f"git remote add {remote} <url>",
+        )
+    )
+    token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(
+        shutil.which("gh")
+    )
+    checks.append(
+        Check(
+            "github",
+            token,
+            "a GitHub token is available" if token else "no GitHub token: runs push, open no PR",
+            None if token else "export GH_TOKEN=... to open pull requests",
+        )
+    )
+    return checks
