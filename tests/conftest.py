@@ -115,3 +115,12 @@ def team(tmp_path: Path) -> Team:
     root = tmp_path / "team"
     root.mkdir()
     return Team(root)
+
+
+@pytest.fixture(scope="session")
+def claude_image() -> str:
+    """The real agent image (Debian base, Claude Code from npm), built by ``build``."""
+    from tests.real_image import REAL_IMAGE, build_real_image
+
+    build_real_image()
+    return REAL_IMAGE

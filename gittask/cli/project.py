@@ -169,7 +169,7 @@ def _milestones_only(line: str) -> None:
 
 def _print_checks(checks: list[Check]) -> None:
     for item in checks:
-        mark = "ok  " if item.ok else "FAIL"
+        mark = "ok  " if item.ok else ("FAIL" if item.required else "warn")
         hint = f" ({item.hint})" if item.hint and not item.ok else ""
         typer.echo(f"{mark} {item.name:<12} {item.detail}{hint}")
 
@@ -189,7 +189,7 @@ def doctor(as_json: JsonOpt = False) -> None:
     else:
         _print_checks(checks)
     # a missing remote or GitHub token still lets tasks run (locally, without a PR)
-    if not all(c.ok for c in checks if c.name not in ("github", "remote")):
+    if not all(c.ok for c in checks if c.required):
         raise typer.Exit(1)
 
 

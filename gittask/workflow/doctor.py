@@ -33,9 +33,16 @@ class Check:
     ok: bool
     detail: str
     hint: str | None = None
+    required: bool = True  # False: tasks still run without it (a warning)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail, "hint": self.hint}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail,
+            "hint": self.hint,
+            "required": self.required,
+        }
 
 
 @dataclass
@@ -79,6 +86,12 @@ def probe_image(client: DockerClient, tag: str) -> ImageReport:
     """Run ``tag`` once to read its Claude Code version, uid and git version."""
     from docker.errors import DockerException, ImageNotFound
 
+    try:
+        client.images.get(tag)  # run() would try to pull a missing image
+    except ImageNotFound:
+        raise GittaskError(f"there is no image {tag}", "build it: claude-container build") from None
+    except DockerException as exc:
+        raise GittaskError(f"cannot inspect the image {tag}: {exc}") from None
     try:
         raw = client.containers.run(
             tag,
@@ -159,6 +172,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
             url is not None,
             f"{remote} = {url}" if url else f"no remote '{remote}': task state stays local",
             None if url else f"git remote add {remote} <url>",
+            required=False,
         )
     )
     token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(
@@ -170,6 +184,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
             token,
             "a GitHub token is available" if token else "no GitHub token: runs push, open no PR",
             None if token else "export GH_TOKEN=... to open pull requests",
+            required=False,
         )
     )
     return checks

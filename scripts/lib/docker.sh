@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # ensure_docker_engine: make sure a Docker engine answers, starting one if needed.
-# Installs docker.io and busybox-static with apt when missing (as root).
+# Installs docker.io, busybox-static, debootstrap and npm with apt when missing (as root).
 # A dockerd started here keeps running for the rest of this machine's session
 # (its pid is in $GITTASK_DOCKERD_PIDFILE) and is left alone if one already ran.
 
@@ -21,6 +21,9 @@ ensure_docker_engine() {
     local need=()
     command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
     [ -x /bin/busybox ] || need+=(busybox-static)
+    # the real agent image: a Debian base made with debootstrap, Claude Code by npm
+    command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+    command -v npm >/dev/null 2>&1 || need+=(npm)
     if [ ${#need[@]} -gt 0 ]; then
         echo "== installing ${need[*]}"
         _apt_install "${need[@]}" || { apt-get update -qq && _apt_install "${need[@]}"; }

@@ -1,0 +1,69 @@
+"""The real agent image, built by the product itself, once per test session.
+
+``claude-container build --base-from-debian`` in a throw-away project: a Debian
+base made with debootstrap from the machine's apt mirror, the pinned Claude Code
+installed by the host's npm, the build without network. The image is tagged
+:data:`REAL_IMAGE`; a later session finds it up to date in under a second (the
+build key label), so only the first run on a machine pays for the build.
+
+The npm cache lives in ``$GITTASK_CACHE_DIR`` (default below): tests give every
+command a temporary ``HOME``, so the user cache would be empty each time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The Claude Code release the tests drive (the product's default pin).
+CLAUDE_CODE_TEST_VERSION = "2.1.332"
+REAL_IMAGE = f"gittask-test-claude:{CLAUDE_CODE_TEST_VERSION}"
+CACHE_DIR = os.environ.get("GITTASK_CACHE_DIR") or "/var/tmp/gittask-test-cache"
+
+
+def cache_env() -> dict[str, str]:
+    return {"GITTASK_CACHE_DIR": CACHE_DIR}
+
+
+def _cli(cwd: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gittask", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **cache_env()},
+    )
+
+
+def build_real_image() -> dict[str, object]:
+    """Build (or find up to date) :data:`REAL_IMAGE`; the ``build --json`` report."""
+    with tempfile.TemporaryDirectory(prefix="gittask-real-image-") as tmp:
+        repo = Path(tmp) / "project"
+        repo.mkdir()
+        for args in (
+            ("init", "-q", "-b", "main"),
+            ("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q",
+             "--allow-empty", "-m", "-"),
+        ):
+            subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+        for args in (
+            ("init",),
+            ("config", "set", "image", REAL_IMAGE),
+            ("config", "set", "claude_code_version", CLAUDE_CODE_TEST_VERSION),
+        ):
+            proc = _cli(repo, *args)
+            if proc.returncode != 0:
+                raise RuntimeError(f"claude-container {' '.join(args)}: {proc.stderr}")
+        proc = _cli(repo, "build", "--base-from-debian", "--json")
+        if proc.returncode != 0:
+            raise RuntimeError(f"claude-container build failed:\n{proc.stderr[-3000:]}")
+        report: dict[str, object] = json.loads(proc.stdout)
+        report["stderr"] = proc.stderr
+        return report
