@@ -186,6 +186,7 @@ def agent_settings(config: ProjectConfig) -> AgentSettings:
         model=config["model"],
         max_turns=config["max_turns"],
         max_budget_usd=config["max_budget_usd"],
+        max_retries=config["max_retries"],
         pass_env=tuple(config["env"] or ()),
     )
 
