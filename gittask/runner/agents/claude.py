@@ -247,7 +247,7 @@ def _api_hint(t: ClaudeTranscript) -> str | None:
         hint = f"rate limited by the API{after}; try again later"
         delay = t.retries[-1].delay_ms if t.retries else None
         if delay is not None and delay >= 1000:
-            hint += f" (it asked to wait about {round(delay / 1000)}s)"
+            hint += f" (it asked to wait about {delay // 1000}s)"
         return hint
     if status is not None and (status >= 500 or status == 408):
         return f"the API is overloaded or failing (HTTP {status}){after}; try again later"
