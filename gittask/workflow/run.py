@@ -716,7 +716,7 @@ class _Run:
                     "(nothing was pushed)"
                 )
         pushed = False
-        notes: list[str] = []
+        notes = [self.scrub.text(w) for w in outcome.warnings]  # e.g. denied tool calls
         if self.guard.received and not interrupted:  # a signal while the work was taken
             interrupted = self.guard.received
             if leak is None:
