@@ -94,6 +94,8 @@ class HostClaude:
             "ANTHROPIC_BASE_URL": self.server.base_url,
             "ANTHROPIC_API_KEY": api_key or self.api_key,
         }
+        if os.getuid() == 0:  # as the run loop does: skip-permissions refuses root without it
+            env["IS_SANDBOX"] = "1"
         output = self.agent.new_output()
         shown: list[str] = []
         raw = bytearray()

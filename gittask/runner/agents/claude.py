@@ -9,10 +9,8 @@ is ``success`` (a failed API call can arrive as ``subtype: success`` with
 
 The container gets ``CLAUDE_CODE_MAX_RETRIES`` (:data:`DEFAULT_MAX_RETRIES` unless
 configured: the CLI's own default, 10 retries with backoff up to about 35 s,
-makes a dead API look like a hang), ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``
-(no telemetry or update checks: only the API is called) and ``IS_SANDBOX=1`` (the
-container is the sandbox: ``--dangerously-skip-permissions`` then also works
-when the container's user is root).
+makes a dead API look like a hang) and ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``
+(no telemetry or update checks: only the API is called).
 """
 
 from __future__ import annotations
@@ -134,7 +132,6 @@ class ClaudeAgent:
         env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         retries = settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES
         env["CLAUDE_CODE_MAX_RETRIES"] = str(retries)
-        env["IS_SANDBOX"] = "1"
         return env
 
     def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
