@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import selectors
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,14 @@ from gittask.runner.agents.base import AgentOutcome, AgentRun, AgentSettings, St
 from gittask.runner.agents.claude import ClaudeAgent, ClaudeOutput
 from tests.fake_anthropic import FakeAnthropic
 
-__all__ = ["ClaudeRun", "HostClaude"]
+__all__ = ["ClaudeRun", "HostClaude", "closed_port_url"]
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
 @dataclass
@@ -75,6 +83,7 @@ class HostClaude:
         settings: AgentSettings | None = None,
         timeout: float = 60,
         api_key: str | None = None,
+        base_url: str | None = None,
     ) -> ClaudeRun:
         settings = settings or AgentSettings()
         prompt_file = self.config_dir.parent / "prompt.md"
@@ -91,7 +100,7 @@ class HostClaude:
             "HOME": str(self.config_dir.parent),
             **self.agent.environment(settings, run),
             "CLAUDE_CONFIG_DIR": str(self.config_dir),  # the container's is /home/agent/.claude
-            "ANTHROPIC_BASE_URL": self.server.base_url,
+            "ANTHROPIC_BASE_URL": base_url or self.server.base_url,
             "ANTHROPIC_API_KEY": api_key or self.api_key,
         }
         if os.getuid() == 0:  # as the run loop does: skip-permissions refuses root without it

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gittask.runner.agents.base import AgentSettings
 from tests.agent_binaries import claude_binary
-from tests.claude_host import ClaudeRun, HostClaude
+from tests.claude_host import ClaudeRun, HostClaude, closed_port_url
 from tests.fake_anthropic import FakeAnthropic, Usage, bash, text, write
 from tests.fake_anthropic.fixture import TEST_API_KEY
 
@@ -55,6 +55,10 @@ def _rate_limited(claude: HostClaude, model: FakeAnthropic) -> ClaudeRun:
     return claude.run("hi", settings=AgentSettings(max_retries=1))
 
 
+def _unreachable(claude: HostClaude, model: FakeAnthropic) -> ClaudeRun:
+    return claude.run("hi", base_url=closed_port_url(), settings=AgentSettings(max_retries=1))
+
+
 def _denied(claude: HostClaude, model: FakeAnthropic) -> ClaudeRun:
     settings = claude.workdir / ".claude" / "settings.json"
     settings.parent.mkdir()
@@ -74,6 +78,7 @@ SCENARIOS: dict[str, Scenario] = {
     "overloaded_then_success": _overloaded,
     "bad_key": _bad_key,
     "rate_limited": _rate_limited,
+    "unreachable": _unreachable,
     "permission_denied": _denied,
     "nothing_changed": _nothing,
 }

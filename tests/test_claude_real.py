@@ -17,7 +17,7 @@ import pytest
 
 from gittask.runner.agents.base import AgentSettings
 from tests.agent_binaries import CLAUDE_CODE_TEST_VERSION, AgentBinaryUnavailable, claude_binary
-from tests.claude_host import HostClaude
+from tests.claude_host import HostClaude, closed_port_url
 from tests.conftest import git, init_repo
 from tests.fake_anthropic import FakeAnthropic, Usage, bash, edit, read, text, tool, write
 from tests.fake_anthropic.fixture import TEST_API_KEY
@@ -169,6 +169,18 @@ def test_exhausted_rate_limit_retries_fail_with_a_retry_time(
     assert re.search(r"\(it asked to wait about [23]s\)", message)  # retry-after 2, jittered
     assert run.outcome.cost_usd == 0
     assert any(line.startswith("… API error 429 (rate_limit), retry 1/1") for line in run.shown)
+
+
+def test_an_unreachable_api_fails_fast_with_a_network_hint(
+    claude: HostClaude, fake_anthropic: FakeAnthropic
+) -> None:
+    run = claude.run("hi", base_url=closed_port_url(), settings=AgentSettings(max_retries=1))
+
+    message = run.outcome.error_message
+    assert not run.outcome.success and message is not None
+    assert "Connection refused" in message
+    assert "the API could not be reached after 1 retry: check the container's network" in message
+    assert fake_anthropic.requests == []
 
 
 def test_denied_tool_calls_are_surfaced(claude: HostClaude, fake_anthropic: FakeAnthropic) -> None:

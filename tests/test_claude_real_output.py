@@ -119,6 +119,16 @@ def test_exhausted_rate_limit_retries_say_when_to_come_back() -> None:
     assert shown[-1].startswith("✗ error after 1 turn")
 
 
+def test_an_unreachable_api_points_at_the_network() -> None:
+    result, output, _ = outcome("unreachable")
+    assert output.transcript.api_error == "connection_failed"
+    assert result.error_message == (
+        "Claude reported an error after 1 turn: API Error: Connection refused — a firewall "
+        "or proxy may be blocking it (ECONNREFUSED) (the API could not be reached after 1 "
+        "retry: check the container's network (config key network) and ANTHROPIC_BASE_URL)"
+    )
+
+
 def test_denied_tool_calls_become_warnings() -> None:
     result, output, shown = outcome("permission_denied")
     assert result.success

@@ -219,7 +219,8 @@ class ClaudeTranscript:
     cache_creation_tokens: int | None = None
     #: The text of the last assistant message (a fallback summary without result).
     last_assistant_text: str | None = None
-    #: An API error flagged on an assistant message (e.g. ``authentication_failed``).
+    #: An API error flagged on an assistant message or the result
+    #: (``authentication_failed``, ``connection_failed``...).
     api_error: str | None = None
     #: The HTTP status of the API error that ended the run, if one did.
     api_error_status: int | None = None
@@ -343,6 +344,9 @@ class ClaudeTranscript:
         self.num_turns = _int(event.get("num_turns"), self.num_turns)
         self.duration_ms = _int(event.get("duration_ms"), self.duration_ms)
         self.api_error_status = _int(event.get("api_error_status"), self.api_error_status)
+        api_error = event.get("api_error")  # e.g. connection_failed
+        if isinstance(api_error, str) and api_error:
+            self.api_error = api_error
         reason = event.get("terminal_reason")
         if isinstance(reason, str) and reason:
             self.terminal_reason = reason

@@ -248,6 +248,12 @@ def _api_hint(t: ClaudeTranscript) -> str | None:
         return hint
     if status is not None and (status >= 500 or status == 408):
         return f"the API is overloaded or failing (HTTP {status}){after}; try again later"
+    unreachable = t.api_error == "connection_failed"
+    if unreachable or (status is None and t.terminal_reason == "api_error" and tries):
+        return (
+            f"the API could not be reached{after}: check the container's network "
+            "(config key network) and ANTHROPIC_BASE_URL"
+        )
     return None
 
 
