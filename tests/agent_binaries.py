@@ -71,6 +71,7 @@ def claude_binary(version: str = CLAUDE_CODE_TEST_VERSION) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest may be installing it right now
         if binary.is_file():
             return binary
+        shutil.rmtree(prefix, ignore_errors=True)  # a damaged earlier install
         staging = Path(tempfile.mkdtemp(prefix=f".claude-code-{version}-", dir=cache_root()))
         staging.chmod(0o755)  # mkdtemp makes it 0700; a non-root container user reads it
         try:
