@@ -33,6 +33,13 @@ def _positive_int(text: Any) -> int:
     return value
 
 
+def _non_negative_int(text: Any) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
 def _positive_float(text: Any) -> float:
     value = float(text)
     if value <= 0:
@@ -159,6 +166,7 @@ KEYS: dict[str, Key] = {
     "model": Key(None, _optional_str, "Claude model (--model)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
+    "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),
     "remote": Key("origin", _optional_str, "git remote tasks and branches are pushed to"),
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),

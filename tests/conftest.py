@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.fake_anthropic.fixture"]
+
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(

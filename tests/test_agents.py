@@ -149,6 +149,13 @@ def test_claude_credentials_are_checked_before_a_run() -> None:
     }
     env = claude.environment(AgentSettings(), RUN)
     assert not any("KEY" in k or "TOKEN" in k for k in env)  # never a secret
+    # a dead API fails after a few retries, not after the CLI's ten; only the API is called
+    assert env["CLAUDE_CODE_MAX_RETRIES"] == "3"
+    assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+    assert claude.environment(AgentSettings(max_retries=0), RUN)["CLAUDE_CODE_MAX_RETRIES"] == "0"
+    assert "max_retries" in (
+        claude.check(AgentSettings(max_retries=-1), {"ANTHROPIC_API_KEY": "x"}) or ""
+    )
 
 
 def test_command_agent() -> None:
@@ -274,7 +281,7 @@ def test_outputs_are_not_interchangeable() -> None:
 
 
 def test_the_argv_runs_under_a_real_shell_without_quoting_trouble(tmp_path: Path) -> None:
-    prompt = tmp_path / "it's a \"prompt\" $(touch pwned) `x`.md"
+    prompt = tmp_path / 'it\'s a "prompt" $(touch pwned) `x`.md'
     prompt.write_text("first line\nsecond $HOME line\n", encoding="utf-8")
     argv = stdin_from_file(str(prompt), ["sh", "-c", 'cat; printf "%s|" "$@"', "me", "a b", "$c"])
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, check=True)

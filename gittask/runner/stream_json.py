@@ -11,7 +11,8 @@ bytes arrive from ``docker logs`` in arbitrary chunks, so:
   back as a ``dict``, anything else (a warning, a stack trace, a JSON scalar) as
   the raw ``str`` line;
 * :class:`ClaudeTranscript` accumulates what matters from the events (session id,
-  model, final result, turns, duration, cost, tokens);
+  model, final result, turns, duration, cost, tokens, API retries, denied tool
+  calls);
 * :func:`render` turns one decoded item into a short human-readable line (or
   ``None`` when the event is not worth showing).
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ApiRetry",
     "ClaudeTranscript",
     "Item",
     "LineDecoder",
@@ -140,6 +142,42 @@ def _parse_all(lines: Iterable[str]) -> list[Item]:
 # Accumulator
 
 
+@dataclass(frozen=True)
+class ApiRetry:
+    """A ``system``/``api_retry`` event: a failed API call Claude Code will retry."""
+
+    attempt: int | None
+    max_retries: int | None
+    delay_ms: int | None
+    status: int | None
+    error: str | None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> ApiRetry:
+        error = event.get("error")
+        return cls(
+            attempt=_int(event.get("attempt"), None),
+            max_retries=_int(event.get("max_retries"), None),
+            delay_ms=_int(event.get("retry_delay_ms"), None),
+            status=_int(event.get("error_status"), None),
+            error=error if isinstance(error, str) and error else None,
+        )
+
+    def describe(self) -> str:
+        """``API error 529 (overloaded), retry 1/3 in 0.6s``."""
+        what = "API error" + (f" {self.status}" if self.status is not None else "")
+        if self.error:
+            what += f" ({self.error})"
+        retry = "retry"
+        if self.attempt is not None:
+            retry += f" {self.attempt}" + (
+                f"/{self.max_retries}" if self.max_retries is not None else ""
+            )
+        if self.delay_ms is not None:
+            retry += f" in {self.delay_ms / 1000:.1f}s"
+        return f"{what}, {retry}"
+
+
 @dataclass
 class ClaudeTranscript:
     """What one Claude Code run reported, accumulated from its events.
@@ -148,11 +186,21 @@ class ClaudeTranscript:
     event provides them; the ``result`` event is authoritative for the final
     numbers.  ``session_id`` is the latest one seen: a resumed run may report a
     new id, and that is the one to resume next time.
+
+    Cost: the ``result`` line's ``total_cost_usd`` is cumulative over a resumed
+    session.  :attr:`cost_usd` is *this run's* share: the sum of
+    ``model_usage_since_last_result[*].costUSD`` when the CLI prints it (2.1.x),
+    else ``total_cost_usd``; :attr:`session_cost_usd` is the cumulative figure.
+    Tokens come from the result's ``usage`` (this run only); without a result
+    they are summed over the assistant messages *by message id* (one API
+    message with text and a tool call is printed as two lines).
     """
 
     session_id: str | None = None
     model: str | None = None
     claude_code_version: str | None = None
+    #: The agent's working directory (``cwd`` of the ``init`` event).
+    cwd: str | None = None
     saw_init: bool = False
     saw_result: bool = False
     subtype: str | None = None
@@ -161,18 +209,32 @@ class ClaudeTranscript:
     errors: list[str] = field(default_factory=list)
     num_turns: int | None = None
     duration_ms: int | None = None
+    #: This run's cost (see the class docstring).
     cost_usd: float | None = None
+    #: The cumulative cost of the session, as the CLI printed it.
+    session_cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
     #: The text of the last assistant message (a fallback summary without result).
     last_assistant_text: str | None = None
-    #: An API error flagged on an assistant message (e.g. ``authentication_failed``).
+    #: An API error flagged on an assistant message or the result
+    #: (``authentication_failed``, ``connection_failed``...).
     api_error: str | None = None
+    #: The HTTP status of the API error that ended the run, if one did.
+    api_error_status: int | None = None
+    #: Why the CLI stopped (``completed``, ``api_error``, ``max_turns``...).
+    terminal_reason: str | None = None
+    #: The ``api_retry`` events, in order.
+    retries: list[ApiRetry] = field(default_factory=list)
+    #: Tool calls the CLI refused, one line each (``Write src/x.py``), no duplicates.
+    permission_denials: list[str] = field(default_factory=list)
     events: int = 0
     non_json_lines: int = 0
     tool_uses: int = 0
+    _usage_by_message: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _denied: dict[str, str] = field(default_factory=dict, repr=False)
 
     def consume(self, item: Item) -> None:
         """Record what *item* (one decoded line) says about the run."""
@@ -192,6 +254,13 @@ class ClaudeTranscript:
             version = item.get("claude_code_version")
             if isinstance(version, str) and version:
                 self.claude_code_version = version
+            cwd = item.get("cwd")
+            if isinstance(cwd, str) and cwd.startswith("/"):
+                self.cwd = cwd
+        elif kind == "system" and item.get("subtype") == "api_retry":
+            self.retries.append(ApiRetry.from_event(item))
+        elif kind == "system" and item.get("subtype") == "permission_denied":
+            self._add_denial(item.get("tool_use_id"), item.get("tool_name"), item.get("tool_input"))
         elif kind == "assistant":
             self._consume_assistant(item)
         elif kind == "result":
@@ -205,9 +274,11 @@ class ClaudeTranscript:
         error = event.get("error")
         if isinstance(error, str) and error:
             self.api_error = error
+        self.api_error_status = _int(event.get("api_error_status"), self.api_error_status)
         message = event.get("message")
         if not isinstance(message, dict):
             return
+        self._count_usage(message)
         if self.model is None:
             model = message.get("model")
             if isinstance(model, str) and model and not model.startswith("<"):
@@ -223,6 +294,41 @@ class ClaudeTranscript:
         if texts:
             self.last_assistant_text = "\n".join(texts)
 
+    def _count_usage(self, message: Mapping[str, Any]) -> None:
+        message_id = message.get("id")
+        usage = message.get("usage")
+        if not isinstance(message_id, str) or not isinstance(usage, dict):
+            return
+        counts = self._usage_by_message.setdefault(message_id, {})
+        for key in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        ):
+            value = _int(usage.get(key), None)
+            if value is not None:  # the lines of one message repeat it: keep the largest
+                counts[key] = max(counts.get(key, 0), value)
+        if not self.saw_result:
+            self.input_tokens = self._message_total("input_tokens")
+            self.output_tokens = self._message_total("output_tokens")
+            self.cache_read_tokens = self._message_total("cache_read_input_tokens")
+            self.cache_creation_tokens = self._message_total("cache_creation_input_tokens")
+
+    def _message_total(self, key: str) -> int | None:
+        values = [c[key] for c in self._usage_by_message.values() if key in c]
+        return sum(values) if values else None
+
+    def _add_denial(self, tool_use_id: object, tool_name: object, tool_input: object) -> None:
+        name = tool_name if isinstance(tool_name, str) and tool_name else "tool"
+        line = summarize_tool_use(name, tool_input if isinstance(tool_input, dict) else {})[2:]
+        key = (
+            tool_use_id if isinstance(tool_use_id, str) and tool_use_id else f"#{len(self._denied)}"
+        )
+        if key not in self._denied or isinstance(tool_input, dict):  # the result has the input
+            self._denied[key] = line
+        self.permission_denials = list(self._denied.values())
+
     def _consume_result(self, event: Mapping[str, Any]) -> None:
         self.saw_result = True
         subtype = event.get("subtype")
@@ -237,9 +343,25 @@ class ClaudeTranscript:
             self.errors = [str(event["error"])]
         self.num_turns = _int(event.get("num_turns"), self.num_turns)
         self.duration_ms = _int(event.get("duration_ms"), self.duration_ms)
+        self.api_error_status = _int(event.get("api_error_status"), self.api_error_status)
+        api_error = event.get("api_error")  # e.g. connection_failed
+        if isinstance(api_error, str) and api_error:
+            self.api_error = api_error
+        reason = event.get("terminal_reason")
+        if isinstance(reason, str) and reason:
+            self.terminal_reason = reason
         cost = event.get("total_cost_usd", event.get("cost_usd"))
         if _is_number(cost):
-            self.cost_usd = float(cost)
+            self.session_cost_usd = self.cost_usd = float(cost)
+        since = event.get("model_usage_since_last_result")
+        if isinstance(since, dict):
+            shares = [
+                float(m["costUSD"])
+                for m in since.values()
+                if isinstance(m, dict) and _is_number(m.get("costUSD"))
+            ]
+            if shares or not since:
+                self.cost_usd = round(sum(shares), 10)
         usage = event.get("usage")
         if isinstance(usage, dict):
             self.input_tokens = _int(usage.get("input_tokens"), self.input_tokens)
@@ -250,6 +372,13 @@ class ClaudeTranscript:
             self.cache_creation_tokens = _int(
                 usage.get("cache_creation_input_tokens"), self.cache_creation_tokens
             )
+        denials = event.get("permission_denials")
+        if isinstance(denials, list):
+            for denial in denials:
+                if isinstance(denial, dict):
+                    self._add_denial(
+                        denial.get("tool_use_id"), denial.get("tool_name"), denial.get("tool_input")
+                    )
 
     @property
     def succeeded(self) -> bool:
@@ -292,19 +421,23 @@ def _content_blocks(message: Mapping[str, Any]) -> list[dict[str, Any]]:
 # Rendering
 
 
-def render(item: Item) -> str | None:
+def render(item: Item, workdir: str = _WORKDIR) -> str | None:
     """A short human-readable view of one decoded item, or ``None`` to show nothing.
 
     Assistant text is shown as is (it may span several lines); each tool use as
     ``→ Edit src/app.py`` or ``→ Bash: pytest -q``; a failed tool result as
     ``  ✗ <one line of the error>``; the final result as
     ``✓ done in 12 turns, 41.2s, $0.0831`` or ``✗ error_max_turns after 31 turns, …``.
-    Non-JSON lines are returned unchanged.
+    Non-JSON lines are returned unchanged.  Paths under *workdir* (the agent's
+    working directory, ``cwd`` of the ``init`` event) are shown relative to it.
     """
     if isinstance(item, str):
         return item.rstrip() or None
     kind = item.get("type")
     if kind == "system":
+        if item.get("subtype") == "api_retry":
+            return f"… {ApiRetry.from_event(item).describe()}"
+        # permission_denied: the tool result that follows shows the same message
         if item.get("subtype") != "init":
             return None
         model = item.get("model")
@@ -330,6 +463,7 @@ def render(item: Item) -> str | None:
                     summarize_tool_use(
                         name if isinstance(name, str) else "tool",
                         tool_input if isinstance(tool_input, dict) else {},
+                        workdir,
                     )
                 )
         return "\n".join(lines) or None
@@ -366,19 +500,19 @@ def format_result_line(transcript: ClaudeTranscript) -> str:
     return f"{line}: {detail}" if detail else line
 
 
-def summarize_tool_use(name: str, tool_input: Mapping[str, Any]) -> str:
+def summarize_tool_use(name: str, tool_input: Mapping[str, Any], workdir: str = _WORKDIR) -> str:
     """``→ Edit src/app.py``, ``→ Bash: pytest -q``, ``→ Grep: TODO``, …"""
     path = _first_str(tool_input, "file_path", "notebook_path", "path")
     if name in {"Edit", "MultiEdit", "Write", "Read", "NotebookEdit", "NotebookRead", "LS"}:
         if path:
-            return f"→ {name} {_short_path(path)}"
+            return f"→ {name} {_short_path(path, workdir)}"
         return f"→ {name}"
     if name in {"Bash", "BashOutput"}:
         command = _first_str(tool_input, "command", "bash_id")
         return f"→ {name}: {_one_line(command, MAX_TOOL_INPUT_CHARS)}" if command else f"→ {name}"
     if name in {"Glob", "Grep"}:
         pattern = _first_str(tool_input, "pattern")
-        where = f" in {_short_path(path)}" if path else ""
+        where = f" in {_short_path(path, workdir)}" if path else ""
         return (
             f"→ {name}: {_one_line(pattern, MAX_TOOL_INPUT_CHARS)}{where}"
             if pattern
@@ -402,11 +536,12 @@ def _first_str(mapping: Mapping[str, Any], *keys: str) -> str | None:
     return None
 
 
-def _short_path(path: str) -> str:
-    if path == _WORKDIR:
+def _short_path(path: str, workdir: str = _WORKDIR) -> str:
+    workdir = workdir.rstrip("/") or "/"
+    if path == workdir:
         return "."
-    if path.startswith(_WORKDIR + "/"):
-        return posixpath.relpath(path, _WORKDIR)
+    if path.startswith(workdir + "/"):
+        return posixpath.relpath(path, workdir)
     return path
 
 

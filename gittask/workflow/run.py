@@ -186,6 +186,7 @@ def agent_settings(config: ProjectConfig) -> AgentSettings:
         model=config["model"],
         max_turns=config["max_turns"],
         max_budget_usd=config["max_budget_usd"],
+        max_retries=config["max_retries"],
         pass_env=tuple(config["env"] or ()),
     )
 
@@ -715,7 +716,7 @@ class _Run:
                     "(nothing was pushed)"
                 )
         pushed = False
-        notes: list[str] = []
+        notes = [self.scrub.text(w) for w in outcome.warnings]  # e.g. denied tool calls
         if self.guard.received and not interrupted:  # a signal while the work was taken
             interrupted = self.guard.received
             if leak is None:

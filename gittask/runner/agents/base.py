@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -89,6 +89,9 @@ class AgentSettings:
     max_turns: int | None = None
     max_budget_usd: float | None = None
     append_system_prompt: str | None = None
+    #: How often the agent retries a failing API call (Claude: ``CLAUDE_CODE_MAX_RETRIES``);
+    #: None for the agent's own default.
+    max_retries: int | None = None
     #: Extra host environment variables passed through to the container if set
     #: (e.g. ``("OPENAI_API_KEY",)`` for a ``command`` agent).  Names only.
     pass_env: tuple[str, ...] = ()
@@ -120,6 +123,8 @@ class AgentOutcome:
     input_tokens: int | None = None
     output_tokens: int | None = None
     num_turns: int | None = None
+    #: One-line things the user should see even after a success (denied tool calls).
+    warnings: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -233,6 +238,10 @@ def check_settings(settings: AgentSettings) -> str | None:
         isinstance(settings.max_turns, bool) or settings.max_turns < 1
     ):
         return f"max_turns must be a positive whole number, not {settings.max_turns!r}"
+    if settings.max_retries is not None and (
+        isinstance(settings.max_retries, bool) or settings.max_retries < 0
+    ):
+        return f"max_retries must be a whole number, 0 or more, not {settings.max_retries!r}"
     if settings.max_budget_usd is not None and not settings.max_budget_usd > 0:
         return f"max_budget_usd must be a positive amount, not {settings.max_budget_usd!r}"
     for name in settings.pass_env:

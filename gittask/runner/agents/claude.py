@@ -6,6 +6,11 @@ The prompt is read from stdin (redirected from the prompt file, see
 *and* a ``result`` event was seen *and* it is not ``is_error`` *and* its subtype
 is ``success`` (a failed API call can arrive as ``subtype: success`` with
 ``is_error: true``).
+
+The container gets ``CLAUDE_CODE_MAX_RETRIES`` (:data:`DEFAULT_MAX_RETRIES` unless
+configured: the CLI's own default, 10 retries with backoff up to about 35 s,
+makes a dead API look like a hang) and ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``
+(no telemetry or update checks: only the API is called).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gittask.runner.agents.base import (
+    WORKDIR,
     AgentOutcome,
     AgentOutput,
     AgentRun,
@@ -42,6 +48,9 @@ CONTAINER_HOME = "/home/agent"
 CLAUDE_CONFIG_DIR = f"{CONTAINER_HOME}/.claude"
 #: API key (API billing) or OAuth token from ``claude setup-token`` (subscription).
 CREDENTIAL_NAMES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
+
+#: API retries when the project does not configure ``max_retries``.
+DEFAULT_MAX_RETRIES = 3
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ONBOARDING = {"hasCompletedOnboarding": True}
@@ -72,7 +81,7 @@ class ClaudeOutput:
             self.transcript.consume(item)
             if isinstance(item, str) and item.strip():
                 self.last_text_line = item.strip()
-            shown = render(item)
+            shown = render(item, self.transcript.cwd or WORKDIR)
             if shown is not None:
                 lines.extend(shown.splitlines())
         return lines
@@ -120,6 +129,9 @@ class ClaudeAgent:
         env["CLAUDE_CONFIG_DIR"] = CLAUDE_CONFIG_DIR
         # The image's global npm install is not writable by the agent's user.
         env["DISABLE_AUTOUPDATER"] = "1"
+        env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        retries = settings.max_retries if settings.max_retries is not None else DEFAULT_MAX_RETRIES
+        env["CLAUDE_CODE_MAX_RETRIES"] = str(retries)
         return env
 
     def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
@@ -182,12 +194,15 @@ class ClaudeAgent:
             input_tokens=t.input_tokens,
             output_tokens=t.output_tokens,
             num_turns=t.num_turns,
+            warnings=_warnings(t),
         )
         if stopped == "after_result" and t.saw_result:
             # Claude Code sometimes hangs after its result: the result is what counts.
             result.error_message = None if t.succeeded else _reported_error(t)
         elif stopped is not None:
             result.error_message = stop_message(stopped)
+            if t.retries and not t.saw_result:
+                result.error_message += f" while retrying the API ({t.retries[-1].describe()})"
         elif exit_code is None:
             result.error_message = "agent exit status unknown"
         elif t.saw_result and not t.succeeded:
@@ -210,7 +225,44 @@ def _reported_error(t: ClaudeTranscript) -> str:
     if t.num_turns is not None:
         message += f" after {t.num_turns} turn{'' if t.num_turns == 1 else 's'}"
     detail = t.error_detail()
-    return f"{message}: {detail}" if detail else message
+    if detail:
+        message += f": {detail}"
+    hint = _api_hint(t)
+    return f"{message} ({hint})" if hint else message
+
+
+def _api_hint(t: ClaudeTranscript) -> str | None:
+    """What to do about the API error that ended the run, if one did."""
+    status = t.api_error_status
+    if status is None and t.terminal_reason == "api_error" and t.retries:
+        status = t.retries[-1].status
+    tries = len(t.retries)
+    after = f" after {tries} retr{'y' if tries == 1 else 'ies'}" if tries else ""
+    if status in (401, 403) or t.api_error == "authentication_failed":
+        return "the API refused the credentials: check ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN"
+    if status == 429:
+        hint = f"rate limited by the API{after}; try again later"
+        delay = t.retries[-1].delay_ms if t.retries else None
+        if delay is not None and delay >= 1000:
+            hint += f" (it asked to wait about {delay // 1000}s)"
+        return hint
+    if status is not None and (status >= 500 or status == 408):
+        return f"the API is overloaded or failing (HTTP {status}){after}; try again later"
+    unreachable = t.api_error == "connection_failed"
+    if unreachable or (status is None and t.terminal_reason == "api_error" and tries):
+        return (
+            f"the API could not be reached{after}: check the container's network "
+            "(config key network) and ANTHROPIC_BASE_URL"
+        )
+    return None
+
+
+def _warnings(t: ClaudeTranscript) -> list[str]:
+    if not t.permission_denials:
+        return []
+    count = len(t.permission_denials)
+    shown = ", ".join(t.permission_denials[:5]) + (", …" if count > 5 else "")
+    return [f"Claude was denied {count} tool call{'' if count == 1 else 's'}: {shown}"]
 
 
 def _clip(text: str, limit: int = 200) -> str:
