@@ -7,6 +7,7 @@ a subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,3 +331,89 @@ def everything_git_holds(repo: Path) -> str:
         check=True,
     )
     return proc.stdout.decode("utf-8", errors="replace")
+
+
+def _python_for(uid: int, pythonpath: str) -> str | None:
+    """An interpreter uid can run with the test's packages (the venv's may be in /root)."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (sys.executable, f"/usr/bin/python{version}"):
+        try:
+            check = subprocess.run(
+                [candidate, "-c", "import pygit2, docker, typer"],
+                user=uid,
+                group=uid,
+                env={"PYTHONPATH": pythonpath, "HOME": "/tmp"},
+                capture_output=True,
+                check=False,
+            )
+        except OSError:
+            continue
+        if check.returncode == 0:
+            return candidate
+    return None
+
+
+def _readable_copy(dest: Path, site_dirs: list[str]) -> str:
+    """The package and its site-packages where any user may read them (hard links
+    when the file system allows: no data is copied); their PYTHONPATH."""
+    import shutil
+
+    code = dest / "code"
+    shutil.copytree(
+        ROOT / "gittask",
+        code / "gittask",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    paths = [str(code)]
+    for number, folder in enumerate(site_dirs):
+        target = dest / f"site-{number}"
+        linked = subprocess.run(["cp", "-al", folder, str(target)], capture_output=True)
+        if linked.returncode != 0:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target, symlinks=True)
+        paths.append(str(target))
+    subprocess.run(["chmod", "-R", "a+rX", str(dest)], check=True)
+    return ":".join(paths)
+
+
+@contextlib.contextmanager
+def unprivileged_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
+    """A project run by an unprivileged user: uid 1000 when the tests run as root."""
+    if os.getuid() != 0:
+        yield os.getuid(), Project(tmp_path / "p", image).setup()
+        return
+    import shutil
+    import site
+    import tempfile
+
+    try:
+        docker_gid = os.stat("/var/run/docker.sock").st_gid
+    except OSError as exc:
+        raise RuntimeError("no local docker socket") from exc
+    uid = 1000
+    root = Path(tempfile.mkdtemp(prefix="gittask-uid-"))
+    try:
+        os.chmod(root, 0o755)
+        pythonpath = ":".join([str(ROOT), *site.getsitepackages()])
+        python = _python_for(uid, pythonpath)
+        if python is None:  # the checkout or the venv is behind a folder uid 1000 cannot enter
+            pythonpath = _readable_copy(root / "python", site.getsitepackages())
+            python = _python_for(uid, pythonpath)
+        assert python is not None, "no Python interpreter usable by uid 1000"
+        home = root / "home"
+        home.mkdir()
+        project = Project(
+            root / "p",
+            image,
+            env={"HOME": str(home), "PYTHONPATH": pythonpath},
+            python=[python],
+            run_as=uid,
+            groups=[docker_gid],
+        ).setup()
+        # not the python copy: its hard links share their files with the real ones
+        os.chown(root, uid, uid)
+        for mine in (home, root / "p"):
+            subprocess.run(["chown", "-R", f"{uid}:{uid}", str(mine)], check=True)
+        yield uid, project
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

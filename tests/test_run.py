@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.run_support import (
     docker_available,
     everything_git_holds,
     git,
+    unprivileged_project,
 )
 
 pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
@@ -643,90 +643,11 @@ def test_push_rejected_keeps_work_on_local_branch(project: Project) -> None:
     assert "Blocked push" in git(project.work, "log", "-1", "--format=%s", local)
 
 
-def _python_for(uid: int, pythonpath: str) -> str | None:
-    """An interpreter uid can run with the test's packages (the venv's may be in /root)."""
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    for candidate in (sys.executable, f"/usr/bin/python{version}"):
-        try:
-            check = subprocess.run(
-                [candidate, "-c", "import pygit2, docker, typer"],
-                user=uid,
-                group=uid,
-                env={"PYTHONPATH": pythonpath, "HOME": "/tmp"},
-                capture_output=True,
-                check=False,
-            )
-        except OSError:
-            continue
-        if check.returncode == 0:
-            return candidate
-    return None
-
-
-def _readable_copy(dest: Path, site_dirs: list[str]) -> str:
-    """The package and its site-packages where any user may read them (hard links
-    when the file system allows: no data is copied); their PYTHONPATH."""
-    import shutil
-
-    code = dest / "code"
-    shutil.copytree(
-        Path(__file__).parent.parent / "gittask",
-        code / "gittask",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    paths = [str(code)]
-    for number, folder in enumerate(site_dirs):
-        target = dest / f"site-{number}"
-        linked = subprocess.run(["cp", "-al", folder, str(target)], capture_output=True)
-        if linked.returncode != 0:
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(folder, target, symlinks=True)
-        paths.append(str(target))
-    subprocess.run(["chmod", "-R", "a+rX", str(dest)], check=True)
-    return ":".join(paths)
-
-
 @pytest.fixture
 def user_project(tmp_path: Path, image: str) -> Iterator[tuple[int, Project]]:
     """A project run by an unprivileged user: uid 1000 when the tests run as root."""
-    if os.getuid() != 0:
-        yield os.getuid(), Project(tmp_path / "p", image).setup()
-        return
-    import shutil
-    import site
-    import tempfile
-
-    try:
-        docker_gid = os.stat("/var/run/docker.sock").st_gid
-    except OSError:
-        pytest.skip("no local docker socket")
-    uid = 1000
-    root = Path(tempfile.mkdtemp(prefix="gittask-uid-"))
-    try:
-        os.chmod(root, 0o755)
-        pythonpath = ":".join([str(Path(__file__).parent.parent), *site.getsitepackages()])
-        python = _python_for(uid, pythonpath)
-        if python is None:  # the checkout or the venv is behind a folder uid 1000 cannot enter
-            pythonpath = _readable_copy(root / "python", site.getsitepackages())
-            python = _python_for(uid, pythonpath)
-        assert python is not None, "no Python interpreter usable by uid 1000"
-        home = root / "home"
-        home.mkdir()
-        project = Project(
-            root / "p",
-            image,
-            env={"HOME": str(home), "PYTHONPATH": pythonpath},
-            python=[python],
-            run_as=uid,
-            groups=[docker_gid],
-        ).setup()
-        # not the python copy: its hard links share their files with the real ones
-        os.chown(root, uid, uid)
-        for mine in (home, root / "p"):
-            subprocess.run(["chown", "-R", f"{uid}:{uid}", str(mine)], check=True)
-        yield uid, project
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with unprivileged_project(tmp_path, image) as pair:
+        yield pair
 
 
 def test_files_are_owned_by_the_user(user_project: tuple[int, Project]) -> None:

@@ -213,6 +213,8 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("runs", record.get("run_count")),
         ("continuations", record.get("continuation_count")),
         ("cost (USD)", record.get("cost_usd")),
+        ("turns", record.get("num_turns")),
+        ("tokens", _tokens(record)),
         ("error", record.get("error_message")),
     ]
     width = max(len(k) for k, _ in fields)
@@ -261,6 +263,13 @@ def _refresh_pull_states(
         if not quiet:
             output.info(f"task {task.id[:8]} is now {status}")
     return {task.id: task for task, _ in moved}
+
+
+def _tokens(record: dict[str, Any]) -> str | None:
+    tokens_in, tokens_out = record.get("input_tokens"), record.get("output_tokens")
+    if tokens_in is None and tokens_out is None:
+        return None
+    return f"{tokens_in or 0} in, {tokens_out or 0} out"
 
 
 @app.command("show")

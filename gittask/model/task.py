@@ -41,6 +41,7 @@ METADATA_KEYS = (
     "cost_usd",
     "input_tokens",
     "output_tokens",
+    "num_turns",
     "run_count",
     "error_message",
     "depends_on",
@@ -95,6 +96,7 @@ class TaskMetadata:
     cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    num_turns: int | None = None  # model turns over all runs
     run_count: int = 0
     error_message: str | None = None
     depends_on: list[str] = field(default_factory=list)
@@ -169,7 +171,7 @@ class TaskMetadata:
                 if not isinstance(value, list):
                     raise ValueError(f"{key} is not a list")
                 value = [str(v) for v in value]
-            elif key in ("pr_number", "input_tokens", "output_tokens", "run_count"):
+            elif key in ("pr_number", "input_tokens", "output_tokens", "num_turns", "run_count"):
                 value = _number(key, value, int)
             elif key == "cost_usd":
                 value = _number(key, value, float)

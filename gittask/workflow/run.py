@@ -705,6 +705,8 @@ class _Run:
                     }
                     if outcome.cost_usd is not None:
                         record["cost_usd"] = outcome.cost_usd
+                    if outcome.num_turns is not None:
+                        record["num_turns"] = outcome.num_turns
                     if not outcome.success:
                         record["unfinished"] = True
                     add_note(self.repo, commit, self.scrub.data(record))
@@ -715,6 +717,9 @@ class _Run:
                     "the agent finished but changed nothing: no commit and no modified file "
                     "(nothing was pushed)"
                 )
+                if outcome.summary and outcome.summary.strip():
+                    said = _one_line(self.scrub.text(outcome.summary.strip()), 300)
+                    error += f"; it said: {said}"
         pushed = False
         notes = [self.scrub.text(w) for w in outcome.warnings]  # e.g. denied tool calls
         if self.guard.received and not interrupted:  # a signal while the work was taken
@@ -793,6 +798,8 @@ class _Run:
             t.input_tokens = (t.input_tokens or 0) + outcome.input_tokens
         if outcome.output_tokens is not None:
             t.output_tokens = (t.output_tokens or 0) + outcome.output_tokens
+        if outcome.num_turns is not None:
+            t.num_turns = (t.num_turns or 0) + outcome.num_turns
         if outcome.summary and self.request.feedback_id:
             for entry in t.feedback_history:
                 if entry.id == self.request.feedback_id:
