@@ -297,7 +297,18 @@ def restore_session(
 ) -> bool:
     """Put the task's session transcript into ``state_dir`` when a run on another
     clone holds a newer one than this clone has (fetching the logs when needed);
-    True when a transcript was written."""
+    True when a transcript was written. Never raises: without it the run starts
+    a fresh session."""
+    try:
+        return _restore_session(db, remote, task, state_dir, log)
+    except (GittaskError, OSError) as exc:
+        log(f"could not restore the session of task {task.id[:8]}: {exc}")
+        return False
+
+
+def _restore_session(
+    db: TaskDatabase, remote: str, task: TaskMetadata, state_dir: Path, log: Say
+) -> bool:
     session_id = _safe_session_id(task.session_id)
     if session_id is None:
         return False
@@ -410,17 +421,36 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
+def local_logs_roots(repo: GitRepo) -> list[Path]:
+    """Every task's local ``logs`` folder (working copy, or the state folder of a
+    bare repository)."""
+    from gittask.store.workcopy import WORKCOPY_DIR
+
+    roots: list[Path] = []
+    main = repo.main_workdir
+    if main is not None:
+        tasks = main / WORKCOPY_DIR / "tasks"
+        if tasks.is_dir():
+            roots += [child / "logs" for child in sorted(tasks.iterdir()) if child.is_dir()]
+    bare = repo.state_dir / "logs"
+    if bare.is_dir():
+        roots += [child for child in sorted(bare.iterdir()) if child.is_dir()]
+    return roots
+
+
 def clean_logs(
     repo: GitRepo,
     remote: str,
     older_than: timedelta,
-    logs_roots: Iterable[Path],
+    logs_roots: Iterable[Path] | None = None,
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> CleanLogs:
     """Drop runs older than ``older_than`` from every logs ref, here and on
     ``remote`` (replaced only if nobody pushed meanwhile), and the local run
-    folders below ``logs_roots`` (one per task)."""
+    folders below ``logs_roots`` (default: every task's)."""
+    if logs_roots is None:
+        logs_roots = local_logs_roots(repo)
     cutoff = (now or datetime.now(UTC)) - older_than
     result = CleanLogs()
 
