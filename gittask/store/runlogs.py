@@ -38,7 +38,7 @@ from gittask.errors import ConcurrentUpdateError, GittaskError
 from gittask.store.repo import GitRepo
 
 LOGS_REF_PREFIX = "refs/claude-tasks-logs/"
-#: Where ``fetch`` puts a remote's logs refs before they are combined with ours.
+#: Where ``fetch`` puts a remote's logs refs until they are combined with ours.
 TRACKING_PREFIX = "refs/claude-tasks-logs-remotes/"
 RUN_INFO = "run.json"
 AGENT_LOG = "agent.log"
@@ -466,8 +466,11 @@ def fetch(repo: GitRepo, remote: str, task_id: str | None = None) -> Fetched:
             continue
         if _TASK_ID.match(tid):
             out.tips[tid] = pygit2.Oid(hex=oid_text)
+    git = repo.pygit
     for tid, tip in out.tips.items():
         combine(repo, tid, tip)
+        # the copy has done its job; kept, it would keep pruned blobs alive here
+        _swap(git, tracking_ref(remote, tid), tip, None, "combined")
     if task_id is not None and task_id not in out.tips:
         out.missing = True
     return out

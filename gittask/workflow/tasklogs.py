@@ -460,7 +460,9 @@ def clean_logs(
 
     reachable = remote_exists(repo, remote)
     remote_tips: dict[str, Any] = {}
-    if reachable:
+    if reachable and dry_run:
+        result.notes.append(f"dry run: {remote}'s logs were not fetched; only this clone's count")
+    elif reachable:
         got = runlogs.fetch(repo, remote, None)
         if got.error:
             result.notes.append(f"{remote} not cleaned (only this clone): {got.error}")
