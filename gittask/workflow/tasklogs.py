@@ -313,7 +313,8 @@ def _restore_session(
     if session_id is None:
         return False
     target = transcript_path(state_dir, session_id)
-    local_runs = {n for n, _ in runner_logs.runs(db.logs_folder(task.id))}
+    # runs this clone made (not the one starting now, whose folder may exist already)
+    local_runs = {n for n, _ in runner_logs.runs(db.logs_folder(task.id)) if n <= task.run_count}
     stored = _session_run(db, task.id, session_id)
     known = local_runs | set(runlogs.stored_runs(db.repo, task.id))
     if stored is None or max(known, default=0) < task.run_count:
