@@ -191,6 +191,32 @@ def test_prune_drops_old_runs_everywhere_and_no_clone_brings_them_back(team: Tea
     assert _remote_runs(team.origin, TASK) == ["run-002", "run-003"]
 
 
+def test_clean_task_data_removes_the_logs_refs_too(team: Team) -> None:
+    a = team.clone("a")
+    created = subprocess.run(
+        [*_cli(), "task", "create", "--no-run", "-m", "Keep logs"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert created.returncode == 0, created.stderr
+    _store(a, TASK, 1, "one\n")
+    git(a, "update-ref", f"{runlogs.TRACKING_PREFIX}origin/{TASK}", runlogs.logs_ref(TASK))
+    proc = subprocess.run(
+        [*_cli(), "clean", "--task-data", "--yes"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"removed {runlogs.logs_ref(TASK)}" in proc.stdout
+    assert "claude-tasks" not in git(a, "for-each-ref", "--format=%(refname)")
+
+
 def _cli() -> list[str]:
     import sys
 

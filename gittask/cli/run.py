@@ -366,11 +366,13 @@ def logs(
         view = tasklogs.find_run(db, task.id, wanted, remote, say=output.info)
         if view is None:
             have = ", ".join(str(n) for n in tasklogs.known_runs(db, task.id)) or "none"
+            hint = None
+            if wanted == task.run_count and task.status.value == "running":
+                hint = "that run is still going in another clone: its logs come when it ends"
+            elif wanted <= task.run_count:
+                hint = f"the clone that ran it has not pushed them to {remote}"
             raise GittaskError(
-                f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})",
-                f"the clone that ran it has not pushed them to {remote}"
-                if wanted <= task.run_count
-                else None,
+                f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})", hint
             )
     info = view.info if view is not None else runlogs.read_run_info(folder)
     if feedback:
