@@ -91,6 +91,90 @@ def test_cap_file_cuts_at_a_line_says_so_and_never_keeps_part_of_a_secret(
     assert tasklogs.cap_file(tmp_path / "absent.log", 10, scrub, creds) is None
 
 
+def test_keep_run_masks_checks_and_publishes_a_run(team: Team, tmp_path: Path) -> None:
+    from gittask.config import load_config
+    from gittask.store.database import TaskDatabase
+
+    a = team.clone("a")
+    created = subprocess.run(
+        [*_cli(), "task", "create", "--no-run", "-m", "Keep my logs"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert created.returncode == 0, created.stderr
+    db = TaskDatabase.open(a)
+    task = db.get(created.stdout.split()[-1])
+    secret = "sk-ant-" + "Z" * 30
+    folder = tmp_path / "run-001"
+    folder.mkdir()
+    (folder / "claude_output.log").write_text(f'{{"text":"key {secret}"}}\n')
+    (folder / "execution.log").write_text("started\n")
+    (folder / "run.json").write_text(json.dumps({"run": 1, "error": f"bad {secret}"}))
+    said: list[str] = []
+    config = load_config(db.repo)
+
+    # not started (the record never counted the run): nothing is stored
+    assert (
+        tasklogs.keep_run(
+            db,
+            config,
+            task,
+            1,
+            folder,
+            None,
+            Scrubber([secret]),
+            {"K": secret},
+            "origin",
+            said.append,
+        )
+        is None
+    )
+    assert runlogs.stored_runs(db.repo, task.id) == []
+
+    task.run_count = 1
+    ref = tasklogs.keep_run(
+        db,
+        config,
+        task,
+        1,
+        folder,
+        None,
+        Scrubber([secret]),
+        {"K": secret},
+        "origin",
+        said.append,
+    )
+    assert ref == runlogs.logs_ref(task.id) and said == []
+    assert _remote_runs(team.origin, task.id) == ["run-001"]
+    stored = runlogs.read_run(db.repo, task.id, 1)
+    assert stored is not None and stored.info["error"] == "bad ***"
+    assert stored.read(runlogs.AGENT_LOG) == b'{"text":"key ***"}\n'
+
+    # a scrubber that misses the value: the check keeps it out all the same
+    tasklogs.keep_run(
+        db,
+        config,
+        task,
+        1,
+        folder,
+        None,
+        Scrubber([]),
+        {"K": secret},
+        "origin",
+        said.append,
+    )
+    assert any("agent.log of run 1 held the value of K" in line for line in said)
+    assert any("run.json of run 1 held the value of K" in line for line in said)
+    stored = runlogs.read_run(db.repo, task.id, 1)
+    assert stored is not None and stored.info.get("withheld") == "K"
+    for name in stored.names:
+        assert secret.encode() not in (stored.read(name) or b"")
+    assert secret not in git(team.origin, "log", "-p", "--all")
+
+
 # -- the logs ref: store, combine, push, fetch, prune (real git, no Docker) ----------------
 
 

@@ -211,6 +211,14 @@ def _store(
                     info["session_file"] = session_id
     if notes:
         info["stored_notes"] = notes
+    leaked = find_credential(json.dumps(info, default=str).encode(), credentials)
+    if leaked is None:
+        leaked = find_credential(
+            json.dumps(info, default=str, ensure_ascii=False).encode(), credentials
+        )
+    if leaked is not None:
+        say(f"warning: run.json of run {run} held the value of {leaked}: stored without it")
+        info = {"run": run, "stored_at": info["stored_at"], "withheld": leaked}
     return runlogs.store_run(db.repo, task_id, run, info, files)
 
 
