@@ -301,6 +301,41 @@ def test_clean_task_data_removes_the_logs_refs_too(team: Team) -> None:
     assert "claude-tasks" not in git(a, "for-each-ref", "--format=%(refname)")
 
 
+def test_damaged_logs_from_a_teammate_are_one_line(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+
+    def cli(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*_cli(), *args], cwd=where, capture_output=True, text=True, check=False, env=_env()
+        )
+
+    created = cli(a, "task", "create", "--no-run", "-m", "Shared task")
+    assert created.returncode == 0, created.stderr
+    task_id = created.stdout.split()[-1]
+    assert cli(a, "task", "push").returncode == 0
+    # a logs ref whose blob is not gzip, as a broken or hostile clone could push
+    blob = _git_in(a, "not gzip", "hash-object", "-w", "--stdin")
+    tree = _git_in(a, f"100644 blob {blob}\tagent.log.gz\n", "mktree")
+    root = _git_in(a, f"040000 tree {tree}\trun-001\n", "mktree")
+    commit = git(a, "commit-tree", root, "-m", "hostile")
+    git(a, "push", "-q", "origin", f"{commit}:{runlogs.logs_ref(task_id)}")
+
+    assert cli(b, "task", "sync").returncode == 0
+    shown = cli(b, "task", "logs", task_id, "--run", "1")
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert [x for x in shown.stderr.splitlines() if x.startswith("error:")] == [
+        "error: the stored agent.log of run 1 is damaged: Error -3 while decompressing data: "
+        "incorrect header check"
+    ]
+
+
+def _git_in(cwd: Path, text: str, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, input=text, capture_output=True, text=True, check=True
+    )
+    return proc.stdout.strip()
+
+
 def _cli() -> list[str]:
     import sys
 

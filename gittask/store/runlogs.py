@@ -28,6 +28,7 @@ import gzip
 import json
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ PRUNED = "pruned"
 GZ = ".gz"
 MAX_ATTEMPTS = 20
 MAX_PUSH_ATTEMPTS = 4
+#: What a stored log may inflate to when read (writers cap at ``logs.max_bytes``).
+MAX_UNCOMPRESSED = 256 * 1024 * 1024
 _RUN_DIR = re.compile(r"^run-(\d+)$")
 _TASK_ID = re.compile(r"^[0-9a-f]{6,64}$")
 #: git push/fetch with no terminal prompt: these run in the background of a command
@@ -148,18 +151,26 @@ class StoredRun:
                     return None
                 data = blob.data
                 if candidate.endswith(GZ):
-                    try:
-                        return gzip.decompress(data)
-                    except (OSError, EOFError) as exc:
-                        raise GittaskError(
-                            f"the stored {name} of run {self.run} is damaged: {exc}"
-                        ) from None
+                    return _gunzip(data, f"the stored {name} of run {self.run}")
                 return bytes(data)
         return None
 
     def size(self) -> int:
         """Bytes its blobs take (compressed)."""
         return sum(_blob_sizes(self._git, self._tree).values())
+
+
+def _gunzip(data: bytes, what: str) -> bytes:
+    """Uncompressed, at most :data:`MAX_UNCOMPRESSED` bytes (a teammate's logs
+    are not trusted to be small)."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        out = inflate.decompress(data, MAX_UNCOMPRESSED + 1)
+    except zlib.error as exc:
+        raise GittaskError(f"{what} is damaged: {exc}") from None
+    if len(out) > MAX_UNCOMPRESSED:
+        raise GittaskError(f"{what} is larger than {MAX_UNCOMPRESSED} bytes uncompressed")
+    return out
 
 
 def _blob_sizes(git: pygit2.Repository, tree: pygit2.Tree) -> dict[pygit2.Oid, int]:
