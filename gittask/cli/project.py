@@ -249,11 +249,22 @@ def clean(
         bool,
         typer.Option(
             "--task-data",
-            help="ALL task records: refs/claude-tasks, its notes, the index and the "
+            help="ALL task records: refs/claude-tasks, its notes, the run logs, the index and the "
             "working copy (needs --yes).",
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm --task-data.")] = False,
+    logs: Annotated[
+        bool,
+        typer.Option(
+            "--logs",
+            help="Run logs older than --older-than, in git (here and on the remote) and on disk.",
+        ),
+    ] = False,
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", metavar="AGE", help="With --logs: 30d (default), 12h, 2w."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Show what would go; change nothing.")
     ] = False,
@@ -268,9 +279,26 @@ def clean(
             "--task-data deletes every task record of this repository: add --yes to confirm "
             "(nothing was removed)"
         )
+    if older_than is not None and not logs:
+        raise UsageError("--older-than goes with --logs (nothing was removed)")
+    repo = _repo()
+    logs_done = None
+    if logs:
+        from gittask.config import load_config
+        from gittask.workflow.tasklogs import clean_logs, parse_age
+
+        age = parse_age(older_than or "30d")
+        remote = str(load_config(repo)["remote"] or "origin")
+        logs_done = clean_logs(repo, remote, age, dry_run=dry_run)
+        if not (containers or worktrees or images or task_data):
+            if as_json:
+                output.print_json({"logs": logs_done.to_json(), "dry_run": dry_run})
+            else:
+                for line in logs_done.describe(dry_run):
+                    typer.echo(line)
+            return
     if not (containers or worktrees or images or task_data):
         containers = worktrees = True
-    repo = _repo()
     plan = plan_clean(
         repo, containers=containers, worktrees=worktrees, images=images, task_data=task_data
     )
@@ -285,16 +313,20 @@ def clean(
         data = plan.to_json()
         data["dry_run"] = dry_run
         data["removed"] = done
+        if logs_done is not None:
+            data["logs"] = logs_done.to_json()
         output.print_json(data)
         return
+    if logs_done is not None:
+        for line in logs_done.describe(dry_run):
+            typer.echo(line)
     for note in plan.notes:
         typer.echo(note)
     if dry_run:
         settles = "clean records it" if plan.leftovers.markers else "clean --worktrees records it"
         for task_id in plan.interrupted:
             typer.echo(
-                f"task {task_id[:8]} was interrupted (its run's process died); "
-                f"{settles} as failed"
+                f"task {task_id[:8]} was interrupted (its run's process died); {settles} as failed"
             )
         for line in going:
             typer.echo(f"would remove {line}")

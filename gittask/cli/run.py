@@ -334,9 +334,11 @@ def logs(
     ] = False,
 ) -> None:
     """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
+    from gittask.config import configured_remote, project_root
     from gittask.errors import GittaskError
     from gittask.runner import live
     from gittask.runner import logs as runlogs
+    from gittask.workflow import tasklogs
 
     db = _db()
     db.refresh()
@@ -345,15 +347,12 @@ def logs(
     marker = live.marker_for(db.repo, task.id)
     if marker is not None and not marker.alive:
         marker = None
-    recorded = runlogs.runs(root)
     wanted = run
     if wanted is None:
         if marker is not None and follow:
             wanted = marker.run
-        elif recorded:
-            wanted = recorded[-1][0]
-        elif marker is not None:
-            wanted = marker.run
+        else:
+            wanted = tasklogs.latest_run(db, task) or (marker.run if marker else None)
     if wanted is None:
         raise GittaskError(
             f"task {task.id[:8]} has no run logs yet",
@@ -361,10 +360,21 @@ def logs(
         )
     folder = runlogs.run_folder(root, wanted)
     live_run = marker is not None and marker.run == wanted
-    if not folder.is_dir() and not live_run:
-        have = ", ".join(str(n) for n, _ in recorded) or "none"
-        raise GittaskError(f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})")
-    info = runlogs.read_run_info(folder)
+    view = None
+    if not live_run:
+        remote = configured_remote(project_root(db.repo))
+        view = tasklogs.find_run(db, task.id, wanted, remote, say=output.info)
+        if view is None:
+            have = ", ".join(str(n) for n in tasklogs.known_runs(db, task.id)) or "none"
+            hint = None
+            if wanted == task.run_count and task.status.value == "running":
+                hint = "that run is still going in another clone: its logs come when it ends"
+            elif wanted <= task.run_count:
+                hint = f"the clone that ran it has not pushed them to {remote}"
+            raise GittaskError(
+                f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})", hint
+            )
+    info = view.info if view is not None else runlogs.read_run_info(folder)
     if feedback:
         _print_feedback(task, info, wanted)
     name = runlogs.EXECUTION_LOG if execution else runlogs.AGENT_LOG
@@ -377,6 +387,9 @@ def logs(
     chunks: Iterable[bytes]
     if follow and live_run:
         chunks = runlogs.follow(path, still_running)
+    elif view is not None:
+        data = view.read(execution)
+        chunks = iter([data] if data else [])
     elif path.is_file():
         chunks = iter([path.read_bytes()])
     else:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from gittask.config import CONFIG_DIR, CONFIG_FILE, DOCKERFILE, KEYS, ProjectConfig
 from gittask.errors import GittaskError, UsageError
 from gittask.runner import live, naming
-from gittask.store import layout
+from gittask.store import layout, runlogs
 from gittask.store.fastpath import INDEX_FILE
 from gittask.store.repo import GitRepo
 from gittask.store.workcopy import WORKCOPY_DIR
@@ -512,6 +512,8 @@ def _task_data_items(repo: GitRepo) -> list[tuple[str, Callable[[], None]]]:
         "--format=%(refname)",
         f"refs/remotes/*/{layout.REMOTE_BRANCH}",
         f"refs/notes/remotes/*/{layout.REMOTE_BRANCH}",
+        runlogs.LOGS_REF_PREFIX,  # the run logs, and the copies fetched of a remote's
+        runlogs.TRACKING_PREFIX,
         check=False,
     ).stdout.split()
     for ref in [*refs, *listed]:

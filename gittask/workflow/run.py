@@ -52,7 +52,7 @@ from gittask.runner.agents import (
 from gittask.runner.container import RunInterrupted
 from gittask.runner.logs import RunLogs, Scrubber, scrub_folder
 from gittask.store.database import TaskDatabase
-from gittask.workflow import hooks
+from gittask.workflow import hooks, tasklogs
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -423,6 +423,7 @@ class _Run:
             state_host = agent_state_dir(self.db, task.id)
             agent.seed_state_dir(state_host)
             self.state_host = state_host
+            tasklogs.restore_session(self.db, self.remote, task, state_host, self.log)
             if task.session_id and _transcript_exists(state_host, task.session_id):
                 resume = task.session_id
                 self.log(f"resuming session {resume}")
@@ -963,6 +964,20 @@ class _Run:
             self.worktree = None
         if self.logs is not None:
             self.logs.close()
+            tasklogs.keep_run(
+                self.db,
+                self.config,
+                self.task,
+                self.run_number,
+                self.logs.folder,
+                agent_state_dir(self.db, self.task.id)
+                if self.task and self.pre.agent.state_dir
+                else None,
+                self.scrub,
+                self.pre.credentials,
+                self.remote,
+                self.request.say,
+            )
             self.logs = None
         if self.marker is not None:
             live.release(self.repo, self.marker)

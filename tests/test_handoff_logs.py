@@ -1,0 +1,543 @@
+"""Run logs and agent sessions travel with the task (issue 10, item 3).
+
+Real git everywhere: a bare ``origin`` and clones; the runs use the busybox test
+image (``tests/docker_image``), wrapped here so that ``claude`` keeps a session
+transcript the way Claude Code does and refuses ``--resume`` without it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gittask.runner.logs import Scrubber
+from gittask.store import runlogs
+from gittask.store.repo import GitRepo
+from gittask.workflow import tasklogs
+from tests.conftest import Team
+from tests.run_support import (
+    SECRET,
+    Project,
+    all_text_under,
+    build_image,
+    docker_available,
+    git,
+)
+
+TASK = "0123456789abcdef0123456789abcdef"
+OTHER = "fedcba9876543210fedcba9876543210"
+
+
+def _repo(path: Path) -> GitRepo:
+    return GitRepo.discover(path)
+
+
+def _old(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+def _remote_runs(origin: Path, task_id: str) -> list[str]:
+    ref = runlogs.logs_ref(task_id)
+    out = git(origin, "ls-tree", "--name-only", ref, check=False)
+    return sorted(x for x in out.splitlines() if x.startswith("run-"))
+
+
+def _reachable(repo: Path, ref: str) -> set[str]:
+    out = git(repo, "rev-list", "--objects", ref, check=False)
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+# -- capping, scrubbing, leak check (no Docker) -------------------------------------------
+
+
+def test_cap_file_cuts_at_a_line_says_so_and_never_keeps_part_of_a_secret(
+    tmp_path: Path,
+) -> None:
+    secret = "sk-live-" + "Q" * 24
+    scrub = Scrubber([secret])
+    creds = {"ANTHROPIC_API_KEY": secret}
+    log = tmp_path / "agent.log"
+    log.write_bytes(b"".join(b"line %04d %s\n" % (i, secret.encode()) for i in range(500)))
+    capped = tasklogs.cap_file(log, 1000, scrub, creds)
+    assert capped is not None and capped.truncated and capped.withheld is None
+    body, _, tail = capped.data.rstrip(b"\n").rpartition(b"\n")
+    assert tail.startswith(b"[claude-container: log truncated: ")
+    assert f"of {log.stat().st_size} bytes were not stored (logs.max_bytes = 1000)" in tail.decode()
+    assert len(body) <= 1000 and body.endswith(b"***")  # whole lines only, scrubbed
+    assert secret.encode() not in capped.data
+
+    # one long line: the cut falls inside a secret; no prefix of it survives
+    long = tmp_path / "long.log"
+    long.write_bytes(b"x" * 990 + secret.encode() * 3)
+    capped = tasklogs.cap_file(long, 1000, Scrubber([]), creds)  # a scrubber that missed it
+    assert capped is not None
+    body = capped.data.split(b"\n")[0]
+    assert body == b"x" * 990  # "sk-live-Q" cut at 1000 would start the secret: dropped
+
+    # what the scrubber let through is withheld, never stored
+    leaky = tmp_path / "leaky.log"
+    leaky.write_bytes(b'{"env":"' + secret.encode() + b'"}\n')
+    capped = tasklogs.cap_file(leaky, 1000, Scrubber([]), creds)
+    assert capped is not None and capped.withheld == "ANTHROPIC_API_KEY"
+    assert secret.encode() not in capped.data
+    assert tasklogs.cap_file(tmp_path / "absent.log", 10, scrub, creds) is None
+
+
+def test_keep_run_masks_checks_and_publishes_a_run(team: Team, tmp_path: Path) -> None:
+    from gittask.config import load_config
+    from gittask.store.database import TaskDatabase
+
+    a = team.clone("a")
+    created = subprocess.run(
+        [*_cli(), "task", "create", "--no-run", "-m", "Keep my logs"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert created.returncode == 0, created.stderr
+    db = TaskDatabase.open(a)
+    task = db.get(created.stdout.split()[-1])
+    secret = "sk-ant-" + "Z" * 30
+    folder = tmp_path / "run-001"
+    folder.mkdir()
+    (folder / "claude_output.log").write_text(f'{{"text":"key {secret}"}}\n')
+    (folder / "execution.log").write_text("started\n")
+    (folder / "run.json").write_text(json.dumps({"run": 1, "error": f"bad {secret}"}))
+    said: list[str] = []
+    config = load_config(db.repo)
+
+    # not started (the record never counted the run): nothing is stored
+    assert (
+        tasklogs.keep_run(
+            db,
+            config,
+            task,
+            1,
+            folder,
+            None,
+            Scrubber([secret]),
+            {"K": secret},
+            "origin",
+            said.append,
+        )
+        is None
+    )
+    assert runlogs.stored_runs(db.repo, task.id) == []
+
+    task.run_count = 1
+    ref = tasklogs.keep_run(
+        db,
+        config,
+        task,
+        1,
+        folder,
+        None,
+        Scrubber([secret]),
+        {"K": secret},
+        "origin",
+        said.append,
+    )
+    assert ref == runlogs.logs_ref(task.id) and said == []
+    assert _remote_runs(team.origin, task.id) == ["run-001"]
+    stored = runlogs.read_run(db.repo, task.id, 1)
+    assert stored is not None and stored.info["error"] == "bad ***"
+    assert stored.read(runlogs.AGENT_LOG) == b'{"text":"key ***"}\n'
+
+    # a scrubber that misses the value: the check keeps it out all the same
+    tasklogs.keep_run(
+        db,
+        config,
+        task,
+        1,
+        folder,
+        None,
+        Scrubber([]),
+        {"K": secret},
+        "origin",
+        said.append,
+    )
+    assert any("agent.log of run 1 held the value of K" in line for line in said)
+    assert any("run.json of run 1 held the value of K" in line for line in said)
+    stored = runlogs.read_run(db.repo, task.id, 1)
+    assert stored is not None and stored.info.get("withheld") == "K"
+    for name in stored.names:
+        assert secret.encode() not in (stored.read(name) or b"")
+    assert secret not in git(team.origin, "log", "-p", "--all")
+
+
+# -- the logs ref: store, combine, push, fetch, prune (real git, no Docker) ----------------
+
+
+def _store(path: Path, task_id: str, run: int, text: str, when: str | None = None) -> None:
+    info = {"run": run, "completed_at": when or datetime.now(UTC).isoformat()}
+    files = {runlogs.AGENT_LOG: text.encode() * 50, runlogs.EXECUTION_LOG: b"exec\n"}
+    runlogs.store_run(_repo(path), task_id, run, info, files)
+
+
+def test_two_clones_combine_their_runs_and_a_rejected_push_retries(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+    _store(a, TASK, 1, "run one from a\n")
+    assert runlogs.push(_repo(a), "origin", TASK) is None
+    assert _remote_runs(team.origin, TASK) == ["run-001"]
+    # plain git never sees the logs: not a branch, not fetched by `git fetch`
+    git(b, "fetch", "-q")
+    assert git(b, "for-each-ref", "refs/remotes").count("claude-tasks-logs") == 0
+    assert "claude-tasks-logs" not in git(b, "branch", "-a")
+
+    # b stores run 2 without having run 1: its push is rejected, fetched, combined
+    _store(b, TASK, 2, "run two from b\n")
+    assert runlogs.push(_repo(b), "origin", TASK) is None
+    assert _remote_runs(team.origin, TASK) == ["run-001", "run-002"]
+    run1 = runlogs.read_run(_repo(b), TASK, 1)
+    assert run1 is not None and run1.read(runlogs.AGENT_LOG) == b"run one from a\n" * 50
+    # the blob is gzip with mtime 0: equal logs, equal objects, on any clone
+    blob = git(team.origin, "rev-parse", f"{runlogs.logs_ref(TASK)}:run-001/agent.log.gz")
+    raw = subprocess.run(
+        ["git", "cat-file", "blob", blob], cwd=team.origin, capture_output=True, check=True
+    ).stdout
+    assert raw[4:8] == b"\0\0\0\0" and gzip.decompress(raw) == b"run one from a\n" * 50
+
+    # a clone that has nothing fetches on demand
+    got = runlogs.fetch(_repo(a), "origin", TASK)
+    assert got.error is None and not got.missing
+    assert runlogs.stored_runs(_repo(a), TASK) == [1, 2]
+    missing = runlogs.fetch(_repo(a), "origin", OTHER)
+    assert missing.missing and missing.error is None
+    broken = runlogs.fetch(_repo(a), str(team.root / "nowhere.git"), TASK)
+    assert broken.error and "nowhere" in broken.error
+
+
+def test_prune_drops_old_runs_everywhere_and_no_clone_brings_them_back(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+    _store(a, TASK, 1, "old run\n", _old(60))
+    _store(a, TASK, 2, "recent run\n")
+    _store(a, OTHER, 1, "all old\n", _old(45))
+    for task_id in (TASK, OTHER):
+        assert runlogs.push(_repo(a), "origin", task_id) is None
+    runlogs.fetch(_repo(b), "origin", TASK)  # b holds the old run too
+    old_blob = git(team.origin, "rev-parse", f"{runlogs.logs_ref(TASK)}:run-001/agent.log.gz")
+    old_size = int(git(team.origin, "cat-file", "-s", old_blob))
+
+    dry = subprocess.run(
+        [*_cli(), "clean", "--logs", "--older-than", "30d", "--dry-run"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "would free" in dry.stdout and _remote_runs(team.origin, TASK) == ["run-001", "run-002"]
+
+    done = subprocess.run(
+        [*_cli(), "clean", "--logs", "--older-than", "30d", "--json"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["logs"]
+    assert report["runs"] == 2 and report["tasks"] == 2 and report["notes"] == []
+    assert report["freed_bytes"] >= old_size
+    assert _remote_runs(team.origin, TASK) == ["run-002"]
+    assert _remote_runs(team.origin, OTHER) == []  # only the list of what was pruned is left
+    assert old_blob not in _reachable(team.origin, runlogs.logs_ref(TASK))
+    assert old_blob not in _reachable(a, runlogs.logs_ref(TASK))
+
+    # b still has run 1 and stores run 3: the push combines, run 1 stays gone
+    _store(b, TASK, 3, "third\n")
+    assert runlogs.push(_repo(b), "origin", TASK) is None
+    assert _remote_runs(team.origin, TASK) == ["run-002", "run-003"]
+    assert old_blob not in _reachable(team.origin, runlogs.logs_ref(TASK))
+
+    # a bad age changes nothing
+    bad = subprocess.run(
+        [*_cli(), "clean", "--logs", "--older-than", "soon"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert bad.returncode == 2 and bad.stderr.count("error:") == 1
+    assert _remote_runs(team.origin, TASK) == ["run-002", "run-003"]
+
+
+def test_clean_task_data_removes_the_logs_refs_too(team: Team) -> None:
+    a = team.clone("a")
+    created = subprocess.run(
+        [*_cli(), "task", "create", "--no-run", "-m", "Keep logs"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert created.returncode == 0, created.stderr
+    _store(a, TASK, 1, "one\n")
+    git(a, "update-ref", f"{runlogs.TRACKING_PREFIX}origin/{TASK}", runlogs.logs_ref(TASK))
+    proc = subprocess.run(
+        [*_cli(), "clean", "--task-data", "--yes"],
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"removed {runlogs.logs_ref(TASK)}" in proc.stdout
+    assert "claude-tasks" not in git(a, "for-each-ref", "--format=%(refname)")
+
+
+def test_damaged_logs_from_a_teammate_are_one_line(team: Team) -> None:
+    a, b = team.clone("a"), team.clone("b")
+
+    def cli(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*_cli(), *args], cwd=where, capture_output=True, text=True, check=False, env=_env()
+        )
+
+    created = cli(a, "task", "create", "--no-run", "-m", "Shared task")
+    assert created.returncode == 0, created.stderr
+    task_id = created.stdout.split()[-1]
+    assert cli(a, "task", "push").returncode == 0
+    # a logs ref whose blob is not gzip, as a broken or hostile clone could push
+    blob = _git_in(a, "not gzip", "hash-object", "-w", "--stdin")
+    tree = _git_in(a, f"100644 blob {blob}\tagent.log.gz\n", "mktree")
+    root = _git_in(a, f"040000 tree {tree}\trun-001\n", "mktree")
+    commit = git(a, "commit-tree", root, "-m", "hostile")
+    git(a, "push", "-q", "origin", f"{commit}:{runlogs.logs_ref(task_id)}")
+
+    assert cli(b, "task", "sync").returncode == 0
+    shown = cli(b, "task", "logs", task_id, "--run", "1")
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert [x for x in shown.stderr.splitlines() if x.startswith("error:")] == [
+        "error: the stored agent.log of run 1 is damaged: Error -3 while decompressing data: "
+        "incorrect header check"
+    ]
+
+
+def _git_in(cwd: Path, text: str, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, input=text, capture_output=True, text=True, check=True
+    )
+    return proc.stdout.strip()
+
+
+def _cli() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "gittask"]
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    from tests.conftest import ROOT
+
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+# -- real runs on two clones (Docker) --------------------------------------------------------
+
+SESSION_IMAGE = "gittask-test-agent-session:latest"
+
+#: ``claude`` that keeps its session the way Claude Code does: the transcript is
+#: $CLAUDE_CONFIG_DIR/projects/-workspace/<session id>.jsonl, ``--resume ID`` needs it
+#: (else "No conversation found"), keeps the id and says how much history it got.
+SESSION_WRAPPER = r"""#!/bin/sh
+dir="$CLAUDE_CONFIG_DIR/projects/-workspace"
+resume="" prev=""
+for arg in "$@"; do
+  [ "$prev" = --resume ] && resume=$arg
+  prev=$arg
+done
+if [ -n "$resume" ] && [ ! -f "$dir/$resume.jsonl" ]; then
+  echo "No conversation found with session ID: $resume" >&2
+  exit 1
+fi
+mkdir -p "$dir"
+out="$CLAUDE_CONFIG_DIR/.out.$$"
+/usr/local/bin/claude-scripted "$@" > "$out"
+code=$?
+sid=$resume
+[ -n "$sid" ] || sid=$(sed -n 's/.*"session_id":"\([^"]*\)".*/\1/p' "$out" | head -n 1)
+if [ -n "$resume" ]; then
+  earlier=$(grep -c 'Working on' "$dir/$sid.jsonl")
+  text="history: $earlier earlier turn(s)"
+  printf '{"type":"assistant","message":{"role":"assistant","content":' >> "$out.2"
+  printf '[{"type":"text","text":"%s"}]},"session_id":"%s"}\n' "$text" "$sid" >> "$out.2"
+fi
+sed "s/\"session_id\":\"[^\"]*\"/\"session_id\":\"$sid\"/g" "$out" >> "$out.2"
+cat "$out.2" | tee -a "$dir/$sid.jsonl"
+rm -f "$out" "$out.2"
+exit $code
+"""
+
+
+def build_session_image(base: str) -> str:
+    with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "claude").write_text(SESSION_WRAPPER, encoding="utf-8")
+        (Path(ctx) / "Dockerfile").write_text(
+            f"FROM {base}\nUSER 0\n"
+            "RUN mv /usr/local/bin/claude /usr/local/bin/claude-scripted\n"
+            "COPY claude /usr/local/bin/claude\n"
+            "RUN chmod 0755 /usr/local/bin/claude\n"
+            "USER 1000:1000\n",
+            encoding="utf-8",
+        )
+        subprocess.run(
+            ["docker", "build", "-q", "-t", SESSION_IMAGE, ctx], check=True, capture_output=True
+        )
+    return SESSION_IMAGE
+
+
+@dataclass
+class Clone(Project):
+    """Another clone of the same ``origin.git``, in ``root/<name>``."""
+
+    name: str = "work"
+
+    @property
+    def work(self) -> Path:
+        return self.root / self.name
+
+    def setup_clone(self, settings: dict[str, object]) -> Clone:
+        git(self.root, "clone", "-q", str(self.origin), str(self.work))
+        self._identity(self.work, f"{self.name.title()} Person")
+        self.configure(**settings)
+        return self
+
+
+SETTINGS: dict[str, object] = {
+    "agent": "claude",
+    "network": "none",
+    "timeout_seconds": 60,
+    "silence_timeout_seconds": 60,
+    "memory": "256m",
+    "cpus": 1.0,
+    "pids_limit": 64,
+}
+
+
+@pytest.fixture(scope="module")
+def session_image() -> str:
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    return build_session_image(build_image())
+
+
+@pytest.fixture
+def clones(tmp_path: Path, session_image: str) -> Iterator[tuple[Project, Clone]]:
+    a = Project(tmp_path / "team", session_image).setup()
+    b = Clone(tmp_path / "team", session_image, name="b").setup_clone(
+        {**SETTINGS, "image": session_image}
+    )
+    yield a, b
+    for clone in (a, b):
+        assert clone.containers() == [], "a container was left behind"
+        assert clone.leftovers() == [], "a worktree, run folder or marker was left behind"
+
+
+def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc
+
+
+def _transcript(clone: Project, task_id: str, session: str) -> Path:
+    return clone.state / "agent-state" / task_id / "projects" / "-workspace" / f"{session}.jsonl"
+
+
+def test_logs_and_the_session_go_from_one_clone_to_the_other(
+    clones: tuple[Project, Clone],
+) -> None:
+    a, b = clones
+    created = _ok(a.cli("task", "create", "-m", "Write the greeting"))
+    task_id = created.stdout.split()[-1]
+    session = a.show(task_id)["session_id"]
+    assert _transcript(a, task_id, session).is_file()
+    # one commit for the run on the task's logs ref, already on origin
+    ref = runlogs.logs_ref(task_id)
+    assert git(a.origin, "rev-parse", ref) == git(a.work, "rev-parse", ref)
+    assert _remote_runs(a.origin, task_id) == ["run-001"]
+    stored = git(a.origin, "ls-tree", "--name-only", f"{ref}:run-001").split()
+    assert stored == ["agent.log.gz", "execution.log.gz", "run.json", "session.jsonl.gz"]
+    _ok(a.cli("task", "push"))  # the record (publishing it is the sync helper's part)
+
+    # B, a fresh clone: the run's logs on demand, in all three views
+    _ok(b.cli("task", "sync"))
+    assert git(b.work, "rev-parse", "--verify", "-q", ref, check=False) == ""
+    shown = _ok(b.cli("task", "logs", task_id, "--run", "1"))
+    assert "Write agent_notes.md" in shown.stdout and '"type"' not in shown.stdout
+    raw = _ok(b.cli("task", "logs", task_id, "--raw"))
+    assert '"type":"result"' in raw.stdout and raw.stdout == created_raw(a, task_id)
+    execution = _ok(b.cli("task", "logs", task_id, "--execution", "--run", "1"))
+    assert "container started" in execution.stdout and "worktree removed" in execution.stdout
+    missing = b.cli("task", "logs", task_id, "--run", "5")
+    assert missing.returncode == 1 and "no logs for run 5 (runs: 1)" in missing.stderr
+
+    # B continues: A's session is restored before the container starts, and resumed
+    cont = _ok(b.cli("task", "continue", task_id[:8], "--feedback", "Now say goodbye"))
+    assert "history: 1 earlier turn(s)" in cont.stdout
+    after = b.show(task_id)
+    assert after["run_count"] == 2 and after["session_id"] == session
+    restored = _transcript(b, task_id, session).read_text()
+    assert restored.count("Working on") == 2  # A's turn and B's
+    run2 = (b.logs_root(task_id) / "run-002" / "execution.log").read_text()
+    assert f"restored session {session} from run 1" in run2
+    assert f"resuming session {session}" in run2
+    _ok(b.cli("task", "push"))
+
+    # A sees B's run, and its next run resumes B's (newer) transcript, not its own
+    _ok(a.cli("task", "sync"))
+    latest = _ok(a.cli("task", "logs", task_id))
+    assert "history: 1 earlier turn(s)" in latest.stdout
+    assert a.show(task_id)["run_count"] == 2
+    third = _ok(a.cli("task", "continue", task_id[:8], "--feedback", "And thank them"))
+    assert "history: 2 earlier turn(s)" in third.stdout
+    assert _remote_runs(a.origin, task_id) == ["run-001", "run-002", "run-003"]
+
+    # no credential in any stored blob, compressed or not
+    for run in (1, 2, 3):
+        view = runlogs.read_run(_repo(a.work), task_id, run)
+        assert view is not None
+        for name in view.names:
+            data = view.read(name)
+            assert data and SECRET.encode() not in data
+    assert SECRET not in all_text_under(b.state) + all_text_under(a.state)
+
+
+def created_raw(clone: Project, task_id: str) -> str:
+    return (clone.logs_root(task_id) / "run-001" / "claude_output.log").read_text()
+
+
+def test_a_capped_log_says_it_was_truncated_on_the_other_clone(
+    clones: tuple[Project, Clone],
+) -> None:
+    a, b = clones
+    _ok(a.cli("config", "set", "logs.max_bytes", "700"))
+    created = _ok(a.cli("task", "create", "-m", "Write a long greeting"))
+    task_id = created.stdout.split()[-1]
+    _ok(a.cli("task", "push"))
+    _ok(b.cli("task", "sync"))
+    raw = _ok(b.cli("task", "logs", task_id, "--raw")).stdout
+    kept, _, last = raw.rstrip("\n").rpartition("\n")
+    assert last.startswith("[claude-container: log truncated: ")
+    assert last.endswith("(logs.max_bytes = 700)]") and len(kept.encode()) <= 700
+    # a transcript over the cap is not cut (it could not be resumed): it is left out
+    names = git(a.origin, "ls-tree", "--name-only", f"{runlogs.logs_ref(task_id)}:run-001")
+    assert "session.jsonl.gz" not in names.split()
+    info = json.loads(git(a.origin, "show", f"{runlogs.logs_ref(task_id)}:run-001/run.json"))
+    assert any("session not stored" in note for note in info["stored_notes"])
