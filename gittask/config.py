@@ -130,6 +130,9 @@ KEYS: dict[str, Key] = {
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),
     "pr_draft": Key(True, _bool, "open pull requests as drafts"),
+    "sync.auto": Key(
+        True, _bool, "publish every task change to the remote at once (false: only `task sync`)"
+    ),
 }
 
 

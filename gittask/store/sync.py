@@ -76,14 +76,14 @@ def notes_fetch_refspec(remote: str) -> str:
 
 
 def data_push_refspec(branch: str = layout.REMOTE_BRANCH) -> str:
-    # exact and without '+': only valid once the local ref exists
+    """What the tool pushes for the data ref (never written to the git config)."""
     return f"{layout.DATA_REF}:refs/heads/{branch}"
 
 
-# a glob: pushes nothing (and fails nothing) while there are no notes yet
+# what older versions added to `remote.<name>.push`; removed on sight
 NOTES_PUSH_REFSPEC = f"{layout.NOTES_REF}*:{layout.NOTES_REF}*"
-# notes.displayRef / notes.rewriteRef: an exact name that does not exist yet makes
-# every `git log` (and amend, rebase) warn "notes ref ... is invalid"; a glob does not
+# notes.rewriteRef: an exact name that does not exist yet makes every amend and
+# rebase warn "notes ref ... is invalid"; a glob does not
 NOTES_GLOB = f"{layout.NOTES_REF}*"
 
 
@@ -106,6 +106,11 @@ def _remote_exists(repo: GitRepo, remote: str) -> bool:
         return f"remote.{remote}.url" in repo.pygit.config
     except pygit2.GitError:
         return False
+
+
+def remote_exists(repo: GitRepo, remote: str) -> bool:
+    """Whether the git remote ``remote`` is configured."""
+    return _remote_exists(repo, remote)
 
 
 def _require_remote(repo: GitRepo, remote: str) -> None:
@@ -136,55 +141,121 @@ def _refspec_covers(spec: str, ref: str) -> bool:
 
 # -- configuration ----------------------------------------------------------------------
 
+#: notes settings ``init`` makes: amend and rebase keep the task notes
+NOTES_SETTINGS = (
+    ("notes.rewrite.amend", "true"),
+    ("notes.rewrite.rebase", "true"),
+    ("notes.rewriteMode", NOTES_MERGE_STRATEGY),
+)
+
 
 def configure_remote(
     repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
-) -> None:
-    """Make plain ``git fetch``/``push``/``log``/``rebase`` carry the task refs (idempotent).
+) -> list[str]:
+    """Make plain ``git fetch`` bring the task refs and amend/rebase keep the notes.
 
-    - notes: shown by ``git log`` and kept by amend and rebase (as the glob
-      ``refs/notes/claude-tasks*``: the exact name warns while it does not exist);
+    Idempotent; returns one line per setting it changed.
+
+    - notes: ``notes.rewriteRef`` (the glob ``refs/notes/claude-tasks*``: the
+      exact name warns while it does not exist), ``notes.rewrite.amend``,
+      ``notes.rewrite.rebase``, ``notes.rewriteMode``;
     - fetch: the notes into ``refs/notes/remotes/<remote>/claude-tasks`` (the
       branch ``claude-tasks`` already comes with ``+refs/heads/*``; a narrowed
-      fetch refspec gets a partial glob for it);
-    - push: ``HEAD`` (any ``push`` line replaces git's default, so the current
-      branch must be named), the notes by a glob, and the data ref once it
-      exists (an exact refspec whose source is missing fails the whole push).
+      fetch refspec gets a partial glob for it). Both force-update tracking refs
+      only, so no state of the remote's task data can make ``git fetch`` fail.
 
-    Nothing is force-pushed. Without the remote only the notes settings are made.
+    Nothing is added to ``remote.<name>.push`` (any push line changes what a
+    bare ``git push`` does, and a rejected task ref would make it exit 1): the
+    tool publishes task data itself (:func:`publish`). What older versions added
+    there, and ``notes.displayRef`` (it doubles the notes in
+    ``git log --notes=claude-tasks``), is removed.
     """
-    for key in ("notes.displayRef", "notes.rewriteRef"):
-        if not _notes_setting_present(repo, key):
-            _add(repo, key, NOTES_GLOB)
-    _set(repo, "notes.rewrite.amend", "true")
-    _set(repo, "notes.rewrite.rebase", "true")
-    _set(repo, "notes.rewriteMode", NOTES_MERGE_STRATEGY)
+    done = remove_legacy(repo, remote, branch)
+    if not _notes_setting_present(repo, "notes.rewriteRef"):
+        _add(repo, "notes.rewriteRef", NOTES_GLOB)
+        done.append(f"set notes.rewriteRef = {NOTES_GLOB} (amend and rebase keep task notes)")
+    for key, value in NOTES_SETTINGS:
+        if repo.config_get(key) != value:
+            repo.git("config", key, value)
+            done.append(f"set {key} = {value}")
     if not _remote_exists(repo, remote):
-        return
+        return done
     fetch_key = f"remote.{remote}.fetch"
     if not any(_refspec_covers(s, f"refs/heads/{branch}") for s in _values(repo, fetch_key)):
-        _add(repo, fetch_key, data_fetch_refspec(remote, branch))
-    _add(repo, fetch_key, notes_fetch_refspec(remote))
-    push_key = f"remote.{remote}.push"
-    ours = {NOTES_PUSH_REFSPEC, data_push_refspec(branch)}
-    if not [spec for spec in _values(repo, push_key) if spec not in ours]:
-        _add(repo, push_key, "HEAD")  # keeps `git push` pushing the current branch
-    _add(repo, push_key, NOTES_PUSH_REFSPEC)
-    if _ref_oid(repo.pygit, layout.DATA_REF) is not None:
-        _add(repo, push_key, data_push_refspec(branch))
+        spec = data_fetch_refspec(remote, branch)
+        _add(repo, fetch_key, spec)
+        done.append(f"added {fetch_key} = {spec} (git fetch brings the tasks)")
+    spec = notes_fetch_refspec(remote)
+    if spec not in _values(repo, fetch_key):
+        _add(repo, fetch_key, spec)
+        done.append(f"added {fetch_key} = {spec} (git fetch brings the task notes)")
+    return done
+
+
+def remove_legacy(
+    repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
+) -> list[str]:
+    """Remove the push refspecs and ``notes.displayRef`` older versions added."""
+    done = []
+    for key in _keys_matching(repo, r"^remote\..*\.push$"):
+        values = _values(repo, key)
+        ours = [v for v in values if _legacy_push(v)]
+        if not ours:
+            continue
+        # `HEAD` was ours when it stood only next to our refspecs
+        extra = ["HEAD"] if set(values) - set(ours) == {"HEAD"} else []
+        for value in [*ours, *extra]:
+            _unset(repo, key, value)
+            done.append(f"removed {key} = {value}")
+    for value in _values(repo, "notes.displayRef"):
+        if value in (NOTES_GLOB, layout.NOTES_REF):
+            _unset(repo, "notes.displayRef", value)
+            done.append(f"removed notes.displayRef = {value}")
+    return done
+
+
+def unconfigure_remote(
+    repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
+) -> list[str]:
+    """Remove every setting :func:`configure_remote` (or an older version) made."""
+    done = remove_legacy(repo, remote, branch)
+    for key in _keys_matching(repo, r"^remote\..*\.fetch$"):
+        name = key[len("remote.") : -len(".fetch")]
+        for value in _values(repo, key):
+            if value in (data_fetch_refspec(name, branch), notes_fetch_refspec(name)):
+                _unset(repo, key, value)
+                done.append(f"removed {key} = {value}")
+    for value in _values(repo, "notes.rewriteRef"):
+        if value in (NOTES_GLOB, layout.NOTES_REF):
+            _unset(repo, "notes.rewriteRef", value)
+            done.append(f"removed notes.rewriteRef = {value}")
+    for key, value in NOTES_SETTINGS:
+        if repo.config_get(key) == value:
+            repo.git("config", "--unset-all", key, check=False)
+            done.append(f"removed {key} = {value}")
+    return done
+
+
+def _legacy_push(value: str) -> bool:
+    return value == NOTES_PUSH_REFSPEC or value.startswith(f"{layout.DATA_REF}:")
+
+
+def _keys_matching(repo: GitRepo, pattern: str) -> list[str]:
+    listed = repo.git("config", "--local", "--get-regexp", pattern, check=False).stdout
+    keys: list[str] = []
+    for line in listed.splitlines():
+        key = line.partition(" ")[0]
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 def forget_data_push(repo: GitRepo) -> None:
-    """Drop the data ref's push refspec from every remote (for when the ref is deleted).
-
-    An exact refspec whose source is missing fails the whole ``git push``; the next
-    write to the data ref adds it again (:func:`ensure_configured`).
-    """
-    listed = repo.git("config", "--get-regexp", r"^remote\..*\.push$", check=False).stdout
-    for line in listed.splitlines():
-        key, _, value = line.partition(" ")
-        if value.startswith(f"{layout.DATA_REF}:"):
-            repo.git("config", "--fixed-value", "--unset-all", key, value, check=False)
+    """Drop push refspecs for the data ref that older versions added."""
+    for key in _keys_matching(repo, r"^remote\..*\.push$"):
+        for value in _values(repo, key):
+            if value.startswith(f"{layout.DATA_REF}:"):
+                _unset(repo, key, value)
 
 
 def _notes_setting_present(repo: GitRepo, key: str) -> bool:
@@ -197,31 +268,30 @@ def _add(repo: GitRepo, key: str, value: str) -> None:
         repo.git("config", "--fixed-value", "--replace-all", key, value, value)
 
 
-def _set(repo: GitRepo, key: str, value: str) -> None:
-    if repo.config_get(key) != value:
-        repo.git("config", key, value)
+def _unset(repo: GitRepo, key: str, value: str) -> None:
+    repo.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
 
 
 def needs_configuration(
     repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
 ) -> bool:
     """A cheap check (config reads only): would configure_remote change anything?"""
-    if not _notes_setting_present(repo, "notes.displayRef"):
+    if not _notes_setting_present(repo, "notes.rewriteRef"):
         return True
+    if _notes_setting_present(repo, "notes.displayRef"):
+        return True  # an older version's: to be removed
     if not _remote_exists(repo, remote):
         return False
-    if notes_fetch_refspec(remote) not in _values(repo, f"remote.{remote}.fetch"):
+    if any(_legacy_push(v) for v in _values(repo, f"remote.{remote}.push")):
         return True
-    if _ref_oid(repo.pygit, layout.DATA_REF) is None:
-        return False
-    return data_push_refspec(branch) not in _values(repo, f"remote.{remote}.push")
+    return notes_fetch_refspec(remote) not in _values(repo, f"remote.{remote}.fetch")
 
 
 def ensure_configured(repo: GitRepo, remote: str = DEFAULT_REMOTE) -> bool:
     """configure_remote if the cheap check says so; never fails (best effort).
 
-    Called after writes to the data ref, so the first task (or the first
-    fetched task history) makes plain ``git push`` carry it. True if it ran.
+    Called after writes to the data ref, so the first task configures the
+    clone (and removes what older versions configured). True if it ran.
     """
     try:
         if not needs_configuration(repo, remote):
