@@ -200,3 +200,82 @@ def test_clean_task_data_removes_the_settings_too(team: Team) -> None:
     assert result.returncode == 0, result.stderr
     assert "removed notes.rewriteRef" in result.stdout
     assert _settings(a) == []
+
+
+# -- a broken remote never blocks local work ------------------------------------------
+
+
+def _one_warning(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: origin's claude-tasks is not"), lines
+    return lines[0]
+
+
+def _hostile_history(team: Team, a: Path) -> None:
+    """A real task history with a record whose folder escapes the layout."""
+    import os
+
+    scratch = {**os.environ, "GIT_INDEX_FILE": str(team.root / "hostile-index")}
+    subprocess.run(["git", "read-tree", layout.DATA_REF], cwd=a, env=scratch, check=True)
+    blob = git(a, "hash-object", "-w", "app.py")
+    subprocess.run(
+        ["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},tasks/zz/../../x.yaml"],
+        cwd=a,
+        env=scratch,
+        check=False,
+    )
+    subprocess.run(
+        ["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},tasks/zz/not-an-id"],
+        cwd=a,
+        env=scratch,
+        check=True,
+    )
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=a, env=scratch, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    top = git(a, "commit-tree", tree, "-p", layout.DATA_REF, "-m", "hostile")
+    git(a, "push", "-q", "--force", "origin", f"{top}:refs/heads/claude-tasks")
+
+
+@pytest.mark.parametrize("kind", ["garbage", "unrelated", "hostile"])
+def test_a_broken_remote_branch_warns_once_and_sync_says_how_to_repair(
+    team: Team, kind: str
+) -> None:
+    a, b = team.clone("a"), team.clone("b")
+    manual(b)
+    task_id = create(b, "Precious local work")
+    before = git(b, "rev-parse", layout.DATA_REF)
+    if kind == "garbage":
+        garbage_on_origin(team)
+    elif kind == "unrelated":
+        git(a, "push", "-q", "--force", "origin", "trunk:refs/heads/claude-tasks")
+    else:
+        create(a, "A's task")
+        ok(a, "task", "sync")
+        _hostile_history(team, a)
+    git(b, "fetch", "-q")
+
+    _one_warning(run_cli(b, "task", "list"))
+    assert task_id[:8] in run_cli(b, "task", "list").stdout
+    shown = run_cli(b, "task", "show", task_id)
+    _one_warning(shown)
+    assert "Precious local work" in shown.stdout
+    _one_warning(run_cli(b, "task", "search", "precious"))
+    logs = run_cli(b, "task", "logs", task_id)
+    assert logs.returncode == 1 and logs.stderr.count("warning:") == 1
+    assert "has no run logs yet" in logs.stderr
+
+    refused = run_cli(b, "task", "sync")
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: origin's claude-tasks is not task data (")
+    assert "`git log origin/claude-tasks`" in line
+    assert "`git push --force origin refs/claude-tasks:refs/heads/claude-tasks`" in line
+    assert git(b, "rev-parse", layout.DATA_REF) == before  # nothing merged
+
+    # the repair it names works: afterwards sync is clean again
+    git(b, "push", "-q", "--force", "origin", "refs/claude-tasks:refs/heads/claude-tasks")
+    ok(b, "task", "sync")
+    clean = run_cli(b, "task", "list")
+    assert clean.returncode == 0 and clean.stderr == ""

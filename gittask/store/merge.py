@@ -59,6 +59,10 @@ _ID_LINE = re.compile(rb"^id:[ \t]*([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
 class InvalidHistoryError(GittaskError):
     """The other side of a merge is not a history of task records."""
 
+    def __init__(self, message: str, hint: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.reason = reason or message  # what is wrong, without the ref's name
+
 
 # -- YAML as chunks of text -------------------------------------------------------------
 
@@ -308,6 +312,7 @@ class _TreeMerger:
             f"{self.theirs_ref} is not a valid task history: {where}{reason}",
             f"nothing was merged and local tasks are unchanged; repair the remote branch, "
             f"or drop this copy with: git update-ref -d {self.theirs_ref}",
+            reason=f"{where}{reason}",
         )
 
     def _tree(self, entry: Entry | None) -> pygit2.Tree | None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pygit2
 
 from gittask.errors import ConcurrentUpdateError, GittaskError
+from gittask.notices import notice
 from gittask.store import layout
 from gittask.store.merge import InvalidHistoryError, MergeResult, check_incoming, merge_commits
 from gittask.store.repo import GitRepo
@@ -409,11 +410,12 @@ def _peel_commit(git: pygit2.Repository, ref: str, oid: pygit2.Oid) -> pygit2.Oi
         obj = obj.peel(pygit2.Commit)
     if not isinstance(obj, pygit2.Commit):
         kind = type(obj).__name__.lower() if obj is not None else "missing object"
+        reason = f"it points at a {kind} ({str(oid)[:12]}), not a commit"
         raise InvalidHistoryError(
-            f"{ref} is not a valid task history: it points at a {kind} ({str(oid)[:12]}), "
-            "not a commit",
+            f"{ref} is not a valid task history: {reason}",
             f"local tasks are unchanged; repair the remote branch, or drop this copy with: "
             f"git update-ref -d {ref}",
+            reason=reason,
         )
     return obj.id
 
@@ -448,6 +450,17 @@ def _merge_commit(
     return new, found[0]
 
 
+def broken_remote(remote: str, branch: str, exc: InvalidHistoryError) -> InvalidHistoryError:
+    """The one-line refusal for a remote task branch that is not task data, with the repair."""
+    return InvalidHistoryError(
+        f"{remote}'s {branch} is not task data ({exc.reason}): nothing was merged and "
+        "local tasks are unchanged",
+        f"inspect it with `git log {remote}/{branch}`; to replace it with yours: "
+        f"`git push --force {remote} {layout.DATA_REF}:refs/heads/{branch}`",
+        reason=exc.reason,
+    )
+
+
 def integrate(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
@@ -457,8 +470,17 @@ def integrate(
     """Bring what was fetched into ``refs/claude-tasks``: nothing, a fast-forward or a merge.
 
     Raises InvalidHistoryError (and writes nothing) when the tracking ref
-    does not hold task records.
+    does not hold task records (garbage, a hostile record): see :func:`broken_remote`.
     """
+    try:
+        return _integrate(repo, remote, branch, progress)
+    except InvalidHistoryError as exc:
+        raise broken_remote(remote, branch, exc) from None
+
+
+def _integrate(
+    repo: GitRepo, remote: str, branch: str, progress: Progress
+) -> IntegrateResult:
     git = repo.pygit
     store = TaskStore(repo)
     tracking = tracking_ref(remote, branch)
@@ -742,5 +764,13 @@ def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
         return ""
     if db.index.get_meta("remote_seen") == str(theirs):
         return str(theirs)
-    integrate(db.repo, remote)
+    try:
+        integrate(db.repo, remote)
+    except InvalidHistoryError as exc:
+        # local reads go on with local data; `task sync` refuses and says how to repair
+        notice(
+            f"warning: {remote}'s {layout.REMOTE_BRANCH} is not task data ({exc.reason}): "
+            "showing local tasks only; `task sync` says how to repair it"
+        )
+        return ""  # not seen: the next read looks (and warns) again
     return str(theirs)
