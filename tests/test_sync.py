@@ -59,6 +59,12 @@ def said(cwd: Path, *args: str) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
+def manual(*clones: Path) -> None:
+    """These clones move task data only when asked (`config sync.auto false`)."""
+    for clone in clones:
+        ok(clone, "config", "set", "sync.auto", "false")
+
+
 def sync(cwd: Path, *extra: str) -> str:
     return said(cwd, "task", "sync", *extra)
 
@@ -81,6 +87,7 @@ def tasks_on_origin(team: Team) -> set[str]:
 
 def test_create_on_a_then_list_show_and_continue_on_b(team: Team) -> None:
     a, b = team.clone("a"), team.clone("b")
+    manual(a, b)
     task_id = create(a, "Fix the login page\n\nIt rejects valid passwords.")
 
     assert sync(a) == "pushed tasks to origin"
@@ -106,6 +113,7 @@ def test_create_on_a_then_list_show_and_continue_on_b(team: Team) -> None:
 
 def test_pull_and_push_each_do_one_half(team: Team) -> None:
     a, b = team.clone("a"), team.clone("b")
+    manual(a, b)
     task_id = create(a, "Halves")
     assert said(a, "task", "pull") == "tasks up to date with origin"
     assert team.remote_ref(REMOTE_TASKS) == ""
@@ -219,6 +227,7 @@ def test_teammates_syncing_at_the_same_moment_all_land(team: Team) -> None:
 def test_independent_merges_on_two_clones_build_the_same_tree(team: Team) -> None:
     """A merges B's tasks and B merges A's, each on its own: same tree."""
     a, b = team.clone("a"), team.clone("b")
+    manual(a, b)
     shared = create(a, "Edited on both")
     sync(a)
     sync(b)
@@ -262,6 +271,7 @@ def test_plain_fetch_and_push_work_before_there_are_any_tasks(team: Team) -> Non
 
 def test_plain_git_push_carries_the_user_branch_only(team: Team) -> None:
     a, b = team.clone("a"), team.clone("b")
+    manual(a, b)
     create(a, "First")  # the first write configures the clone: no push line
     assert git(a, "config", "--get-all", "remote.origin.push", check=False) == ""
     sync(a)
@@ -373,6 +383,7 @@ def test_amend_and_rebase_keep_the_task_notes(team: Team) -> None:
 
 def test_push_behind_the_remote_fetches_merges_and_lands(team: Team) -> None:
     a, b = team.clone("a"), team.clone("b")
+    manual(a, b)
     on_a = create(a, "On a")
     sync(a)
     on_b = create(b, "On b")  # b never fetched: its push is not a fast-forward

@@ -187,10 +187,26 @@ def run_hidden(
 # -- start -----------------------------------------------------------------------------
 
 
-def start(task_id: IdArg, detach: DetachOpt = False, as_json: JsonOpt = False) -> None:
+def start(
+    task_id: IdArg,
+    detach: DetachOpt = False,
+    as_json: JsonOpt = False,
+    publish_only: Annotated[
+        bool,
+        typer.Option(
+            "--publish-only",
+            help="Do not run: push the last run's work and open its PR (as 'task push ID').",
+        ),
+    ] = False,
+) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
 
+    if publish_only:
+        from gittask.cli.sync import publish_tasks
+
+        publish_tasks([task_id], as_json)
+        return
     db = _db()
     db.refresh()
     task = db.get(task_id)

@@ -25,7 +25,7 @@ import contextlib
 import random
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -461,6 +461,14 @@ def broken_remote(remote: str, branch: str, exc: InvalidHistoryError) -> Invalid
     )
 
 
+def broken_remote_warning(remote: str, exc: InvalidHistoryError) -> str:
+    """The one warning line a command that goes on with local data prints."""
+    return (
+        f"warning: {remote}'s {layout.REMOTE_BRANCH} is not task data ({exc.reason}): "
+        "showing local tasks only; `task sync` says how to repair it"
+    )
+
+
 def integrate(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
@@ -580,47 +588,150 @@ def _retryable(summary: str) -> bool:
     return any(reason in summary for reason in _RETRYABLE)
 
 
-def push(
+class RemoteUnreachable(GittaskError):
+    """The remote did not answer (network, DNS, a missing path): nothing was pushed."""
+
+
+class PushRejected(GittaskError):
+    """The remote refused the push for a reason a merge does not fix (a hook, a
+    permission, a diverged work branch)."""
+
+    def __init__(self, remote: str, reasons: str) -> None:
+        super().__init__(f"pushing to {remote} failed: {reasons}")
+        self.reasons = reasons
+
+
+# what git prints when it never reached the remote
+_UNREACHABLE = (
+    "could not read from remote",
+    "does not appear to be a git repository",
+    "unable to access",
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "network is unreachable",
+    "no route to host",
+    "couldn't connect to server",
+    "failed to connect",
+    "connection reset",
+)
+_NO_ATOMIC = "does not support --atomic"
+_COLLATERAL = "atomic push failed"  # refused only because another ref of the push was
+
+
+def remote_refspec(ref: str) -> str:
+    """The push refspec for a local ref: branches keep their name, other refs go
+    under ``refs/heads/`` (a server refuses most names outside it); "src:dst" as given."""
+    if ":" in ref:
+        return ref
+    if ref.startswith("refs/heads/"):
+        return f"{ref}:{ref}"
+    return f"{ref}:refs/heads/{ref.removeprefix('refs/')}"
+
+
+def _groups(
+    repo: GitRepo, branch: str, branches: Sequence[str], extra_refs: Sequence[str]
+) -> list[list[str]]:
+    """The refspecs to push, in the order a non-atomic server gets them: branches,
+    extra refs (run logs), notes, data. A task never points at a missing branch."""
+    git = repo.pygit
+    work = []
+    for name in branches:
+        ref = name if name.startswith("refs/") else f"refs/heads/{name}"
+        if _ref_oid(git, ref) is None:
+            raise GittaskError(f"there is no local branch '{name}' to push")
+        work.append(f"{ref}:{ref}")
+    extra = [remote_refspec(ref) for ref in extra_refs]
+    notes = [f"{layout.NOTES_REF}:{layout.NOTES_REF}"] if _ref_oid(git, layout.NOTES_REF) else []
+    data = [data_push_refspec(branch)] if _ref_oid(git, layout.DATA_REF) else []
+    return [group for group in (work, extra, notes, data) if group]
+
+
+def _failure_reasons(
+    proc: subprocess.CompletedProcess[str], rejected: list[tuple[str, str]]
+) -> str:
+    reasons = [
+        f"{spec.split(':', 1)[-1].removeprefix('refs/heads/')} {why}" for spec, why in rejected
+    ]
+    for line in proc.stderr.splitlines():
+        text = line.strip()
+        if text.startswith("remote:") and text[7:].strip():
+            reasons.append(text)
+    if not reasons:
+        reasons = [_last_line(proc)]
+    flat = " ".join("; ".join(reasons).split())
+    return flat if len(flat) <= 400 else flat[:399] + "…"
+
+
+def publish(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
+    branches: Sequence[str] = (),
+    extra_refs: Sequence[str] = (),
     branch: str = layout.REMOTE_BRANCH,
     progress: Progress = _quiet,
+    env: Mapping[str, str] | None = None,
+    on_remote_moved: Callable[[], None] | None = None,
 ) -> PushResult:
-    """Push the data ref (as branch ``claude-tasks``) and notes, never forcing.
+    """Push work branches, extra refs, the notes and the data ref in ONE atomic push.
 
-    A non-fast-forward rejection means the remote moved: fetch, merge, retry.
+    Never forces: the server's fast-forward check is the remote compare-and-swap.
+    Where the server does not support ``--atomic``, the groups go one push each,
+    in the order of :func:`_groups`, stopping at the first failure. A rejected
+    data or notes ref means the remote moved: fetch, merge, retry.
+    ``on_remote_moved`` runs after that fetch, before the merge: it may raise to
+    stop (a run's claim looks whether another clone claimed the same run).
+
+    Raises RemoteUnreachable when git never reached the remote, PushRejected when
+    the remote refused for another reason (the message holds the server's words).
     """
     _require_remote(repo, remote)
-    git = repo.pygit
     result = PushResult(remote)
+    shared = {data_push_refspec(branch), f"{layout.NOTES_REF}:{layout.NOTES_REF}"}
+    atomic = True
     for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
-        specs = []
-        if _ref_oid(git, layout.DATA_REF) is not None:
-            specs.append(data_push_refspec(branch))
-        if _ref_oid(git, layout.NOTES_REF) is not None:
-            specs.append(f"{layout.NOTES_REF}:{layout.NOTES_REF}")
-        if not specs:
+        groups = _groups(repo, branch, branches, extra_refs)
+        if not groups:
             return result
         result.attempts = attempt
-        progress(f"pushing tasks to {remote}")
-        proc = repo.git("push", "--porcelain", remote, *specs, check=False)
-        lines = _porcelain(proc.stdout)
-        for flag, spec, _ in lines:
-            source = spec.split(":", 1)[0]
-            if flag in ("*", " ", "+") and source not in result.pushed:
-                result.pushed.append(source)
-            elif flag == "=" and source not in result.up_to_date:
-                result.up_to_date.append(source)
-        rejected = [(spec, summary) for flag, spec, summary in lines if flag == "!"]
-        if proc.returncode == 0 and not rejected:
-            return result
-        if not rejected or not all(_retryable(summary) for _, summary in rejected):
-            why = "; ".join(f"{spec.split(':', 1)[0]} {summary}" for spec, summary in rejected)
-            raise GittaskError(f"pushing tasks to {remote} failed: {why or _last_line(proc)}")
+        progress(f"pushing to {remote}")
+        rejected: list[tuple[str, str]] = []
+        proc: subprocess.CompletedProcess[str] | None = None
+        for specs in [[s for g in groups for s in g]] if atomic else groups:
+            flags = ["--atomic"] if atomic else []
+            args = ["push", "--porcelain", *flags, remote, *specs]
+            proc = repo.git(*args, check=False, env=dict(env or {}))
+            if atomic and proc.returncode != 0 and _NO_ATOMIC in proc.stderr:
+                atomic = False
+                break
+            lines = _porcelain(proc.stdout)
+            for flag, spec, _ in lines:
+                source = spec.split(":", 1)[0]
+                if flag in ("*", " ", "+") and source not in result.pushed:
+                    result.pushed.append(source)
+                elif flag == "=" and source not in result.up_to_date:
+                    result.up_to_date.append(source)
+            rejected = [(spec, why) for flag, spec, why in lines if flag == "!"]
+            if proc.returncode != 0 or rejected:
+                if not lines and any(m in proc.stderr.lower() for m in _UNREACHABLE):
+                    raise RemoteUnreachable(f"{remote} is unreachable: {_last_line(proc)}")
+                break
+        else:
+            return result  # every group went through
+        if not atomic and proc is not None and _NO_ATOMIC in proc.stderr:
+            continue  # again, one group at a time
+        assert proc is not None
+        real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
+        retry = bool(real) and all(spec in shared and _retryable(why) for spec, why in real)
+        if not retry:
+            raise PushRejected(remote, _failure_reasons(proc, real))
         if attempt == MAX_PUSH_ATTEMPTS:
             break
-        progress(f"{remote} has changes this clone does not: fetching and merging them")
+        progress(f"{remote} has task changes this clone does not: fetching and merging them")
         fetch(repo, remote, branch)
+        if on_remote_moved is not None:
+            on_remote_moved()
         merged = integrate(repo, remote, branch, progress)
         if merged.changed:
             result.merges.append(merged)
@@ -631,6 +742,19 @@ def push(
         "others keep pushing at the same moment",
         "run 'claude-container task sync' again",
     )
+
+
+def push(
+    repo: GitRepo,
+    remote: str = DEFAULT_REMOTE,
+    branch: str = layout.REMOTE_BRANCH,
+    progress: Progress = _quiet,
+) -> PushResult:
+    """Push the data ref (as branch ``claude-tasks``) and notes, never forcing.
+
+    A non-fast-forward rejection means the remote moved: fetch, merge, retry.
+    """
+    return publish(repo, remote, branch=branch, progress=progress)
 
 
 # -- the whole round trip ---------------------------------------------------------------
@@ -768,9 +892,6 @@ def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
         integrate(db.repo, remote)
     except InvalidHistoryError as exc:
         # local reads go on with local data; `task sync` refuses and says how to repair
-        notice(
-            f"warning: {remote}'s {layout.REMOTE_BRANCH} is not task data ({exc.reason}): "
-            "showing local tasks only; `task sync` says how to repair it"
-        )
+        notice(broken_remote_warning(remote, exc))
         return ""  # not seen: the next read looks (and warns) again
     return str(theirs)

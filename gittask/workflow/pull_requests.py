@@ -23,6 +23,7 @@ from gittask.forge.urls import PullRef, RepoRef, apply_instead_of, parse_remote_
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store.database import TaskDatabase
+from gittask.workflow.publish import after_change
 
 if TYPE_CHECKING:
     from gittask.workflow.hooks import RunInfo
@@ -133,13 +134,17 @@ def open_pull_request(
             t.pr_note = note
             return note
 
-        return PullOutcome(db.update(task_id, record_note, "pr"), None, False, note)
+        noted = db.update(task_id, record_note, "pr")
+        after_change(db, config)
+        return PullOutcome(noted, None, False, note)
 
     def record_pull(t: TaskMetadata) -> str:
         t.pr_url, t.pr_number, t.pr_note = pull.url, pull.number, None
         return f"{'opened' if created else 'adopted'} {pull.url}"
 
-    return PullOutcome(db.update(task_id, record_pull, "pr"), pull, created, None)
+    recorded = db.update(task_id, record_pull, "pr")
+    after_change(db, config)
+    return PullOutcome(recorded, pull, created, None)
 
 
 def comment_on_continue(
@@ -207,6 +212,8 @@ def refresh_pull_states(
             return f"{old.value} -> {new.value} (pull request {why})"
 
         moved.append((db.update(task_id, move, "status"), target.value))
+    if moved:
+        after_change(db, config)
     return moved
 
 
