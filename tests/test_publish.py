@@ -117,3 +117,77 @@ def test_publish_is_one_atomic_push_and_retries_on_a_moved_remote(team: Team) ->
         raise AssertionError("the hook did not refuse")
     assert (team.remote_ref("refs/heads/feature/x"), team.remote_ref(REMOTE_TASKS)) == before
     os.unlink(hook)
+
+
+# -- a run's claim: compare-and-swap on the remote, the loser refused --------------------
+
+
+def _claim(db: object, task_id: str, run: int) -> None:
+    from gittask.model import TaskStatus
+    from gittask.model.clock import utcnow
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow.claims import identity
+
+    assert isinstance(db, TaskDatabase)
+
+    def to_running(t: object) -> str:
+        from gittask.model import TaskMetadata
+
+        assert isinstance(t, TaskMetadata)
+        t.set_status(TaskStatus.RUNNING)
+        t.run_count = run
+        t.started_at = utcnow()
+        t.claimed_by = identity(db.repo)
+        return f"run {run}"
+
+    db.update(task_id, to_running, "running")
+
+
+def test_the_second_claim_of_a_run_number_loses_and_is_rolled_back(team: Team) -> None:
+    from gittask.model import TaskStatus
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow import claims
+
+    a, b = team.clone("a"), team.clone("b")
+    task_id = create(a, "Claimed twice")
+    ok(b, "task", "sync")
+    db_a, db_b = TaskDatabase.open(a), TaskDatabase.open(b)
+    _claim(db_a, task_id, 1)
+    claims.publish_claim(db_a, "origin", task_id, 1)  # first: accepted
+    assert team.remote_ref(REMOTE_TASKS) == rev(a, layout.DATA_REF)
+
+    before_task = db_b.store.get(task_id)
+    before_tip = db_b.store.tip()
+    _claim(db_b, task_id, 1)  # b never saw a's claim
+    claimed = db_b.store.get(task_id)
+    try:
+        claims.publish_claim(db_b, "origin", task_id, 1)
+    except claims.ClaimLost as lost:
+        claims.roll_back(db_b, "origin", before_task, claimed, before_tip)
+        refusal = lost.refusal(db_b)
+    else:
+        raise AssertionError("the second claim won")
+    assert refusal.message.startswith(f"task {task_id[:8]} is being run by A Dev <a@example.com>")
+    assert "(run 1)" in refusal.message and "wait for it" in str(refusal)
+    held = db_b.store.get(task_id)  # the remote's claim, merged; b's own is gone
+    assert held.status is TaskStatus.RUNNING and held.claimed_by == db_a.store.get(
+        task_id
+    ).claimed_by
+    subjects = git(b, "log", "--format=%s", layout.DATA_REF).splitlines()
+    assert sum(1 for s in subjects if s.startswith("running")) == 1
+    assert team.remote_ref(REMOTE_TASKS) == rev(a, layout.DATA_REF)  # nothing of b's claim
+
+
+def test_a_claim_behind_an_unrelated_change_merges_and_wins(team: Team) -> None:
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow import claims
+
+    a, b = team.clone("a"), team.clone("b")
+    task_id = create(a, "Claimed once")
+    ok(b, "task", "sync")
+    other = create(a, "Another task moves the remote on")
+    db_b = TaskDatabase.open(b)
+    _claim(db_b, task_id, 1)
+    claims.publish_claim(db_b, "origin", task_id, 1)
+    assert team.remote_ref(REMOTE_TASKS) == rev(b, layout.DATA_REF)
+    assert db_b.store.exists(other)

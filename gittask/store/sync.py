@@ -618,6 +618,13 @@ _UNREACHABLE = (
 )
 _NO_ATOMIC = "does not support --atomic"
 _COLLATERAL = "atomic push failed"  # refused only because another ref of the push was
+# the server's compare-and-swap lost to a push that landed at the same moment: every
+# ref of an atomic push says this, and the server's stderr names the ref that moved
+_RACED = "atomic transaction failed"
+
+
+def _lost_race(stderr: str) -> bool:
+    return any("cannot lock ref" in line or "but expected" in line for line in stderr.split("\n"))
 
 
 def remote_refspec(ref: str) -> str:
@@ -723,7 +730,10 @@ def publish(
             continue  # again, one group at a time
         assert proc is not None
         real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
-        retry = bool(real) and all(spec in shared and _retryable(why) for spec, why in real)
+        if real and all(_RACED in why for _, why in real) and _lost_race(proc.stderr):
+            retry = True  # another push updated a ref between our read and our write
+        else:
+            retry = bool(real) and all(spec in shared and _retryable(why) for spec, why in real)
         if not retry:
             raise PushRejected(remote, _failure_reasons(proc, real))
         if attempt == MAX_PUSH_ATTEMPTS:
