@@ -13,6 +13,8 @@ Two clones that changed the data ref independently are combined into one tree:
   change: the side whose newest commit touching that task is later (commit
   time, then commit id), so two clones merging independently build identical
   trees. ``commits`` and ``depends_on`` are merged as sets, keeping order;
+  the totals ``cost_usd``, ``input_tokens`` and ``output_tokens`` add both
+  sides' additions to the base (runs on two clones both count), silently;
 - a task deleted on one side and edited on the other stays deleted; the
   merge reports it, with the commit that made the dropped edit;
 - tombstones and other files are unioned, later change winning on clashes.
@@ -45,6 +47,8 @@ BLOB = pygit2.GIT_FILEMODE_BLOB
 Entry = tuple[pygit2.Oid, int]
 
 LIST_FIELDS = frozenset({"commits", "depends_on"})
+# totals over runs: runs on two clones both add to them, so both additions count
+SUM_FIELDS = frozenset({"cost_usd", "input_tokens", "output_tokens"})
 TOP_LEVEL = {layout.README_FILE: BLOB, layout.TASKS_DIR: TREE, layout.TOMBSTONES_DIR: TREE}
 
 _FAN = re.compile(r"[0-9a-f]{2}")
@@ -637,7 +641,11 @@ class _TreeMerger:
             elif kb == ko:
                 value = kt
             else:
-                value = self._set_merge(key, kb, ko, kt, win) if key in LIST_FIELDS else None
+                value = None
+                if key in LIST_FIELDS:
+                    value = self._set_merge(key, kb, ko, kt, win)
+                elif key in SUM_FIELDS:
+                    value = self._sum_merge(key, kb, ko, kt)
                 if value is None:
                     what = f"{label} {key}".strip()
                     value = (ko, kt)[self._resolve(task_id, what, (ko, kt))]
@@ -673,6 +681,26 @@ class _TreeMerger:
             if item not in removed and item not in merged:
                 merged.append(item)
         return yamlio.dump({key: merged})
+
+    @staticmethod
+    def _sum_merge(key: str, base: str | None, ours: str | None, theirs: str | None) -> str | None:
+        """A total both sides added to: base + both additions; None if not numbers."""
+        numbers = []
+        for chunk in (base, ours, theirs):
+            try:
+                loaded = yamlio.load(chunk) if chunk is not None else {key: 0}
+            except ValueError:
+                return None
+            value = loaded.get(key) if isinstance(loaded, dict) else None
+            value = 0 if value is None else value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            numbers.append(value)
+        nb, no, nt = numbers
+        total = no + nt - nb
+        if isinstance(total, float):
+            total = round(total, 6)
+        return yamlio.dump({key: total})
 
     def _delete_kept(self, task_id: str, deleter: int) -> None:
         editor = 1 - deleter
