@@ -103,6 +103,10 @@ def execute(
     try:
         result = run_task(db, request, pre)
     except GittaskError as exc:
+        if feedback_id:
+            from gittask.workflow.publish import after_change
+
+            after_change(db, pre.config)  # the stored feedback reaches the team anyway
         if feedback_id and exc.exit_code == 1:
             stored = f"the feedback is stored: once this is fixed, run 'task start {task_id[:8]}'"
             hint = f"{exc.hint}; {stored}" if exc.hint else stored
