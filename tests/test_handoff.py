@@ -150,10 +150,12 @@ def test_hand_a_task_to_a_fresh_clone_by_pr_url_and_back(team: Team, auto: bool)
 def test_continue_by_id_prefix_or_short_pr_in_a_fresh_clone(team: Team) -> None:
     a = team.a
     task_id = ok(a, "task", "create", "-m", "First task").stdout.strip().splitlines()[-1]
-    b = team.clone("b")
+    b = team.clone("b", **{"sync.auto": False})  # only the unknown id makes it fetch
     git(b.work, "update-ref", "-d", "refs/remotes/origin/claude-tasks")  # truly fresh
+    assert b.tasks() == []
     proc = ok(b, "task", "continue", task_id[:8], "--feedback", "by prefix")
     assert b.show(task_id)["run_count"] == 2
+    ok(b, "task", "sync")
     c = team.clone("c")
     git(c.work, "update-ref", "-d", "refs/remotes/origin/claude-tasks")
     proc = ok(c, "task", "continue", "octo/widgets#1", "--feedback", "by short form")
