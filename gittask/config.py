@@ -174,6 +174,9 @@ KEYS: dict[str, Key] = {
     "logs.max_bytes": Key(
         5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
     ),
+    "sync.auto": Key(
+        True, _bool, "publish every task change to the remote at once (false: only `task sync`)"
+    ),
 }
 
 

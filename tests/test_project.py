@@ -152,14 +152,14 @@ def test_init_with_origin_configures_the_remote(team: object) -> None:
     work = team.clone("alice")
     proc = run_cli(work, "init")
     assert proc.returncode == 0, proc.stderr
-    assert "configured remote 'origin'" in proc.stdout
+    assert "added remote.origin.fetch = +refs/notes/claude-tasks*" in proc.stdout
     fetch = git(work, "config", "--get-all", "remote.origin.fetch")
     assert "refs/notes/claude-tasks" in fetch
-    push = git(work, "config", "--get-all", "remote.origin.push").splitlines()
-    assert "HEAD" in push
+    # plain `git push` is left alone
+    assert git(work, "config", "--get-all", "remote.origin.push", check=False) == ""
     # twice: no duplicated refspecs
     assert run_cli(work, "init").returncode == 0
-    assert git(work, "config", "--get-all", "remote.origin.push").splitlines() == push
+    assert git(work, "config", "--get-all", "remote.origin.fetch") == fetch
 
 
 def test_init_in_a_subfolder_writes_at_the_top(repo: Path) -> None:
@@ -581,6 +581,7 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "refs/claude-tasks" in proc.stderr  # said what goes before it went
+    cleaned = proc.stdout
     after = _refs(project.work)
     assert "refs/claude-tasks" not in after
     assert not [r for r in after if "claude-tasks" in r]
@@ -598,11 +599,16 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     )
     assert pushed.returncode == 0, pushed.stderr
     assert git(project.origin, "log", "-1", "--format=%s", "develop") == "after clean"
-    # the next task brings the refspec back
-    assert project.cli("task", "create", "--no-run", "-m", "Again").returncode == 0
-    assert "refs/claude-tasks:refs/heads/claude-tasks" in git(
-        project.work, "config", "--get-all", "remote.origin.push"
+    # init's settings went with the data; the next task brings them back (no push line)
+    assert "removed remote.origin.fetch = +refs/notes/claude-tasks*" in cleaned
+    assert "refs/notes/claude-tasks" not in git(
+        project.work, "config", "--get-all", "remote.origin.fetch"
     )
+    assert project.cli("task", "create", "--no-run", "-m", "Again").returncode == 0
+    assert "refs/notes/claude-tasks" in git(
+        project.work, "config", "--get-all", "remote.origin.fetch"
+    )
+    assert git(project.work, "config", "--get-all", "remote.origin.push", check=False) == ""
 
 
 def test_clean_task_data_refused_while_a_run_is_live(

@@ -33,6 +33,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("init")(init)
+    app.command("uninit")(uninit)
     app.command("build")(build)
     app.command("doctor")(doctor)
     app.add_typer(config_app, name="config")
@@ -58,11 +59,24 @@ def init(
         bool, typer.Option("--force", help="Replace an edited config file or Dockerfile.")
     ] = False,
 ) -> None:
-    """Set this repository up: config file, Dockerfile.claude, .gitignore, the remote."""
+    """Set this repository up: config file, Dockerfile.claude, .gitignore, git settings.
+
+    It prints each git setting it makes: fetch refspecs so plain `git fetch` brings
+    the task refs, and notes settings so amend/rebase keep the task notes. Plain
+    `git push` is left as it was. `uninit` removes the settings again.
+    """
     from gittask.workflow.project import init_project
 
     result = init_project(_repo(), force=force)
     for line in result.lines:
+        typer.echo(line)
+
+
+def uninit() -> None:
+    """Remove every git setting init added (fetch refspecs, notes settings)."""
+    from gittask.workflow.project import uninit_project
+
+    for line in uninit_project(_repo()):
         typer.echo(line)
 
 

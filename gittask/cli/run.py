@@ -103,6 +103,10 @@ def execute(
     try:
         result = run_task(db, request, pre)
     except GittaskError as exc:
+        if feedback_id:
+            from gittask.workflow.publish import after_change
+
+            after_change(db, pre.config)  # the stored feedback reaches the team anyway
         if feedback_id and exc.exit_code == 1:
             stored = f"the feedback is stored: once this is fixed, run 'task start {task_id[:8]}'"
             hint = f"{exc.hint}; {stored}" if exc.hint else stored
@@ -187,10 +191,26 @@ def run_hidden(
 # -- start -----------------------------------------------------------------------------
 
 
-def start(task_id: IdArg, detach: DetachOpt = False, as_json: JsonOpt = False) -> None:
+def start(
+    task_id: IdArg,
+    detach: DetachOpt = False,
+    as_json: JsonOpt = False,
+    publish_only: Annotated[
+        bool,
+        typer.Option(
+            "--publish-only",
+            help="Do not run: push the last run's work and open its PR (as 'task push ID').",
+        ),
+    ] = False,
+) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
 
+    if publish_only:
+        from gittask.cli.sync import publish_tasks
+
+        publish_tasks([task_id], as_json)
+        return
     db = _db()
     db.refresh()
     task = db.get(task_id)
@@ -203,23 +223,43 @@ def start(task_id: IdArg, detach: DetachOpt = False, as_json: JsonOpt = False) -
 
 
 def _resolve_task(db: TaskDatabase, text: str) -> str:
-    """A task id (prefix), or a pull request URL / OWNER/REPO#N of a task."""
+    """A task id (prefix), or a pull request URL / OWNER/REPO#N of a task.
+
+    Unknown here: the remote's task data is fetched and merged, then looked up again.
+    """
+    from gittask.config import load_config
+    from gittask.errors import TaskNotFoundError
     from gittask.forge.urls import looks_like_pull_ref
 
     if looks_like_pull_ref(text):
-        from gittask.config import load_config
         from gittask.forge.urls import require_pull_ref
         from gittask.workflow.pull_requests import task_for_pull
 
         return task_for_pull(db, require_pull_ref(text), load_config(db.repo))
-    return db.resolve(text)
+    try:
+        return db.resolve(text)
+    except TaskNotFoundError as exc:
+        from gittask.workflow.publish import fetch_and_merge, remote_of
+
+        remote = remote_of(load_config(db.repo))
+        if not fetch_and_merge(db, remote):
+            raise
+        try:
+            return db.resolve(text)
+        except TaskNotFoundError:
+            raise TaskNotFoundError(
+                exc.message, f"not on {remote} either: no clone has published it"
+            ) from None
 
 
 def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
     from gittask.errors import GittaskError
     from gittask.model import TaskStatus
     from gittask.runner import live
+    from gittask.workflow.claims import claimed_elsewhere, running_elsewhere
 
+    if claimed_elsewhere(db.repo, task):
+        raise running_elsewhere(task)
     if task.status is TaskStatus.MERGED:
         raise GittaskError(
             f"task {task.id[:8]} is merged: there is nothing more to continue",
@@ -283,9 +323,11 @@ def continue_task(
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
     from gittask.model import FeedbackEntry, FeedbackType
+    from gittask.workflow.publish import refresh_from_remote
     from gittask.workflow.run import preflight
 
     db = _db()
+    refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
     db.refresh()
     resolved = _resolve_task(db, task_id)
     task = db.store.get(resolved)

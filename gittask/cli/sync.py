@@ -79,10 +79,48 @@ def register(app: typer.Typer) -> None:
         _report(db, result, as_json)
 
     @app.command("push")
-    def push_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
-        """Push local tasks and notes (merging first if the remote has moved on)."""
+    def push_command(
+        task_ids: Annotated[
+            list[str] | None,
+            typer.Argument(
+                metavar="[ID]...",
+                help="Tasks whose run did not reach the remote: push their branch and "
+                "record, and open the pull request (no new run).",
+            ),
+        ] = None,
+        remote: RemoteOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Push local tasks and notes (merging first if the remote has moved on).
+
+        With task ids: publish those tasks' existing work (branch, notes, logs,
+        record) and open their pull requests, without running the agent again.
+        """
+        if task_ids:
+            publish_tasks(task_ids, as_json)
+            return
         from gittask.store.sync import push_tasks
 
         db, name = _open(remote)
         result = push_tasks(db.repo, name, progress=_progress())
         _report(db, result, as_json)
+
+
+def publish_tasks(task_ids: list[str], as_json: bool) -> None:
+    """``task push ID...`` and ``task start ID --publish-only``."""
+    from gittask.config import load_config
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow.records import resolve_many
+    from gittask.workflow.republish import publish_task
+
+    db = TaskDatabase.open()
+    db.refresh()
+    config = load_config(db.repo)
+    done: dict[str, list[str]] = {}
+    for task_id in resolve_many(db, task_ids):
+        done[task_id] = publish_task(db, task_id, config)
+        if not as_json:
+            for line in done[task_id]:
+                output.info(line)
+    if as_json:
+        output.print_json([{"id": k, "done": v} for k, v in done.items()])

@@ -107,7 +107,7 @@ def create(
     task_id = new_task_id()
     if branch is None and description.strip() and output.stdin_is_terminal() and not as_json:
         branch = _prompt_branch(suggest_branch(description, task_id))
-    task = record_task(db, description, branch, base, task_id=task_id)
+    task = record_task(db, description, branch, base, task_id=task_id, publish=no_run)
     if no_run:
         if as_json:
             output.print_json(task.to_dict())
@@ -216,6 +216,9 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("turns", record.get("num_turns")),
         ("tokens", _tokens(record)),
         ("error", record.get("error_message")),
+        ("not published", record.get("publish_error")),
+        ("no PR because", record.get("pr_note")),
+        ("last run by", record.get("claimed_by")),
     ]
     width = max(len(k) for k, _ in fields)
     lines = [f"{k + ':':<{width + 1}} {v}" for k, v in fields if v not in (None, "", [])]

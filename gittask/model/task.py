@@ -32,6 +32,7 @@ METADATA_KEYS = (
     "author",
     "agent",
     "container_id",
+    "claimed_by",
     "pr_url",
     "pr_number",
     "pr_note",
@@ -44,6 +45,7 @@ METADATA_KEYS = (
     "num_turns",
     "run_count",
     "error_message",
+    "publish_error",
     "depends_on",
     "template",
 )
@@ -87,6 +89,7 @@ class TaskMetadata:
     author: str | None = None
     agent: str | None = None
     container_id: str | None = None
+    claimed_by: str | None = None  # who runs (or last ran) it: "Name <email> on host"
     pr_url: str | None = None
     pr_number: int | None = None
     pr_note: str | None = None  # why no pull request was opened, in one line
@@ -99,6 +102,7 @@ class TaskMetadata:
     num_turns: int | None = None  # model turns over all runs
     run_count: int = 0
     error_message: str | None = None
+    publish_error: str | None = None  # the last run's work is local only: why
     depends_on: list[str] = field(default_factory=list)
     template: str | None = None
     feedback_history: list[FeedbackEntry] = field(default_factory=list)

@@ -13,6 +13,8 @@ Two clones that changed the data ref independently are combined into one tree:
   change: the side whose newest commit touching that task is later (commit
   time, then commit id), so two clones merging independently build identical
   trees. ``commits`` and ``depends_on`` are merged as sets, keeping order;
+  the totals ``cost_usd``, ``input_tokens`` and ``output_tokens`` add both
+  sides' additions to the base (runs on two clones both count), silently;
 - a task deleted on one side and edited on the other stays deleted; the
   merge reports it, with the commit that made the dropped edit;
 - tombstones and other files are unioned, later change winning on clashes.
@@ -45,6 +47,8 @@ BLOB = pygit2.GIT_FILEMODE_BLOB
 Entry = tuple[pygit2.Oid, int]
 
 LIST_FIELDS = frozenset({"commits", "depends_on"})
+# totals over runs: runs on two clones both add to them, so both additions count
+SUM_FIELDS = frozenset({"cost_usd", "input_tokens", "output_tokens"})
 TOP_LEVEL = {layout.README_FILE: BLOB, layout.TASKS_DIR: TREE, layout.TOMBSTONES_DIR: TREE}
 
 _FAN = re.compile(r"[0-9a-f]{2}")
@@ -58,6 +62,10 @@ _ID_LINE = re.compile(rb"^id:[ \t]*([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
 
 class InvalidHistoryError(GittaskError):
     """The other side of a merge is not a history of task records."""
+
+    def __init__(self, message: str, hint: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.reason = reason or message  # what is wrong, without the ref's name
 
 
 # -- YAML as chunks of text -------------------------------------------------------------
@@ -308,6 +316,7 @@ class _TreeMerger:
             f"{self.theirs_ref} is not a valid task history: {where}{reason}",
             f"nothing was merged and local tasks are unchanged; repair the remote branch, "
             f"or drop this copy with: git update-ref -d {self.theirs_ref}",
+            reason=f"{where}{reason}",
         )
 
     def _tree(self, entry: Entry | None) -> pygit2.Tree | None:
@@ -632,7 +641,11 @@ class _TreeMerger:
             elif kb == ko:
                 value = kt
             else:
-                value = self._set_merge(key, kb, ko, kt, win) if key in LIST_FIELDS else None
+                value = None
+                if key in LIST_FIELDS:
+                    value = self._set_merge(key, kb, ko, kt, win)
+                elif key in SUM_FIELDS:
+                    value = self._sum_merge(key, kb, ko, kt)
                 if value is None:
                     what = f"{label} {key}".strip()
                     value = (ko, kt)[self._resolve(task_id, what, (ko, kt))]
@@ -668,6 +681,26 @@ class _TreeMerger:
             if item not in removed and item not in merged:
                 merged.append(item)
         return yamlio.dump({key: merged})
+
+    @staticmethod
+    def _sum_merge(key: str, base: str | None, ours: str | None, theirs: str | None) -> str | None:
+        """A total both sides added to: base + both additions; None if not numbers."""
+        numbers = []
+        for chunk in (base, ours, theirs):
+            try:
+                loaded = yamlio.load(chunk) if chunk is not None else {key: 0}
+            except ValueError:
+                return None
+            value = loaded.get(key) if isinstance(loaded, dict) else None
+            value = 0 if value is None else value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            numbers.append(value)
+        nb, no, nt = numbers
+        total = no + nt - nb
+        if isinstance(total, float):
+            total = round(total, 6)
+        return yamlio.dump({key: total})
 
     def _delete_kept(self, task_id: str, deleter: int) -> None:
         editor = 1 - deleter

@@ -25,13 +25,14 @@ import contextlib
 import random
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pygit2
 
 from gittask.errors import ConcurrentUpdateError, GittaskError
+from gittask.notices import notice
 from gittask.store import layout
 from gittask.store.merge import InvalidHistoryError, MergeResult, check_incoming, merge_commits
 from gittask.store.repo import GitRepo
@@ -76,14 +77,14 @@ def notes_fetch_refspec(remote: str) -> str:
 
 
 def data_push_refspec(branch: str = layout.REMOTE_BRANCH) -> str:
-    # exact and without '+': only valid once the local ref exists
+    """What the tool pushes for the data ref (never written to the git config)."""
     return f"{layout.DATA_REF}:refs/heads/{branch}"
 
 
-# a glob: pushes nothing (and fails nothing) while there are no notes yet
+# what older versions added to `remote.<name>.push`; removed on sight
 NOTES_PUSH_REFSPEC = f"{layout.NOTES_REF}*:{layout.NOTES_REF}*"
-# notes.displayRef / notes.rewriteRef: an exact name that does not exist yet makes
-# every `git log` (and amend, rebase) warn "notes ref ... is invalid"; a glob does not
+# notes.rewriteRef: an exact name that does not exist yet makes every amend and
+# rebase warn "notes ref ... is invalid"; a glob does not
 NOTES_GLOB = f"{layout.NOTES_REF}*"
 
 
@@ -106,6 +107,11 @@ def _remote_exists(repo: GitRepo, remote: str) -> bool:
         return f"remote.{remote}.url" in repo.pygit.config
     except pygit2.GitError:
         return False
+
+
+def remote_exists(repo: GitRepo, remote: str) -> bool:
+    """Whether the git remote ``remote`` is configured."""
+    return _remote_exists(repo, remote)
 
 
 def _require_remote(repo: GitRepo, remote: str) -> None:
@@ -136,55 +142,121 @@ def _refspec_covers(spec: str, ref: str) -> bool:
 
 # -- configuration ----------------------------------------------------------------------
 
+#: notes settings ``init`` makes: amend and rebase keep the task notes
+NOTES_SETTINGS = (
+    ("notes.rewrite.amend", "true"),
+    ("notes.rewrite.rebase", "true"),
+    ("notes.rewriteMode", NOTES_MERGE_STRATEGY),
+)
+
 
 def configure_remote(
     repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
-) -> None:
-    """Make plain ``git fetch``/``push``/``log``/``rebase`` carry the task refs (idempotent).
+) -> list[str]:
+    """Make plain ``git fetch`` bring the task refs and amend/rebase keep the notes.
 
-    - notes: shown by ``git log`` and kept by amend and rebase (as the glob
-      ``refs/notes/claude-tasks*``: the exact name warns while it does not exist);
+    Idempotent; returns one line per setting it changed.
+
+    - notes: ``notes.rewriteRef`` (the glob ``refs/notes/claude-tasks*``: the
+      exact name warns while it does not exist), ``notes.rewrite.amend``,
+      ``notes.rewrite.rebase``, ``notes.rewriteMode``;
     - fetch: the notes into ``refs/notes/remotes/<remote>/claude-tasks`` (the
       branch ``claude-tasks`` already comes with ``+refs/heads/*``; a narrowed
-      fetch refspec gets a partial glob for it);
-    - push: ``HEAD`` (any ``push`` line replaces git's default, so the current
-      branch must be named), the notes by a glob, and the data ref once it
-      exists (an exact refspec whose source is missing fails the whole push).
+      fetch refspec gets a partial glob for it). Both force-update tracking refs
+      only, so no state of the remote's task data can make ``git fetch`` fail.
 
-    Nothing is force-pushed. Without the remote only the notes settings are made.
+    Nothing is added to ``remote.<name>.push`` (any push line changes what a
+    bare ``git push`` does, and a rejected task ref would make it exit 1): the
+    tool publishes task data itself (:func:`publish`). What older versions added
+    there, and ``notes.displayRef`` (it doubles the notes in
+    ``git log --notes=claude-tasks``), is removed.
     """
-    for key in ("notes.displayRef", "notes.rewriteRef"):
-        if not _notes_setting_present(repo, key):
-            _add(repo, key, NOTES_GLOB)
-    _set(repo, "notes.rewrite.amend", "true")
-    _set(repo, "notes.rewrite.rebase", "true")
-    _set(repo, "notes.rewriteMode", NOTES_MERGE_STRATEGY)
+    done = remove_legacy(repo, remote, branch)
+    if not _notes_setting_present(repo, "notes.rewriteRef"):
+        _add(repo, "notes.rewriteRef", NOTES_GLOB)
+        done.append(f"set notes.rewriteRef = {NOTES_GLOB} (amend and rebase keep task notes)")
+    for key, value in NOTES_SETTINGS:
+        if repo.config_get(key) != value:
+            repo.git("config", key, value)
+            done.append(f"set {key} = {value}")
     if not _remote_exists(repo, remote):
-        return
+        return done
     fetch_key = f"remote.{remote}.fetch"
     if not any(_refspec_covers(s, f"refs/heads/{branch}") for s in _values(repo, fetch_key)):
-        _add(repo, fetch_key, data_fetch_refspec(remote, branch))
-    _add(repo, fetch_key, notes_fetch_refspec(remote))
-    push_key = f"remote.{remote}.push"
-    ours = {NOTES_PUSH_REFSPEC, data_push_refspec(branch)}
-    if not [spec for spec in _values(repo, push_key) if spec not in ours]:
-        _add(repo, push_key, "HEAD")  # keeps `git push` pushing the current branch
-    _add(repo, push_key, NOTES_PUSH_REFSPEC)
-    if _ref_oid(repo.pygit, layout.DATA_REF) is not None:
-        _add(repo, push_key, data_push_refspec(branch))
+        spec = data_fetch_refspec(remote, branch)
+        _add(repo, fetch_key, spec)
+        done.append(f"added {fetch_key} = {spec} (git fetch brings the tasks)")
+    spec = notes_fetch_refspec(remote)
+    if spec not in _values(repo, fetch_key):
+        _add(repo, fetch_key, spec)
+        done.append(f"added {fetch_key} = {spec} (git fetch brings the task notes)")
+    return done
+
+
+def remove_legacy(
+    repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
+) -> list[str]:
+    """Remove the push refspecs and ``notes.displayRef`` older versions added."""
+    done = []
+    for key in _keys_matching(repo, r"^remote\..*\.push$"):
+        values = _values(repo, key)
+        ours = [v for v in values if _legacy_push(v)]
+        if not ours:
+            continue
+        # `HEAD` was ours when it stood only next to our refspecs
+        extra = ["HEAD"] if set(values) - set(ours) == {"HEAD"} else []
+        for value in [*ours, *extra]:
+            _unset(repo, key, value)
+            done.append(f"removed {key} = {value}")
+    for value in _values(repo, "notes.displayRef"):
+        if value in (NOTES_GLOB, layout.NOTES_REF):
+            _unset(repo, "notes.displayRef", value)
+            done.append(f"removed notes.displayRef = {value}")
+    return done
+
+
+def unconfigure_remote(
+    repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
+) -> list[str]:
+    """Remove every setting :func:`configure_remote` (or an older version) made."""
+    done = remove_legacy(repo, remote, branch)
+    for key in _keys_matching(repo, r"^remote\..*\.fetch$"):
+        name = key[len("remote.") : -len(".fetch")]
+        for value in _values(repo, key):
+            if value in (data_fetch_refspec(name, branch), notes_fetch_refspec(name)):
+                _unset(repo, key, value)
+                done.append(f"removed {key} = {value}")
+    for value in _values(repo, "notes.rewriteRef"):
+        if value in (NOTES_GLOB, layout.NOTES_REF):
+            _unset(repo, "notes.rewriteRef", value)
+            done.append(f"removed notes.rewriteRef = {value}")
+    for key, value in NOTES_SETTINGS:
+        if repo.config_get(key) == value:
+            repo.git("config", "--unset-all", key, check=False)
+            done.append(f"removed {key} = {value}")
+    return done
+
+
+def _legacy_push(value: str) -> bool:
+    return value == NOTES_PUSH_REFSPEC or value.startswith(f"{layout.DATA_REF}:")
+
+
+def _keys_matching(repo: GitRepo, pattern: str) -> list[str]:
+    listed = repo.git("config", "--local", "--get-regexp", pattern, check=False).stdout
+    keys: list[str] = []
+    for line in listed.splitlines():
+        key = line.partition(" ")[0]
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 def forget_data_push(repo: GitRepo) -> None:
-    """Drop the data ref's push refspec from every remote (for when the ref is deleted).
-
-    An exact refspec whose source is missing fails the whole ``git push``; the next
-    write to the data ref adds it again (:func:`ensure_configured`).
-    """
-    listed = repo.git("config", "--get-regexp", r"^remote\..*\.push$", check=False).stdout
-    for line in listed.splitlines():
-        key, _, value = line.partition(" ")
-        if value.startswith(f"{layout.DATA_REF}:"):
-            repo.git("config", "--fixed-value", "--unset-all", key, value, check=False)
+    """Drop push refspecs for the data ref that older versions added."""
+    for key in _keys_matching(repo, r"^remote\..*\.push$"):
+        for value in _values(repo, key):
+            if value.startswith(f"{layout.DATA_REF}:"):
+                _unset(repo, key, value)
 
 
 def _notes_setting_present(repo: GitRepo, key: str) -> bool:
@@ -197,31 +269,30 @@ def _add(repo: GitRepo, key: str, value: str) -> None:
         repo.git("config", "--fixed-value", "--replace-all", key, value, value)
 
 
-def _set(repo: GitRepo, key: str, value: str) -> None:
-    if repo.config_get(key) != value:
-        repo.git("config", key, value)
+def _unset(repo: GitRepo, key: str, value: str) -> None:
+    repo.git("config", "--local", "--fixed-value", "--unset-all", key, value, check=False)
 
 
 def needs_configuration(
     repo: GitRepo, remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANCH
 ) -> bool:
     """A cheap check (config reads only): would configure_remote change anything?"""
-    if not _notes_setting_present(repo, "notes.displayRef"):
+    if not _notes_setting_present(repo, "notes.rewriteRef"):
         return True
+    if _notes_setting_present(repo, "notes.displayRef"):
+        return True  # an older version's: to be removed
     if not _remote_exists(repo, remote):
         return False
-    if notes_fetch_refspec(remote) not in _values(repo, f"remote.{remote}.fetch"):
+    if any(_legacy_push(v) for v in _values(repo, f"remote.{remote}.push")):
         return True
-    if _ref_oid(repo.pygit, layout.DATA_REF) is None:
-        return False
-    return data_push_refspec(branch) not in _values(repo, f"remote.{remote}.push")
+    return notes_fetch_refspec(remote) not in _values(repo, f"remote.{remote}.fetch")
 
 
 def ensure_configured(repo: GitRepo, remote: str = DEFAULT_REMOTE) -> bool:
     """configure_remote if the cheap check says so; never fails (best effort).
 
-    Called after writes to the data ref, so the first task (or the first
-    fetched task history) makes plain ``git push`` carry it. True if it ran.
+    Called after writes to the data ref, so the first task configures the
+    clone (and removes what older versions configured). True if it ran.
     """
     try:
         if not needs_configuration(repo, remote):
@@ -339,11 +410,12 @@ def _peel_commit(git: pygit2.Repository, ref: str, oid: pygit2.Oid) -> pygit2.Oi
         obj = obj.peel(pygit2.Commit)
     if not isinstance(obj, pygit2.Commit):
         kind = type(obj).__name__.lower() if obj is not None else "missing object"
+        reason = f"it points at a {kind} ({str(oid)[:12]}), not a commit"
         raise InvalidHistoryError(
-            f"{ref} is not a valid task history: it points at a {kind} ({str(oid)[:12]}), "
-            "not a commit",
+            f"{ref} is not a valid task history: {reason}",
             f"local tasks are unchanged; repair the remote branch, or drop this copy with: "
             f"git update-ref -d {ref}",
+            reason=reason,
         )
     return obj.id
 
@@ -378,6 +450,25 @@ def _merge_commit(
     return new, found[0]
 
 
+def broken_remote(remote: str, branch: str, exc: InvalidHistoryError) -> InvalidHistoryError:
+    """The one-line refusal for a remote task branch that is not task data, with the repair."""
+    return InvalidHistoryError(
+        f"{remote}'s {branch} is not task data ({exc.reason}): nothing was merged and "
+        "local tasks are unchanged",
+        f"inspect it with `git log {remote}/{branch}`; to replace it with yours: "
+        f"`git push --force {remote} {layout.DATA_REF}:refs/heads/{branch}`",
+        reason=exc.reason,
+    )
+
+
+def broken_remote_warning(remote: str, exc: InvalidHistoryError) -> str:
+    """The one warning line a command that goes on with local data prints."""
+    return (
+        f"warning: {remote}'s {layout.REMOTE_BRANCH} is not task data ({exc.reason}): "
+        "showing local tasks only; `task sync` says how to repair it"
+    )
+
+
 def integrate(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
@@ -387,8 +478,17 @@ def integrate(
     """Bring what was fetched into ``refs/claude-tasks``: nothing, a fast-forward or a merge.
 
     Raises InvalidHistoryError (and writes nothing) when the tracking ref
-    does not hold task records.
+    does not hold task records (garbage, a hostile record): see :func:`broken_remote`.
     """
+    try:
+        return _integrate(repo, remote, branch, progress)
+    except InvalidHistoryError as exc:
+        raise broken_remote(remote, branch, exc) from None
+
+
+def _integrate(
+    repo: GitRepo, remote: str, branch: str, progress: Progress
+) -> IntegrateResult:
     git = repo.pygit
     store = TaskStore(repo)
     tracking = tracking_ref(remote, branch)
@@ -488,47 +588,160 @@ def _retryable(summary: str) -> bool:
     return any(reason in summary for reason in _RETRYABLE)
 
 
-def push(
+class RemoteUnreachable(GittaskError):
+    """The remote did not answer (network, DNS, a missing path): nothing was pushed."""
+
+
+class PushRejected(GittaskError):
+    """The remote refused the push for a reason a merge does not fix (a hook, a
+    permission, a diverged work branch)."""
+
+    def __init__(self, remote: str, reasons: str) -> None:
+        super().__init__(f"pushing to {remote} failed: {reasons}")
+        self.reasons = reasons
+
+
+# what git prints when it never reached the remote
+_UNREACHABLE = (
+    "could not read from remote",
+    "does not appear to be a git repository",
+    "unable to access",
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "network is unreachable",
+    "no route to host",
+    "couldn't connect to server",
+    "failed to connect",
+    "connection reset",
+)
+_NO_ATOMIC = "does not support --atomic"
+_COLLATERAL = "atomic push failed"  # refused only because another ref of the push was
+# the server's compare-and-swap lost to a push that landed at the same moment: every
+# ref of an atomic push says this, and the server's stderr names the ref that moved
+_RACED = "atomic transaction failed"
+
+
+def _lost_race(stderr: str) -> bool:
+    return any("cannot lock ref" in line or "but expected" in line for line in stderr.split("\n"))
+
+
+def remote_refspec(ref: str) -> str:
+    """The push refspec for a local ref: branches keep their name, other refs go
+    under ``refs/heads/`` (a server refuses most names outside it); "src:dst" as given."""
+    if ":" in ref:
+        return ref
+    if ref.startswith("refs/heads/"):
+        return f"{ref}:{ref}"
+    return f"{ref}:refs/heads/{ref.removeprefix('refs/')}"
+
+
+def _groups(
+    repo: GitRepo, branch: str, branches: Sequence[str], extra_refs: Sequence[str]
+) -> list[list[str]]:
+    """The refspecs to push, in the order a non-atomic server gets them: branches,
+    extra refs (run logs), notes, data. A task never points at a missing branch."""
+    git = repo.pygit
+    work = []
+    for name in branches:
+        ref = name if name.startswith("refs/") else f"refs/heads/{name}"
+        if _ref_oid(git, ref) is None:
+            raise GittaskError(f"there is no local branch '{name}' to push")
+        work.append(f"{ref}:{ref}")
+    extra = [remote_refspec(ref) for ref in extra_refs]
+    notes = [f"{layout.NOTES_REF}:{layout.NOTES_REF}"] if _ref_oid(git, layout.NOTES_REF) else []
+    data = [data_push_refspec(branch)] if _ref_oid(git, layout.DATA_REF) else []
+    return [group for group in (work, extra, notes, data) if group]
+
+
+def _failure_reasons(
+    proc: subprocess.CompletedProcess[str], rejected: list[tuple[str, str]]
+) -> str:
+    reasons = [
+        f"{spec.split(':', 1)[-1].removeprefix('refs/heads/')} {why}" for spec, why in rejected
+    ]
+    for line in proc.stderr.splitlines():
+        text = line.strip()
+        if text.startswith("remote:") and text[7:].strip():
+            reasons.append(text)
+    if not reasons:
+        reasons = [_last_line(proc)]
+    flat = " ".join("; ".join(reasons).split())
+    return flat if len(flat) <= 400 else flat[:399] + "…"
+
+
+def publish(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
+    branches: Sequence[str] = (),
+    extra_refs: Sequence[str] = (),
     branch: str = layout.REMOTE_BRANCH,
     progress: Progress = _quiet,
+    env: Mapping[str, str] | None = None,
+    on_remote_moved: Callable[[], None] | None = None,
 ) -> PushResult:
-    """Push the data ref (as branch ``claude-tasks``) and notes, never forcing.
+    """Push work branches, extra refs, the notes and the data ref in ONE atomic push.
 
-    A non-fast-forward rejection means the remote moved: fetch, merge, retry.
+    Never forces: the server's fast-forward check is the remote compare-and-swap.
+    Where the server does not support ``--atomic``, the groups go one push each,
+    in the order of :func:`_groups`, stopping at the first failure. A rejected
+    data or notes ref means the remote moved: fetch, merge, retry.
+    ``on_remote_moved`` runs after that fetch, before the merge: it may raise to
+    stop (a run's claim looks whether another clone claimed the same run).
+
+    Raises RemoteUnreachable when git never reached the remote, PushRejected when
+    the remote refused for another reason (the message holds the server's words).
     """
     _require_remote(repo, remote)
-    git = repo.pygit
     result = PushResult(remote)
+    shared = {data_push_refspec(branch), f"{layout.NOTES_REF}:{layout.NOTES_REF}"}
+    atomic = True
     for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
-        specs = []
-        if _ref_oid(git, layout.DATA_REF) is not None:
-            specs.append(data_push_refspec(branch))
-        if _ref_oid(git, layout.NOTES_REF) is not None:
-            specs.append(f"{layout.NOTES_REF}:{layout.NOTES_REF}")
-        if not specs:
+        groups = _groups(repo, branch, branches, extra_refs)
+        if not groups:
             return result
         result.attempts = attempt
-        progress(f"pushing tasks to {remote}")
-        proc = repo.git("push", "--porcelain", remote, *specs, check=False)
-        lines = _porcelain(proc.stdout)
-        for flag, spec, _ in lines:
-            source = spec.split(":", 1)[0]
-            if flag in ("*", " ", "+") and source not in result.pushed:
-                result.pushed.append(source)
-            elif flag == "=" and source not in result.up_to_date:
-                result.up_to_date.append(source)
-        rejected = [(spec, summary) for flag, spec, summary in lines if flag == "!"]
-        if proc.returncode == 0 and not rejected:
-            return result
-        if not rejected or not all(_retryable(summary) for _, summary in rejected):
-            why = "; ".join(f"{spec.split(':', 1)[0]} {summary}" for spec, summary in rejected)
-            raise GittaskError(f"pushing tasks to {remote} failed: {why or _last_line(proc)}")
+        progress(f"pushing to {remote}")
+        rejected: list[tuple[str, str]] = []
+        proc: subprocess.CompletedProcess[str] | None = None
+        for specs in [[s for g in groups for s in g]] if atomic else groups:
+            flags = ["--atomic"] if atomic else []
+            args = ["push", "--porcelain", *flags, remote, *specs]
+            proc = repo.git(*args, check=False, env=dict(env or {}))
+            if atomic and proc.returncode != 0 and _NO_ATOMIC in proc.stderr:
+                atomic = False
+                break
+            lines = _porcelain(proc.stdout)
+            for flag, spec, _ in lines:
+                source = spec.split(":", 1)[0]
+                if flag in ("*", " ", "+") and source not in result.pushed:
+                    result.pushed.append(source)
+                elif flag == "=" and source not in result.up_to_date:
+                    result.up_to_date.append(source)
+            rejected = [(spec, why) for flag, spec, why in lines if flag == "!"]
+            if proc.returncode != 0 or rejected:
+                if not lines and any(m in proc.stderr.lower() for m in _UNREACHABLE):
+                    raise RemoteUnreachable(f"{remote} is unreachable: {_last_line(proc)}")
+                break
+        else:
+            return result  # every group went through
+        if not atomic and proc is not None and _NO_ATOMIC in proc.stderr:
+            continue  # again, one group at a time
+        assert proc is not None
+        real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
+        if real and all(_RACED in why for _, why in real) and _lost_race(proc.stderr):
+            retry = True  # another push updated a ref between our read and our write
+        else:
+            retry = bool(real) and all(spec in shared and _retryable(why) for spec, why in real)
+        if not retry:
+            raise PushRejected(remote, _failure_reasons(proc, real))
         if attempt == MAX_PUSH_ATTEMPTS:
             break
-        progress(f"{remote} has changes this clone does not: fetching and merging them")
+        progress(f"{remote} has task changes this clone does not: fetching and merging them")
         fetch(repo, remote, branch)
+        if on_remote_moved is not None:
+            on_remote_moved()
         merged = integrate(repo, remote, branch, progress)
         if merged.changed:
             result.merges.append(merged)
@@ -539,6 +752,19 @@ def push(
         "others keep pushing at the same moment",
         "run 'claude-container task sync' again",
     )
+
+
+def push(
+    repo: GitRepo,
+    remote: str = DEFAULT_REMOTE,
+    branch: str = layout.REMOTE_BRANCH,
+    progress: Progress = _quiet,
+) -> PushResult:
+    """Push the data ref (as branch ``claude-tasks``) and notes, never forcing.
+
+    A non-fast-forward rejection means the remote moved: fetch, merge, retry.
+    """
+    return publish(repo, remote, branch=branch, progress=progress)
 
 
 # -- the whole round trip ---------------------------------------------------------------
@@ -672,5 +898,10 @@ def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
         return ""
     if db.index.get_meta("remote_seen") == str(theirs):
         return str(theirs)
-    integrate(db.repo, remote)
+    try:
+        integrate(db.repo, remote)
+    except InvalidHistoryError as exc:
+        # local reads go on with local data; `task sync` refuses and says how to repair
+        notice(broken_remote_warning(remote, exc))
+        return ""  # not seen: the next read looks (and warns) again
     return str(theirs)

@@ -76,6 +76,7 @@ class InitResult:
     unchanged: list[str] = field(default_factory=list)  # already what init writes
     kept: list[str] = field(default_factory=list)  # edited by the user: left alone
     lines: list[str] = field(default_factory=list)  # what was done, for the user
+    settings: list[str] = field(default_factory=list)  # git settings changed
 
     @property
     def changed(self) -> bool:
@@ -149,15 +150,38 @@ def ensure_gitignore(root: Path) -> bool:
     return True
 
 
-def _configure_remote(repo: GitRepo, remote: str) -> str | None:
-    try:
-        from gittask.store.sync import configure_remote
-    except ImportError:
-        return None  # team sync not there yet
-    configure_remote(repo, remote)
+def _configure_remote(repo: GitRepo, remote: str) -> list[str]:
+    """Configure git for the task refs; one line per setting changed, or a status line."""
+    from gittask.store.sync import configure_remote
+
+    done = configure_remote(repo, remote)
     if repo.config_get(f"remote.{remote}.url") is None:
-        return f"no remote '{remote}': task state stays local until you add one"
-    return f"configured remote '{remote}': plain git fetch/push carry the task refs"
+        done.append(f"no remote '{remote}': task state stays local until you add one")
+    elif done:
+        done.append(
+            f"plain git push/pull are unchanged; task state goes to '{remote}' with each "
+            "command (config sync.auto) or `task sync`"
+        )
+    return done
+
+
+def uninit_project(repo: GitRepo) -> list[str]:
+    """Remove every git setting ``init`` (or the first task command) made.
+
+    The project's files (``.claude-container/``, the ``.gitignore`` line) and the
+    task data are left alone: they are the team's, and ``clean --task-data``
+    removes the data.
+    """
+    from gittask.store.sync import unconfigure_remote
+
+    done = unconfigure_remote(repo)
+    if not done:
+        done.append("no claude-container git settings to remove")
+    done.append(
+        f"kept {CONFIG_DIR}/ and the task data (clean --task-data --yes removes the data); "
+        "the next command that writes a task configures git again"
+    )
+    return done
 
 
 def init_project(repo: GitRepo, force: bool = False) -> InitResult:
@@ -189,10 +213,10 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
         remote = str(ProjectConfig.load(root)["remote"] or "origin")
     except UsageError:
         remote = "origin"  # a broken kept config: its remote setting cannot be read
-    message = _configure_remote(repo, remote)
-    if message:
-        result.lines.append(message)
-    if not result.written:
+    settings = _configure_remote(repo, remote)
+    result.lines += settings
+    result.settings = [line for line in settings if line.startswith(("set ", "added ", "removed "))]
+    if not result.written and not result.settings:
         result.lines.insert(0, "already initialised: nothing to change")
     return result
 
@@ -529,11 +553,6 @@ def _task_data_items(repo: GitRepo) -> list[tuple[str, Callable[[], None]]]:
 
 def _delete_ref(repo: GitRepo, ref: str) -> None:
     repo.git("update-ref", "-d", ref)
-    if ref == layout.DATA_REF:
-        # its exact push refspec would now fail every plain `git push`
-        from gittask.store.sync import forget_data_push
-
-        forget_data_push(repo)
 
 
 def plan_clean(
@@ -592,6 +611,10 @@ def _settle_interrupted(repo: GitRepo, task_ids: list[str]) -> list[str]:
     for task_id in task_ids:
         if db.store.exists(task_id) and recover_stale_run(db, task_id):
             done.append(f"recorded task {task_id[:8]} as failed (its run's process died)")
+    if done:
+        from gittask.workflow.publish import after_change
+
+        after_change(db)
     return done
 
 
@@ -621,4 +644,7 @@ def apply_clean(repo: GitRepo, plan: CleanPlan, task_data: bool = False) -> list
             with contextlib.suppress(FileNotFoundError):
                 remove()
             done.append(f"removed {name}")
+        from gittask.store.sync import unconfigure_remote
+
+        done += unconfigure_remote(repo)
     return done

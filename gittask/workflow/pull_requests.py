@@ -23,6 +23,7 @@ from gittask.forge.urls import PullRef, RepoRef, apply_instead_of, parse_remote_
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store.database import TaskDatabase
+from gittask.workflow.publish import after_change, fetch_and_merge, remote_of
 
 if TYPE_CHECKING:
     from gittask.workflow.hooks import RunInfo
@@ -133,13 +134,17 @@ def open_pull_request(
             t.pr_note = note
             return note
 
-        return PullOutcome(db.update(task_id, record_note, "pr"), None, False, note)
+        noted = db.update(task_id, record_note, "pr")
+        after_change(db, config)
+        return PullOutcome(noted, None, False, note)
 
     def record_pull(t: TaskMetadata) -> str:
         t.pr_url, t.pr_number, t.pr_note = pull.url, pull.number, None
         return f"{'opened' if created else 'adopted'} {pull.url}"
 
-    return PullOutcome(db.update(task_id, record_pull, "pr"), pull, created, None)
+    recorded = db.update(task_id, record_pull, "pr")
+    after_change(db, config)
+    return PullOutcome(recorded, pull, created, None)
 
 
 def comment_on_continue(
@@ -207,11 +212,17 @@ def refresh_pull_states(
             return f"{old.value} -> {new.value} (pull request {why})"
 
         moved.append((db.update(task_id, move, "status"), target.value))
+    if moved:
+        after_change(db, config)
     return moved
 
 
 def task_for_pull(db: TaskDatabase, ref: PullRef, config: ProjectConfig) -> str:
-    """The task a PR belongs to: by stored URL, by the marker in its body, by head branch."""
+    """The task a PR belongs to: by stored URL, by the marker in its body, by head branch.
+
+    When this clone does not know it yet (a fresh clone, a teammate's task), the
+    remote's task data is fetched and merged first, then looked up again.
+    """
     here = github_repo(db, config)
     if here is not None and not here.same_repo(ref.repo):
         raise UsageError(
@@ -219,24 +230,43 @@ def task_for_pull(db: TaskDatabase, ref: PullRef, config: ProjectConfig) -> str:
             f"this repository is {here.full_name}",
         )
     db.refresh()
-    for row in db.index.rows():
-        if row.pr_url:
-            from gittask.forge.urls import parse_pull_ref
-
-            stored = parse_pull_ref(row.pr_url)
-            if stored and stored.number == ref.number and stored.repo.same_repo(ref.repo):
-                return row.id
+    found = _by_stored_url(db, ref)
+    if found is not None:
+        return found
     pull = forge_for(db, config).get_pull(ref.number)
     marked = marker_task_id(pull.body)
-    if marked and db.index.record(marked):
-        return marked
-    owner = db.index.branch_owner(pull.head_branch)
-    if owner is not None:
-        return owner
+    found = _by_pull(db, marked, pull.head_branch)
+    if found is None and fetch_and_merge(db, remote_of(config)):
+        found = _by_stored_url(db, ref) or _by_pull(db, marked, pull.head_branch)
+    if found is not None:
+        return found
+    if marked:
+        raise TaskNotFoundError(
+            f"pull request {ref.repo.full_name}#{ref.number} names task {marked[:8]} "
+            f"(marker '{task_marker(marked)}'), but no clone has published it",
+            "run `task push` in the clone that created it, then try again",
+        )
     raise TaskNotFoundError(
         f"no task belongs to pull request {ref.repo.full_name}#{ref.number}",
         "it has no claude-container marker and its branch is not a task's; try 'task sync'",
     )
+
+
+def _by_stored_url(db: TaskDatabase, ref: PullRef) -> str | None:
+    from gittask.forge.urls import parse_pull_ref
+
+    for row in db.index.rows():
+        if row.pr_url:
+            stored = parse_pull_ref(row.pr_url)
+            if stored and stored.number == ref.number and stored.repo.same_repo(ref.repo):
+                return row.id
+    return None
+
+
+def _by_pull(db: TaskDatabase, marked: str | None, head_branch: str) -> str | None:
+    if marked and db.index.record(marked):
+        return marked
+    return db.index.branch_owner(head_branch)
 
 
 def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig) -> FeedbackEntry:

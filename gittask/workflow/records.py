@@ -12,6 +12,7 @@ from gittask.workflow.branches import (
     check_branch_name,
     suggest_branch,
 )
+from gittask.workflow.publish import after_change
 
 
 def record_task(
@@ -21,8 +22,12 @@ def record_task(
     base: str | None,
     task_id: str | None = None,
     agent: str | None = None,
+    publish: bool = False,
 ) -> TaskMetadata:
-    """Validate and store a new ``pending`` task; nothing is written on bad input."""
+    """Validate and store a new ``pending`` task; nothing is written on bad input.
+
+    ``publish``: push it at once (sync.auto); a run publishes its own claim instead.
+    """
     description = description.strip()
     if not description:
         raise UsageError("the task description is empty; nothing was stored")
@@ -43,7 +48,10 @@ def record_task(
         agent=agent,
     )
     # checked again as part of the write: two creates racing for one branch, one wins
-    return db.create(task, lambda: check_branch_free(db, name))
+    stored = db.create(task, lambda: check_branch_free(db, name))
+    if publish:
+        after_change(db)
+    return stored
 
 
 def resolve_many(db: TaskDatabase, prefixes: list[str]) -> list[str]:
@@ -61,4 +69,7 @@ def ids_with_status(db: TaskDatabase, status: TaskStatus) -> list[str]:
 
 
 def delete_tasks(db: TaskDatabase, ids: list[str]) -> list[TaskMetadata]:
-    return [db.delete(task_id) for task_id in ids]
+    deleted = [db.delete(task_id) for task_id in ids]
+    if deleted:
+        after_change(db)
+    return deleted

@@ -50,9 +50,11 @@ from gittask.runner.agents import (
     get_agent,
 )
 from gittask.runner.container import RunInterrupted
+from gittask.runner.logs import AGENT_LOG as AGENT_LOG_NAME
+from gittask.runner.logs import EXECUTION_LOG as EXECUTION_LOG_NAME
 from gittask.runner.logs import RunLogs, Scrubber, scrub_folder
 from gittask.store.database import TaskDatabase
-from gittask.workflow import hooks, tasklogs
+from gittask.workflow import claims, hooks, tasklogs
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -285,6 +287,11 @@ class _Run:
         self.run_number = 0
         self.output: AgentOutput | None = None
         self.state_host: Path | None = None  # the agent's state folder on the host
+        # sync.auto: the remote the claim and the result are published to (None: local)
+        self.sync_remote: str | None = None
+        # refs published with the run's result besides branch, notes and data (run logs)
+        self.extra_refs: list[str] = []
+        self.discard_logs = False  # the run lost its claim: its log folder goes
 
     # progress lines, to the user and to execution.log
     def say(self, message: str) -> None:
@@ -315,6 +322,9 @@ class _Run:
 
     def _execute(self) -> RunResult:
         db, request = self.db, self.request
+        self.sync_remote = claims.sync_remote(db, self.config)
+        if self.sync_remote:
+            claims.fetch_and_merge(db, self.sync_remote)  # claim on the newest state
         db.refresh()
         task = db.store.get(request.task_id)
         self._check_runnable(task)
@@ -355,6 +365,8 @@ class _Run:
                     f"task {task.id[:8]} is already running (run {held.run}, pid {held.pid})",
                     f"follow it with 'task logs {task.id[:8]} --follow'",
                 )
+            if claims.claimed_elsewhere(self.repo, task):
+                raise claims.running_elsewhere(task)
 
     def _remove_leftovers(self, task_id: str, stale: live.RunMarker | None) -> None:
         """What a crashed run of this task left: its container and its worktree."""
@@ -543,14 +555,26 @@ class _Run:
             t.agent = pre.agent.name
             t.container_id = container_id
             t.error_message = None
+            t.publish_error = None
+            t.claimed_by = claims.identity(self.repo)
             t.base_branch = t.base_branch or base
             if self.request.kind == "continue":
                 t.last_continued_at = t.started_at
             return f"run {run} in container {container_id[:12]}"
 
         with self.guard.deferred():
+            before = self.db.store.tip()
             self.task = self.db.update(task.id, to_running, "running")
             self.recorded_running = True
+            if self.sync_remote:
+                try:
+                    claims.publish_claim(self.db, self.sync_remote, task.id, run)
+                except claims.ClaimLost as lost:
+                    # another clone claimed this run first: ours never happened
+                    claims.roll_back(self.db, self.sync_remote, task, self.task, before)
+                    self.recorded_running = False
+                    self.discard_logs = True
+                    raise lost.refusal(self.db) from None
             self.marker.state = live.STATE_RUNNING
             live.update(self.repo, self.marker)
         self.guard.check()
@@ -722,6 +746,7 @@ class _Run:
                     said = _one_line(self.scrub.text(outcome.summary.strip()), 300)
                     error += f"; it said: {said}"
         pushed = False
+        publish_error: str | None = None
         notes = [self.scrub.text(w) for w in outcome.warnings]  # e.g. denied tool calls
         if self.guard.received and not interrupted:  # a signal while the work was taken
             interrupted = self.guard.received
@@ -730,14 +755,18 @@ class _Run:
         if error is None:
             # still deferred: a push is not cut in half by a signal to this process alone
             # (Ctrl-C reaches git too); the record then says what happened
-            if wt.remote_exists(self.repo, self.remote):
+            if self.sync_remote:
+                pushed = True  # with the record, notes and logs: see _record_success
+            elif wt.remote_exists(self.repo, self.remote):
                 self.say(f"pushing {task.branch_name} to {self.remote}")
                 push_error = self._push(task.branch_name)
                 if push_error:
                     error = (
                         f"push to {self.remote} failed: {push_error}; the work is on the "
-                        f"local branch {task.branch_name} ({head[:12]})"
+                        f"local branch {task.branch_name} ({head[:12]}): publish it with "
+                        f"`task push {task.id[:8]}`"
                     )
+                    publish_error = push_error
                 else:
                     pushed = True
             else:
@@ -753,7 +782,12 @@ class _Run:
             error += f"; the unfinished work is on the local branch {task.branch_name} (not pushed)"
         if error is not None:
             return self._record_failure(
-                error, outcome=outcome, commits=commits, head=head, interrupted=bool(interrupted)
+                error,
+                outcome=outcome,
+                commits=commits,
+                head=head,
+                interrupted=bool(interrupted),
+                publish_error=publish_error,
             )
         return self._record_success(
             task, run, base, outcome, commits, head, pushed, notes, interrupted=bool(interrupted)
@@ -833,6 +867,18 @@ class _Run:
         with self.guard.deferred():
             final = self.db.update(task.id, finish, status.value)
             self.recorded_running = False
+            if self.sync_remote and pushed:
+                # the branch, its notes, the run logs and this record, in one push
+                self.say(f"pushing {task.branch_name} and the task to {self.sync_remote}")
+                problem = claims.publish_result(
+                    self.db,
+                    self.sync_remote,
+                    [task.branch_name],
+                    self.extra_refs,
+                    env={"GIT_TERMINAL_PROMPT": "0"} if self.request.detached else None,
+                )
+                if problem is not None:
+                    return self._record_publish_failure(task, run, outcome, commits, head, problem)
         interrupted = interrupted or self.guard.received is not None
         self.say(
             f"task {task.id[:8]} {status.value}: {len(commits)} new commit(s) on "
@@ -901,6 +947,42 @@ class _Run:
             final = self.db.store.get(task.id)
         return RunResult(final, True, run, None, commits, pushed, notes, interrupted)
 
+    def _record_publish_failure(
+        self,
+        task: TaskMetadata,
+        run: int,
+        outcome: AgentOutcome,
+        commits: list[str],
+        head: str,
+        problem: str,
+    ) -> RunResult:
+        """The run succeeded but its work did not reach the remote: the record says so."""
+        remote = self.sync_remote or self.remote
+        problem = self.scrub.text(_one_line(problem))
+        error = (
+            f"push to {remote} failed: {problem}; the work is on the local branch "
+            f"{task.branch_name} ({head[:12]}): publish it with `task push {task.id[:8]}`"
+        )
+
+        def unpublished(t: TaskMetadata) -> str:
+            t.status = TaskStatus.FAILED  # the same run, corrected: not a new transition
+            t.error_message = error
+            t.publish_error = problem
+            return error
+
+        self.log(f"failed: {error}")
+        with self.guard.deferred():
+            final = self.db.update(task.id, unpublished, "failed")
+            # at least the record may go (a refused branch, say): the claim must not stay
+            from gittask.workflow.publish import after_change
+
+            after_change(self.db, self.config)
+        if self.logs is not None:
+            self.logs.save_info(status="failed", error=error, pushed=False)
+        return RunResult(
+            final, False, run, error, commits, interrupted=self.guard.received is not None
+        )
+
     def _record_failure(
         self,
         error: str,
@@ -908,6 +990,7 @@ class _Run:
         commits: list[str] | None = None,
         head: str | None = None,
         interrupted: bool = False,
+        publish_error: str | None = None,
     ) -> RunResult:
         assert self.task is not None
         error = self.scrub.text(_one_line(error))
@@ -924,6 +1007,7 @@ class _Run:
             if commits and head:
                 t.commit_hash = head
                 t.commits = [*t.commits, *(c for c in commits if c not in t.commits)]
+            t.publish_error = publish_error
             self._apply_outcome(t, outcome)
             return error
 
@@ -931,6 +1015,11 @@ class _Run:
         with self.guard.deferred():
             final = self.db.update(task_id, fail, "failed")
             self.recorded_running = False
+            if self.sync_remote:
+                # the claim was published: so is its end (the work branch stays local)
+                from gittask.workflow.publish import after_change
+
+                after_change(self.db, self.config)
         interrupted = interrupted or self.guard.received is not None
         if self.logs is not None:
             self.logs.save_info(
@@ -964,24 +1053,41 @@ class _Run:
             self.worktree = None
         if self.logs is not None:
             self.logs.close()
-            tasklogs.keep_run(
-                self.db,
-                self.config,
-                self.task,
-                self.run_number,
-                self.logs.folder,
-                agent_state_dir(self.db, self.task.id)
-                if self.task and self.pre.agent.state_dir
-                else None,
-                self.scrub,
-                self.pre.credentials,
-                self.remote,
-                self.request.say,
-            )
+            if self.discard_logs:  # a refused claim: this run never happened
+                _discard_run_logs(self.logs.root, self.logs.folder)
+            else:
+                tasklogs.keep_run(
+                    self.db,
+                    self.config,
+                    self.task,
+                    self.run_number,
+                    self.logs.folder,
+                    agent_state_dir(self.db, self.task.id)
+                    if self.task and self.pre.agent.state_dir
+                    else None,
+                    self.scrub,
+                    self.pre.credentials,
+                    self.remote,
+                    self.request.say,
+                )
             self.logs = None
         if self.marker is not None:
             live.release(self.repo, self.marker)
             self.marker = None
+
+
+def _discard_run_logs(root: Path, folder: Path) -> None:
+    """A run that lost its claim leaves no log folder (its number is another clone's)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    runs = sorted(p for p in root.glob("run-*") if p.is_dir())
+    for link in (root / name for name in (AGENT_LOG_NAME, EXECUTION_LOG_NAME)):
+        with contextlib.suppress(OSError):
+            if link.is_symlink():
+                link.unlink()
+                if runs:
+                    os.symlink(f"{runs[-1].name}/{link.name}", link)
 
 
 def run_task(db: TaskDatabase, request: RunRequest, pre: Preflight | None = None) -> RunResult:
