@@ -185,7 +185,7 @@ def test_unknown_agent() -> None:
 def test_generated_dockerfile_is_valid_pinned_and_secret_free() -> None:
     text = default_dockerfile(1234, 1234)
     assert validate_dockerfile(text) == []
-    assert "@anthropic-ai/claude-code@" in text and "FROM node:" in text
+    assert "@anthropic-ai/claude-code@" in text and "ARG BASE_IMAGE=node:" in text
     assert "WORKDIR /workspace" in text
     assert "ANTHROPIC_API_KEY" not in text
     assert validate_dockerfile(text + "\nUSER root\n") != []
