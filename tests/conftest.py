@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fake_anthropic.fixture"]
+pytest_plugins = ["tests.fake_anthropic.fixture", "tests.fake_openai.fixture"]
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
