@@ -67,8 +67,8 @@ def _bool(text: Any) -> bool:
 
 def _agent(text: Any) -> str:
     value = str(text).strip()
-    if value not in ("claude", "command"):
-        raise ValueError("must be 'claude' or 'command'")
+    if value not in ("claude", "codex", "command"):
+        raise ValueError("must be 'claude', 'codex' or 'command'")
     return value
 
 
@@ -141,7 +141,7 @@ class Key:
 
 KEYS: dict[str, Key] = {
     "image": Key(None, _optional_str, "Docker image to run (default: derived from the repository)"),
-    "agent": Key("claude", _agent, "which agent runs: claude or command"),
+    "agent": Key("claude", _agent, "which agent runs: claude, codex or command"),
     "base_image": Key(
         "node:22-bookworm-slim",
         _image_ref,

@@ -178,7 +178,7 @@ def test_command_agent() -> None:
 
 
 def test_unknown_agent() -> None:
-    with pytest.raises(ValueError, match="valid agents are claude, command"):
+    with pytest.raises(ValueError, match="valid agents are claude, codex, command"):
         get_agent("nope")
 
 
