@@ -154,6 +154,12 @@ KEYS: dict[str, Key] = {
         "how Claude Code gets into the image: npm (in the build), host (the host's npm; "
         "the build needs no network) or auto (host with a debootstrap base)",
     ),
+    "codex_version": Key("0.171.0", _release, "Codex release the image installs (agent codex)"),
+    "codex_install": Key(
+        "auto",
+        _claude_install,
+        "how Codex gets into the image (agent codex): npm, host or auto, as claude_install",
+    ),
     "agent_command": Key(None, _optional_str, "shell command run by the 'command' agent"),
     "base_branch": Key(None, _branch, "branch new tasks start from (default: origin's default)"),
     "timeout_seconds": Key(3600, _positive_int, "wall-clock limit for one run"),
