@@ -306,12 +306,14 @@ def build_project_image(
     if codex and "CLAUDE_CODE_VERSION" in declared and "CODEX_VERSION" not in declared:
         raise GittaskError(
             f"the agent is codex but {CONFIG_DIR}/{DOCKERFILE} installs Claude Code",
-            "regenerate it with `claude-container init --force`",
+            f"delete {CONFIG_DIR}/{DOCKERFILE} and run `claude-container init` to write "
+            "the Codex one (init --force would also reset the settings)",
         )
     if not codex and "CODEX_VERSION" in declared and "CLAUDE_CODE_VERSION" not in declared:
         raise GittaskError(
             f"the agent is {config['agent']} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
-            "set agent to codex, or regenerate it with `claude-container init --force`",
+            f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
+            "`claude-container init`",
         )
     engine = client or docker_client()
     if base == DEBOOTSTRAP:
