@@ -169,7 +169,7 @@ KEYS: dict[str, Key] = {
     "pids_limit": Key(512, _positive_int, "container process limit"),
     "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
     "env": Key([], _env_names, "names of host variables passed to the agent"),
-    "model": Key(None, _optional_str, "Claude model (--model)"),
+    "model": Key(None, _optional_str, "the agent's model (claude --model, codex -m)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
     "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),

@@ -126,3 +126,12 @@ def claude_image() -> str:
 
     build_real_image()
     return REAL_IMAGE
+
+
+@pytest.fixture(scope="session")
+def codex_image() -> str:
+    """The real Codex image (Debian base, Codex from the host's npm), built by ``build``."""
+    from tests.real_image import REAL_CODEX_IMAGE, build_real_image
+
+    build_real_image("codex")
+    return REAL_CODEX_IMAGE
