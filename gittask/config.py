@@ -67,8 +67,8 @@ def _bool(text: Any) -> bool:
 
 def _agent(text: Any) -> str:
     value = str(text).strip()
-    if value not in ("claude", "command"):
-        raise ValueError("must be 'claude' or 'command'")
+    if value not in ("claude", "codex", "command"):
+        raise ValueError("must be 'claude', 'codex' or 'command'")
     return value
 
 
@@ -141,7 +141,7 @@ class Key:
 
 KEYS: dict[str, Key] = {
     "image": Key(None, _optional_str, "Docker image to run (default: derived from the repository)"),
-    "agent": Key("claude", _agent, "which agent runs: claude or command"),
+    "agent": Key("claude", _agent, "which agent runs: claude, codex or command"),
     "base_image": Key(
         "node:22-bookworm-slim",
         _image_ref,
@@ -154,6 +154,12 @@ KEYS: dict[str, Key] = {
         "how Claude Code gets into the image: npm (in the build), host (the host's npm; "
         "the build needs no network) or auto (host with a debootstrap base)",
     ),
+    "codex_version": Key("0.171.0", _release, "Codex release the image installs (agent codex)"),
+    "codex_install": Key(
+        "auto",
+        _claude_install,
+        "how Codex gets into the image (agent codex): npm, host or auto, as claude_install",
+    ),
     "agent_command": Key(None, _optional_str, "shell command run by the 'command' agent"),
     "base_branch": Key(None, _branch, "branch new tasks start from (default: origin's default)"),
     "timeout_seconds": Key(3600, _positive_int, "wall-clock limit for one run"),
@@ -163,7 +169,7 @@ KEYS: dict[str, Key] = {
     "pids_limit": Key(512, _positive_int, "container process limit"),
     "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
     "env": Key([], _env_names, "names of host variables passed to the agent"),
-    "model": Key(None, _optional_str, "Claude model (--model)"),
+    "model": Key(None, _optional_str, "the agent's model (claude --model, codex -m)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
     "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),

@@ -200,7 +200,11 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     )
     uid, gid, note = image_user_ids()
     try:
-        dockerfile = default_dockerfile(uid, gid)
+        agent = str(ProjectConfig.load(root)["agent"])
+    except UsageError:
+        agent = "claude"  # a broken kept config: its agent setting cannot be read
+    try:
+        dockerfile = default_dockerfile(uid, gid, agent=agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     _place(folder / DOCKERFILE, dockerfile, force, result, f"{CONFIG_DIR}/{DOCKERFILE}")
@@ -234,12 +238,15 @@ class BuildResult:
     install: str | None  # npm or host; None: the Dockerfile installs the agent its own way
     cached: bool  # nothing changed: the image was already built from these inputs
     seconds: float
+    codex_version: str | None = None  # agent codex: the Codex release it holds
 
     def describe(self) -> str:
         verb = "up to date" if self.cached else "built"
         parts = [f"image {self.image_id.removeprefix('sha256:')[:12]}", f"{self.size / 1e6:.0f} MB"]
         if self.claude_code_version:
             parts.append(f"Claude Code {self.claude_code_version}")
+        if self.codex_version:
+            parts.append(f"Codex {self.codex_version}")
         if self.base:
             parts.append(f"base {self.base}")
         if self.install:
@@ -253,6 +260,7 @@ class BuildResult:
             "image_id": self.image_id,
             "size": self.size,
             "claude_code_version": self.claude_code_version,
+            "codex_version": self.codex_version,
             "base": self.base,
             "install": self.install,
             "cached": self.cached,
@@ -263,6 +271,7 @@ class BuildResult:
 #: Image labels written by ``build``.
 BUILD_KEY_LABEL = "gittask.build-key"
 VERSION_LABEL = "gittask.claude-code-version"
+CODEX_VERSION_LABEL = "gittask.codex-version"
 DEBOOTSTRAP = "debootstrap"
 
 
@@ -308,12 +317,28 @@ def build_project_image(
         say(f"warning: {problem}")
     config = ProjectConfig.load(root)
     tag = image_tag(repo, config)
-    version = str(config["claude_code_version"])
+    codex = config["agent"] == "codex"
+    version = str(config["codex_version" if codex else "claude_code_version"])
     base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
-    install = str(config["claude_install"])
+    install = str(config["codex_install" if codex else "claude_install"])
     if install == "auto":
         install = "host" if base == DEBOOTSTRAP else "npm"
     declared = declared_args(text)
+    version_arg, install_arg = (
+        ("CODEX_VERSION", "CODEX_INSTALL") if codex else ("CLAUDE_CODE_VERSION", "CLAUDE_INSTALL")
+    )
+    if codex and "CLAUDE_CODE_VERSION" in declared and "CODEX_VERSION" not in declared:
+        raise GittaskError(
+            f"the agent is codex but {CONFIG_DIR}/{DOCKERFILE} installs Claude Code",
+            f"delete {CONFIG_DIR}/{DOCKERFILE} and run `claude-container init` to write "
+            "the Codex one (init --force would also reset the settings)",
+        )
+    if not codex and "CODEX_VERSION" in declared and "CLAUDE_CODE_VERSION" not in declared:
+        raise GittaskError(
+            f"the agent is {config['agent']} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
+            f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
+            "`claude-container init`",
+        )
     engine = client or docker_client()
     if base == DEBOOTSTRAP:
         from gittask.runner.debian_base import ensure_base
@@ -326,10 +351,11 @@ def build_project_image(
             )
         base = ensure_base(engine, progress=say, rebuild=nocache)
     binary: Path | None = None
-    if install == "host":
-        from gittask.runner.npm_package import claude_binary
+    from gittask.runner.npm_package import CLAUDE_CODE, CODEX, agent_binary
 
-        binary = claude_binary(version, progress=say)
+    npm_agent = CODEX if codex else CLAUDE_CODE
+    if install == "host":
+        binary = agent_binary(npm_agent, version, progress=say)
     # the image's user gets the uid/gid of whoever builds it, whatever the
     # committed file's defaults say (a teammate's init wrote theirs)
     uid, gid, note = image_user_ids()
@@ -337,8 +363,8 @@ def build_project_image(
         "USER_UID": str(uid),
         "USER_GID": str(gid),
         "BASE_IMAGE": base,
-        "CLAUDE_CODE_VERSION": version,
-        "CLAUDE_INSTALL": install,
+        version_arg: version,
+        install_arg: install,
     }
     buildargs = {k: v for k, v in wanted.items() if k in declared}
     if "USER_UID" in buildargs and note:
@@ -348,21 +374,22 @@ def build_project_image(
     key = _build_key(engine, folder, skip, buildargs, base, install, binary)
     # what the summary names: only what the Dockerfile takes from the settings
     shown_base = base if "BASE_IMAGE" in declared else None
-    shown_install = install if "CLAUDE_INSTALL" in declared else None
+    shown_install = install if install_arg in declared else None
     if not nocache:
         current = _labelled(engine, tag)
         if current is not None and current[1].get(BUILD_KEY_LABEL) == key:
             return _result(engine, tag, shown_base, shown_install, True, started)
     extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}
     if binary is not None:
-        extra[f"{AGENT_BIN_DIR}/claude"] = binary
+        for name, source in npm_agent.image_files(binary).items():
+            extra[f"{AGENT_BIN_DIR}/{name}"] = source
     labels: dict[str, str] = {}
     if "GITTASK_BUILD_KEY" in declared:  # labelled by the Dockerfile itself: no extra step
         buildargs["GITTASK_BUILD_KEY"] = key
     else:
         labels = {BUILD_KEY_LABEL: key}
-        if "CLAUDE_CODE_VERSION" in declared:
-            labels[VERSION_LABEL] = version
+        if version_arg in declared:
+            labels[CODEX_VERSION_LABEL if codex else VERSION_LABEL] = version
     build_image(
         folder,
         tag,
@@ -410,6 +437,7 @@ def _result(
         image_id=image_id,
         size=size,
         claude_code_version=labels.get(VERSION_LABEL),
+        codex_version=labels.get(CODEX_VERSION_LABEL),
         base=base,
         install=install,
         cached=cached,
@@ -453,9 +481,7 @@ def _context_files(folder: Path, skip: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         rel = Path(dirpath).relative_to(folder).as_posix()
-        dirnames[:] = [
-            d for d in dirnames if (f"{rel}/{d}" if rel != "." else d) not in skip
-        ]
+        dirnames[:] = [d for d in dirnames if (f"{rel}/{d}" if rel != "." else d) not in skip]
         for filename in filenames:
             names.append(f"{rel}/{filename}" if rel != "." else filename)
     return names

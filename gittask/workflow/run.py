@@ -202,9 +202,8 @@ def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
     return db.repo.state_dir / "agent-state" / task_id
 
 
-def _transcript_exists(state_dir: Path, session_id: str) -> bool:
-    project = WORKDIR.replace("/", "-")
-    return (state_dir / "projects" / project / f"{session_id}.jsonl").is_file()
+def _transcript_exists(agent: Agent, state_dir: Path, session_id: str) -> bool:
+    return agent.session_file(state_dir, session_id) is not None
 
 
 def _agent_executable(agent: Agent, settings: AgentSettings) -> str:
@@ -436,7 +435,7 @@ class _Run:
             agent.seed_state_dir(state_host)
             self.state_host = state_host
             tasklogs.restore_session(self.db, self.remote, task, state_host, self.log)
-            if task.session_id and _transcript_exists(state_host, task.session_id):
+            if task.session_id and _transcript_exists(agent, state_host, task.session_id):
                 resume = task.session_id
                 self.log(f"resuming session {resume}")
             elif task.session_id:
