@@ -11,6 +11,7 @@ product turns into Codex's ``openai_base_url``.  The key is given as
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +90,12 @@ def test_create_then_continue_with_the_real_codex(
     for request in fake_openai.requests:
         assert request.reply == "websocket refused" or request.method == "POST", request
     assert fake_openai.remaining == 0
+
+
+def test_doctor_checks_the_codex_image(project: Project) -> None:
+    proc = project.cli("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["codex"]["ok"], checks
+    assert checks["codex"]["detail"].startswith("Codex 0.")
+    assert checks["git"]["ok"] and checks["user"]["ok"]
+    assert "claude" not in checks

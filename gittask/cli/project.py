@@ -145,10 +145,11 @@ def build(
         result = run(_milestones_only if as_json else _say)
     report = None
     if check:
+        from gittask.config import load_config
         from gittask.runner.image import docker_client
         from gittask.workflow.doctor import probe_image
 
-        report = probe_image(docker_client(), result.tag)
+        report = probe_image(docker_client(), result.tag, str(load_config(repo)["agent"]))
     if as_json:
         data = result.to_json()
         if report is not None:
