@@ -1068,6 +1068,7 @@ class _Run:
                     self.pre.credentials,
                     self.remote,
                     self.request.say,
+                    self.pre.agent.session_file,
                 )
             self.logs = None
         if self.marker is not None:

@@ -53,6 +53,27 @@ def transcript_path(state_dir: Path, session_id: str) -> Path:
     return state_dir / "projects" / WORKDIR.replace("/", "-") / f"{session_id}.jsonl"
 
 
+#: Where an agent keeps a session's transcript in its state folder, if it is there
+#: (``Agent.session_file``: Claude's projects/-workspace/<id>.jsonl, Codex's rollouts).
+SessionLocator = Callable[[Path, str], Path | None]
+
+
+def _claude_transcript(state_dir: Path, session_id: str) -> Path | None:
+    path = transcript_path(state_dir, session_id)
+    return path if path.is_file() else None
+
+
+def _stored_session_path(state_dir: Path, info: Mapping[str, object], session_id: str) -> Path:
+    """Where a stored transcript goes back: the path the run recorded, relative to the
+    state folder (checked: no absolute path, no ``..``), else Claude's layout."""
+    relative = info.get("session_path")
+    if isinstance(relative, str) and relative and not relative.startswith("/"):
+        parts = Path(relative).parts
+        if ".." not in parts and all(re.fullmatch(r"[A-Za-z0-9._-]+", p) for p in parts):
+            return state_dir.joinpath(*parts)
+    return transcript_path(state_dir, session_id)
+
+
 def _safe_session_id(session_id: str | None) -> str | None:
     if session_id and re.fullmatch(r"[A-Za-z0-9._-]{1,128}", session_id) and ".." not in session_id:
         return session_id
@@ -149,6 +170,7 @@ def keep_run(
     credentials: Mapping[str, str],
     remote: str,
     say: Say,
+    locate: SessionLocator = _claude_transcript,
 ) -> str | None:
     """Store run ``run``'s logs (and session) on the task's logs ref and push it;
     the ref's name, or None when the run never started. Never raises: the run is
@@ -156,7 +178,9 @@ def keep_run(
     if task is None or task.run_count < run or run < 1:
         return None  # the run did not reach its container: nothing worth keeping
     try:
-        ref = _store(db, config, task.id, run, folder, state_dir, scrub, credentials, say)
+        ref = _store(
+            db, config, task.id, run, folder, state_dir, scrub, credentials, say, locate
+        )
     except (GittaskError, OSError) as exc:
         say(f"warning: the logs of run {run} were not stored in git: {exc}")
         return None
@@ -179,6 +203,7 @@ def _store(
     scrub: Scrubber,
     credentials: Mapping[str, str],
     say: Say,
+    locate: SessionLocator = _claude_transcript,
 ) -> str:
     max_bytes = int(config["logs.max_bytes"])
     info = scrub.data(runner_logs.read_run_info(folder))
@@ -196,9 +221,9 @@ def _store(
         if capped.withheld:
             say(f"warning: {stored} of run {run} held the value of {capped.withheld}: not stored")
     session_id = _safe_session_id(str(info.get("session_id") or "") or _record_session(db, task_id))
-    if state_dir is not None and session_id:
-        path = transcript_path(state_dir, session_id)
-        with contextlib.suppress(OSError):
+    path = locate(state_dir, session_id) if state_dir is not None and session_id else None
+    if state_dir is not None and session_id and path is not None:
+        with contextlib.suppress(OSError, ValueError):
             size = path.stat().st_size
             if size > max_bytes:  # a cut transcript cannot be resumed: keep none
                 notes.append(f"session not stored: {size} bytes > logs.max_bytes ({max_bytes})")
@@ -209,6 +234,7 @@ def _store(
                 elif capped is not None:
                     files[runlogs.SESSION] = capped.data
                     info["session_file"] = session_id
+                    info["session_path"] = path.relative_to(state_dir).as_posix()
     if notes:
         info["stored_notes"] = notes
     leaked = find_credential(json.dumps(info, default=str).encode(), credentials)
@@ -320,7 +346,6 @@ def _restore_session(
     session_id = _safe_session_id(task.session_id)
     if session_id is None:
         return False
-    target = transcript_path(state_dir, session_id)
     # runs this clone made (not the one starting now, whose folder may exist already)
     local_runs = {n for n, _ in runner_logs.runs(db.logs_folder(task.id)) if n <= task.run_count}
     stored = _session_run(db, task.id, session_id)
@@ -333,6 +358,7 @@ def _restore_session(
         stored = _session_run(db, task.id, session_id)
     if stored is None:
         return False
+    target = _stored_session_path(state_dir, stored.info, session_id)
     if target.is_file() and max(local_runs, default=0) >= stored.run:
         return False  # this clone ran the session since: its transcript is the newest
     data = stored.read(runlogs.SESSION)
