@@ -28,11 +28,51 @@ RARE_EVERY = 2000
 # "merged" and "closed" map to Taskwarrior's "completed"
 STATUSES = ("pending", "pending", "pending", "created", "continued", "failed", "merged", "closed")
 _WORDS = (
-    "parser cache login signup form email button layout report export import queue "
-    "worker retry timeout database schema migration index search filter sort page "
-    "header footer theme color font icon upload download thumbnail preview billing "
-    "invoice payment refund coupon cart checkout shipping address profile avatar"
-).split()
+    "parser",
+    "cache",
+    "login",
+    "signup",
+    "form",
+    "email",
+    "button",
+    "layout",
+    "report",
+    "export",
+    "import",
+    "queue",
+    "worker",
+    "retry",
+    "timeout",
+    "database",
+    "schema",
+    "migration",
+    "index",
+    "search",
+    "filter",
+    "sort",
+    "page",
+    "header",
+    "footer",
+    "theme",
+    "color",
+    "font",
+    "icon",
+    "upload",
+    "download",
+    "thumbnail",
+    "preview",
+    "billing",
+    "invoice",
+    "payment",
+    "refund",
+    "coupon",
+    "cart",
+    "checkout",
+    "shipping",
+    "address",
+    "profile",
+    "avatar",
+)
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 METADATA = """\
@@ -170,8 +210,7 @@ def fast_import_stream(count: int, ref: str = "refs/claude-tasks") -> Iterator[b
         when = int(task.created.timestamp())
         if len(batch) == 1:
             message = (
-                f"create {task.id[:8]}: {task.title}\n\n"
-                f"Task-Id: {task.id}\nTask-Action: create\n"
+                f"create {task.id[:8]}: {task.title}\n\nTask-Id: {task.id}\nTask-Action: create\n"
             )
         else:
             message = f"import {len(batch)} tasks\n\nTask-Action: import\n"
