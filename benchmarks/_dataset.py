@@ -24,8 +24,7 @@ AUTHOR = "Bench Mark <bench@example.com>"
 COMMON_WORD = "widget"  # in every description
 RARE_WORD = "zanzibar"  # in about one task in 2,000
 RARE_EVERY = 2000
-# statuses at rest (a `running` task makes `list` ask Docker about its container);
-# "merged" and "closed" map to Taskwarrior's "completed"
+# statuses at rest (a `running` task makes `list` ask Docker about its container)
 STATUSES = ("pending", "pending", "pending", "created", "continued", "failed", "merged", "closed")
 _WORDS = (
     "parser",
@@ -73,6 +72,7 @@ _WORDS = (
     "profile",
     "avatar",
 )
+TASKWARRIOR_STATUS = {"merged": "completed", "closed": "deleted"}
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 METADATA = """\
@@ -268,12 +268,12 @@ def taskwarrior_json(count: int) -> str:
             "uuid": f"{task.id[:8]}-{task.id[8:12]}-{task.id[12:16]}-{task.id[16:20]}-"
             f"{task.id[20:]}",
             "description": " ".join(task.description.split()),
-            "status": "completed" if task.status in ("merged", "closed") else "pending",
+            "status": TASKWARRIOR_STATUS.get(task.status, "pending"),
             "entry": entry,
             "modified": entry,
             "project": "bench",
         }
-        if item["status"] == "completed":
+        if item["status"] != "pending":
             item["end"] = entry
         if task.feedback is not None:
             item["annotations"] = [{"entry": entry, "description": task.feedback}]

@@ -33,7 +33,9 @@ from pathlib import Path
 from _common import ROOT, cli_command, command_env
 from _dataset import COMMON_WORD, RARE_WORD, build_store, tasks
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gittask-bench"
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gittask-bench"
 
 
 @dataclass
@@ -96,12 +98,12 @@ def cached_store(size: int, fresh: bool) -> Path:
     from _dataset import __file__ as dataset_file
 
     key = hashlib.sha1(Path(dataset_file).read_bytes()).hexdigest()[:10]
-    path = CACHE / f"{size}-{key}"
+    path = cache_dir() / f"{size}-{key}"
     if fresh and path.exists():
         shutil.rmtree(path)
     if not path.exists():
         start = time.perf_counter()
-        partial = CACHE / f".{size}-{key}.{os.getpid()}"
+        partial = cache_dir() / f".{size}-{key}.{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         build_store(partial, size)
         partial.rename(path)
