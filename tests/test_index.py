@@ -182,3 +182,90 @@ def test_records_index_whatever_values_they_hold() -> None:
 
     text = _record_json({"id": "x", "due": date(2024, 5, 1), (1, 2): "pair", 3: "three"})
     assert json.loads(text) == {"id": "x", "due": "2024-05-01", "(1, 2)": "pair", "3": "three"}
+
+
+# -- the self-check (issue 11, item 2): valid SQLite, inconsistent contents ---------------
+
+
+def _twelve(repo: Path) -> tuple[TaskDatabase, list[str]]:
+    db = TaskDatabase.open(repo)
+    ids = [db.create(_task(f"needle task {i}")).id for i in range(12)]
+    assert len(db.rows()) == 12
+    db.index.close()
+    return db, sorted(ids)
+
+
+def _listed(repo: Path) -> tuple[list[str], list[str], list[str]]:
+    """What the read-only fast path, the slow path and search show."""
+    fast = fast_index(repo)
+    assert fast is not None  # the tip still matches: only the self-check can notice
+    quick = sorted(r.id for r in fast.rows())
+    fast.close()
+    db = TaskDatabase.open(repo)
+    slow = sorted(r.id for r in db.rows())
+    found = sorted(r.id for r, _ in db.index.search("needle"))
+    db.index.close()
+    return quick, slow, found
+
+
+def test_rows_deleted_from_the_index_come_back(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks WHERE rowid % 2 = 0")  # a crash, a hand edit: 6 of 12 left
+    conn.commit()
+    conn.close()
+    assert _listed(repo) == (ids, ids, ids)
+
+
+def test_rows_deleted_from_the_index_come_back_in_search(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks WHERE id IN (?, ?)", (ids[0], ids[5]))
+    conn.commit()
+    conn.close()
+    fresh = TaskDatabase.open(repo)
+    fresh.refresh()
+    assert sorted(r.id for r, _ in fresh.index.search("needle")) == ids
+
+
+@pytest.mark.parametrize("table", ["tasks", "fans", "meta"])
+def test_a_dropped_table_is_rebuilt(repo: Path, table: str) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    db2 = TaskDatabase.open(repo)
+    assert sorted(r.id for r in db2.rows()) == ids
+    assert sorted(r.id for r, _ in db2.index.search("needle")) == ids
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks")  # an index another version wrote, with other contents
+    conn.execute("UPDATE meta SET value = 'older' WHERE key = 'schema'")
+    conn.commit()
+    conn.close()
+    fast = fast_index(repo)  # opening it notices the version
+    assert fast is None or sorted(r.id for r in fast.rows()) == ids
+    assert sorted(r.id for r in TaskDatabase.open(repo).rows()) == ids
+    check = sqlite3.connect(db.index.path)
+    from gittask.store.index import SCHEMA_VERSION
+
+    assert check.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
+        SCHEMA_VERSION,
+    )
+    check.close()
+
+
+def test_a_dropped_index_is_rebuilt(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DROP INDEX tasks_list")
+    conn.commit()
+    conn.close()
+    assert sorted(r.id for r in TaskDatabase.open(repo).rows()) == ids
+    conn = sqlite3.connect(db.index.path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'tasks_list'").fetchone()
+    conn.close()
