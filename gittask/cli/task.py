@@ -287,7 +287,8 @@ def show(
     if task.pr_number:
         task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     record = task.to_dict()
-    short = _short_map(db.index.ids()).get(task.id, task.id[:8])
+    # a short id depends only on the ids next to it in order
+    short = _short_map([task.id, *db.index.neighbours(task.id)]).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)
