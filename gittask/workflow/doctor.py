@@ -105,7 +105,9 @@ def probe_image(client: DockerClient, tag: str) -> ImageReport:
             environment={"DISABLE_AUTOUPDATER": "1"},
         )
     except ImageNotFound:
-        raise GittaskError(f"there is no image {tag}", "build it: claude-container build") from None
+        raise GittaskError(
+            f"there is no image {tag}", "build it: claude-container build"
+        ) from None
     except DockerException as exc:
         first = str(exc).strip().splitlines()
         raise GittaskError(
@@ -173,7 +175,9 @@ def run_checks(repo: GitRepo) -> list[Check]:
             required=False,
         )
     )
-    token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(shutil.which("gh"))
+    token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(
+        shutil.which("gh")
+    )
     checks.append(
         Check(
             "github",

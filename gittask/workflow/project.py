@@ -429,7 +429,9 @@ def _context_files(folder: Path, skip: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         rel = Path(dirpath).relative_to(folder).as_posix()
-        dirnames[:] = [d for d in dirnames if (f"{rel}/{d}" if rel != "." else d) not in skip]
+        dirnames[:] = [
+            d for d in dirnames if (f"{rel}/{d}" if rel != "." else d) not in skip
+        ]
         for filename in filenames:
             names.append(f"{rel}/{filename}" if rel != "." else filename)
     return names
