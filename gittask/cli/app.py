@@ -1,62 +1,26 @@
 """The ``claude-container`` command: parse arguments, dispatch, report errors.
 
-Only typer is imported at start-up; each command imports what it needs, so
-``--help`` and cheap commands stay fast.
+Nothing heavy is imported here: :mod:`gittask.cli.fast` answers ``--help``,
+``--version`` and ``task list`` without typer (about 60 ms of start-up), and
+everything else goes to the typer tree in :mod:`gittask.cli.commands`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
-
-import typer
-
-from gittask import __version__
-from gittask.cli import pr as pr_commands
-from gittask.cli import project as project_commands
-from gittask.cli import run as run_commands
-from gittask.cli import sync as sync_commands
-from gittask.cli import task as task_commands
-
-app = typer.Typer(
-    name="claude-container",
-    help="Run an AI coding agent on a task in an ephemeral Docker container; "
-    "task state lives in git (refs/claude-tasks).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rich help costs ~80 ms of start-up
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(task_commands.app, name="task")
-# each command group adds its commands; see the module named after it
-project_commands.register(app)  # init, build, config, clean
-run_commands.register(task_commands.app)  # continue, start, logs (and create's run)
-sync_commands.register(task_commands.app)  # sync, pull, push
-pr_commands.register(task_commands.app)  # pr
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"claude-container {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = False,
-) -> None:
-    """Run an AI coding agent on tasks, with git as the task database."""
 
 
 def main() -> None:
     from gittask.errors import GittaskError
 
     try:
+        from gittask.cli.fast import answer
+
+        if answer(sys.argv[1:]):
+            return
+        from gittask.cli.commands import app
+
         app()  # standalone: usage errors exit 2 with click's message
     except GittaskError as exc:
         from gittask.cli.output import error

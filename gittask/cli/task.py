@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gittask.cli import output
+from gittask.cli.rows import row_cells as _row_cells
+from gittask.cli.rows import row_json as _row_json
+from gittask.cli.rows import warn_unreadable as _warn_unreadable
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
     from gittask.store.database import TaskDatabase
-    from gittask.store.index import IndexRow
 
 app = typer.Typer(
     help="Create, run, inspect and manage tasks.",
@@ -122,39 +124,6 @@ def create(
     execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre)
 
 
-def _row_cells(row: IndexRow, short: dict[str, str]) -> list[str]:
-    status = row.status or "unreadable"
-    title = row.title or ""
-    if row.error:
-        title = row.error
-    return [
-        short.get(row.id, row.id[:8]),
-        status,
-        row.branch or "",
-        (row.created_at or "")[:16].replace("T", " "),
-        title,
-    ]
-
-
-def _row_json(row: IndexRow, short: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "short_id": short.get(row.id, row.id[:8]),
-        "status": row.status or "unreadable",
-        "branch_name": row.branch,
-        "created_at": row.created_at,
-        "title": row.title,
-        "pr_url": row.pr_url,
-        "error": row.error,
-    }
-
-
-def _warn_unreadable(rows: list[IndexRow]) -> None:
-    bad = [r for r in rows if r.error]
-    for row in bad:
-        output.info(f"warning: {row.error}")
-
-
 @app.command("list")
 def list_tasks(
     status: Annotated[
@@ -176,10 +145,14 @@ def list_tasks(
     if refresh:
         _refresh_pull_states(None, quiet=as_json)
     index = fast_index()
-    rows = index.rows(wanted) if index is not None else _db().rows(wanted)
-    short = _short_map(
-        [r.id for r in (index.rows() if index else rows)] if wanted else [r.id for r in rows]
-    )
+    if index is None:
+        db = _db()
+        rows = db.rows(wanted)
+        index = db.index
+    else:
+        rows = index.rows(wanted)
+    # short ids are unique among all tasks, also when a filter shows only some
+    short = _short_map(index.ids() if wanted else [r.id for r in rows])
     if as_json:
         output.print_json([_row_json(r, short) for r in rows])
         return
@@ -290,7 +263,8 @@ def show(
     if task.pr_number:
         task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     record = task.to_dict()
-    short = _short_map(db.index.ids()).get(task.id, task.id[:8])
+    # a short id depends only on the ids next to it in order
+    short = _short_map([task.id, *db.index.neighbours(task.id)]).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)

@@ -60,11 +60,12 @@ class TaskDatabase:
             self.index.set_meta("remote_seen", remote_seen)
         self._sync_workcopy()
 
-    def _sync_workcopy(self) -> None:
+    def _sync_workcopy(self, touched: tuple[str, ...] = ()) -> None:
+        """``touched``: the tasks this command works with get their folder."""
         if self.workcopy is not None:
             # a browsing aid: never fail a command because of it
             with contextlib.suppress(OSError, GittaskError):
-                self.workcopy.sync(self.index)
+                self.workcopy.sync(self.index, touched)
 
     # -- reading -------------------------------------------------------------------
 
@@ -76,18 +77,20 @@ class TaskDatabase:
         return self.store.resolve(prefix)
 
     def get(self, prefix: str) -> TaskMetadata:
-        return self.store.get(self.resolve(prefix))
+        task = self.store.get(self.resolve(prefix))
+        self._sync_workcopy((task.id,))
+        return task
 
     # -- writing -------------------------------------------------------------------
 
-    def _after_write(self) -> None:
+    def _after_write(self, task_id: str | None) -> None:
         try:
             self.index.refresh(self.store)
         except GittaskError as exc:  # the ref has moved: say that the change is stored
             raise GittaskError(
                 f"the change was stored on {self.store.ref}, but {exc.message}", exc.hint
             ) from None
-        self._sync_workcopy()
+        self._sync_workcopy((task_id,) if task_id else ())
         from gittask.store.sync import ensure_configured
 
         ensure_configured(self.repo)  # the first task makes `git push` carry the data ref
@@ -102,24 +105,24 @@ class TaskDatabase:
                 check()
 
         self.store.create(task, guard)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def update(
         self, task_id: str, change: Callable[[TaskMetadata], str | None], verb: str = "update"
     ) -> TaskMetadata:
         task = self.store.update(task_id, change, verb)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def add_feedback(self, task_id: str, entry: FeedbackEntry) -> TaskMetadata:
         task = self.store.add_feedback(task_id, entry)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def delete(self, task_id: str) -> TaskMetadata:
         task = self.store.delete(task_id, deleted_by=self.repo.author_string())
-        self._after_write()
+        self._after_write(None)
         return task
 
     def logs_folder(self, task_id: str) -> Path:

@@ -49,6 +49,11 @@ def dump(data: dict[str, Any]) -> str:
 
 def load(text: str | bytes) -> Any:
     """Parse YAML; raises ValueError with the parser's reason on bad input."""
+    from gittask.store.flatyaml import parse_flat
+
+    flat = parse_flat(text)  # the tool's own records, fast; None: let ruamel.yaml decide
+    if flat is not None:
+        return flat
     from ruamel.yaml.error import YAMLError
 
     try:

@@ -1,0 +1,143 @@
+"""Commands answered without importing typer (its import and command tree cost ~60 ms).
+
+- ``--help`` / ``-h``: the top-level help, kept as text below; a test checks that
+  it is exactly what typer prints, so it cannot drift from the commands.
+- ``--version``.
+- ``task list [--json] [--status S]``: the most frequent read, done as the typer
+  command does it (same rows, same output); when running containers have to be
+  listed too, the typer path does it.
+
+Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
+returns False and goes through typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TOP_HELP = """\
+Usage: {prog} [OPTIONS] COMMAND [ARGS]...
+
+  Run an AI coding agent on a task in an ephemeral Docker container; task
+  state lives in git (refs/claude-tasks).
+
+Options:
+  --version   Show the version.
+  -h, --help  Show this message and exit.
+
+Commands:
+  init    Set this repository up: config file, Dockerfile.claude,...
+  build   Build the agent image from .claude-container/Dockerfile.claude.
+  doctor  Check that tasks can run: engine, image (Claude Code, uid,...
+  clean   Remove what crashed runs left (default: --containers --worktrees).
+  task    Create, run, inspect and manage tasks.
+  config  Show and change the project configuration...
+"""
+
+
+def answer(argv: list[str]) -> bool:
+    """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
+    if os.environ.get("GITTASK_NO_FASTPATH"):
+        return False
+    if argv in (["--help"], ["-h"]):
+        return _help()
+    if argv == ["--version"]:
+        from gittask import __version__
+
+        sys.stdout.write(f"claude-container {__version__}\n")
+        return True
+    if argv[:2] == ["task", "list"]:
+        parsed = _list_options(argv[2:])
+        return parsed is not None and list_tasks(*parsed)
+    return False
+
+
+def program_name() -> str:
+    """What click shows in its usage line (it names ``python -m`` runs the same way)."""
+    main = sys.modules.get("__main__")
+    package = getattr(main, "__package__", None)
+    if package and os.path.basename(sys.argv[0]) == "__main__.py":
+        return f"python -m {package.removesuffix('.__main__')}"
+    return os.path.basename(sys.argv[0])
+
+
+def _help() -> bool:
+    import shutil
+
+    if shutil.get_terminal_size().columns < 80:
+        return False  # click wraps to the terminal: let it
+    sys.stdout.write(TOP_HELP.format(prog=program_name()))
+    return True
+
+
+def _list_options(args: list[str]) -> tuple[str | None, bool] | None:
+    status: str | None = None
+    as_json = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--json":
+            as_json = True
+        elif arg in ("--status", "-s") and i + 1 < len(args):
+            status = args[i + 1]
+            i += 1
+        elif arg.startswith("--status="):
+            status = arg.split("=", 1)[1]
+        else:
+            return None  # --refresh, --help, a typo: typer's path says what to do
+        i += 1
+    return status, as_json
+
+
+def list_tasks(status: str | None, as_json: bool) -> bool:
+    """``task list``, as :func:`gittask.cli.task.list_tasks` does it without --refresh."""
+    from gittask.cli import output
+    from gittask.cli.rows import row_cells, row_json, warn_unreadable
+    from gittask.model.ids import short_ids
+    from gittask.store.fastpath import fast_index
+
+    wanted = None
+    if status is not None:
+        from gittask.model.status import TaskStatus
+
+        wanted = TaskStatus.parse(status).value
+    index = fast_index()
+    if index is None:
+        from gittask.store.database import TaskDatabase
+
+        db = TaskDatabase.open()
+        rows = db.rows(wanted)
+        every = db.index
+    else:
+        rows = index.rows(wanted)
+        every = index
+    short = short_ids(every.ids() if wanted else [r.id for r in rows])
+    if as_json:
+        output.print_json([row_json(r, short) for r in rows])
+        return True
+    if not as_json and _containers_to_list({r.status or "" for r in rows}):
+        return False
+    warn_unreadable(rows)
+    if not rows:
+        output.info("no tasks" + (f" with status {wanted}" if wanted else ""))
+        return True
+    output.table(
+        ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"], [row_cells(r, short) for r in rows]
+    )
+    return True
+
+
+def _containers_to_list(statuses: set[str]) -> bool:
+    """Whether ``task list`` has a containers section to print (Docker is asked then)."""
+    if "running" in statuses:
+        return True
+    from pathlib import Path
+
+    from gittask.runner import live
+    from gittask.store.repo import GitRepo, find_git_dir
+
+    git_dir = find_git_dir(Path.cwd().resolve())
+    if git_dir is None:
+        return True  # let the full path find the repository
+    return bool(live.all_markers(GitRepo(git_dir=git_dir, workdir=None)))
