@@ -567,7 +567,9 @@ class _Run:
             self.recorded_running = True
             if self.sync_remote:
                 try:
-                    claims.publish_claim(self.db, self.sync_remote, task.id, run)
+                    claims.publish_claim(
+                        self.db, self.sync_remote, task.id, run, self.task.started_at
+                    )
                 except claims.ClaimLost as lost:
                     # another clone claimed this run first: ours never happened
                     claims.roll_back(self.db, self.sync_remote, task, self.task, before)
