@@ -434,16 +434,19 @@ def test_a_corrupted_remote_ref_is_a_clear_error_and_local_data_stays(team: Team
     assert f"error: {TRACKING} is not a valid task history: src: unexpected" in result.stderr
     assert rev(b, layout.DATA_REF) == before
 
-    # a tracking ref pointing at a blob: every reading command says so, in one line
+    # a tracking ref pointing at a blob: every reading command says so, in one
+    # warning line, and goes on with the local tasks (`task sync` refuses it)
     blob = git(b, "hash-object", "-w", "--stdin")
     git(b, "update-ref", TRACKING, blob)
-    listing = run_cli(b, "task", "list")
-    assert listing.returncode == 1
+    listing = run_cli(b, "task", "list", "--json")
+    assert listing.returncode == 0
     assert listing.stderr.strip().splitlines() == [
-        f"error: {TRACKING} is not a valid task history: it points at a blob "
-        f"({blob[:12]}), not a commit (local tasks are unchanged; repair the remote branch, "
-        f"or drop this copy with: git update-ref -d {TRACKING})"
+        f"warning: {TRACKING} is not a valid task history: it points at a blob "
+        f"({blob[:12]}), not a commit; showing local tasks only (local tasks are unchanged; "
+        f"repair the remote branch, or drop this copy with: git update-ref -d {TRACKING})"
     ]
+    assert {row["id"] for row in json.loads(listing.stdout)} == {task_id, local}
+    assert run_cli(b, "task", "sync").returncode == 1
     git(b, "update-ref", "-d", TRACKING)
     assert set(listed(b)) == {task_id, local}
     assert rev(b, layout.DATA_REF) == before

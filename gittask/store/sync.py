@@ -672,5 +672,13 @@ def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
         return ""
     if db.index.get_meta("remote_seen") == str(theirs):
         return str(theirs)
-    integrate(db.repo, remote)
+    try:
+        integrate(db.repo, remote)
+    except InvalidHistoryError as exc:
+        # a read goes on with the local tasks (`task sync` refuses, in one error line);
+        # not marked seen, so every command says so until the remote branch is repaired
+        from gittask.store.notices import warn
+
+        warn(f"{exc.message}; showing local tasks only ({exc.hint})")
+        return db.index.get_meta("remote_seen") or ""
     return str(theirs)
