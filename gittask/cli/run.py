@@ -46,10 +46,11 @@ def register(app: typer.Typer) -> None:
     app.command("_run", hidden=True)(run_hidden)
 
 
-def _db() -> TaskDatabase:
+def _db(reading: bool = False) -> TaskDatabase:
+    """``reading``: the command only reads (it works without write access, from the ref)."""
     from gittask.store.database import TaskDatabase
 
-    return TaskDatabase.open()
+    return TaskDatabase.open(reading=reading)
 
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
@@ -340,7 +341,7 @@ def logs(
     from gittask.runner import logs as runlogs
     from gittask.workflow import tasklogs
 
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
     root = db.logs_folder(task.id)

@@ -29,10 +29,11 @@ DESCRIPTION_HELP = [
 ]
 
 
-def _db() -> TaskDatabase:
+def _db(reading: bool = False) -> TaskDatabase:
+    """``reading``: the command only reads (it works without write access, from the ref)."""
     from gittask.store.database import TaskDatabase
 
-    return TaskDatabase.open()
+    return TaskDatabase.open(reading=reading)
 
 
 def _short_map(ids: list[str]) -> dict[str, str]:
@@ -176,7 +177,7 @@ def list_tasks(
     if refresh:
         _refresh_pull_states(None, quiet=as_json)
     index = fast_index()
-    rows = index.rows(wanted) if index is not None else _db().rows(wanted)
+    rows = index.rows(wanted) if index is not None else _db(reading=True).rows(wanted)
     short = _short_map(
         [r.id for r in (index.rows() if index else rows)] if wanted else [r.id for r in rows]
     )
@@ -281,7 +282,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one task."""
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
     if task.pr_number:
@@ -305,7 +306,7 @@ def search(
 
     if not query.strip():
         raise UsageError("the search query is empty")
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     hits = db.index.search(query)
     short = _short_map(db.index.ids())
@@ -334,7 +335,7 @@ def history(
     from gittask.errors import UsageError
     from gittask.store.history import history as walk
 
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     wanted = None
     if branch is not None:

@@ -15,7 +15,7 @@ ANSWER_WITHIN = 5.0
 
 def git_out(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
-        ["git", *args],
+        ["git", "-c", "safe.directory=*", *args],  # also another uid's clone
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -30,13 +30,17 @@ def plant(repo: Path, path: str, data: bytes, message: str = "hand edit") -> str
     """Commit ``data`` at ``path`` on top of the data ref with git's plumbing; the new tip."""
     index = {"GIT_INDEX_FILE": str(repo / ".git" / "hostile-index")}
     git_out(repo, "read-tree", layout.DATA_REF, env=index)
-    blob = subprocess.run(
-        ["git", "hash-object", "-w", "--stdin"],
-        cwd=repo,
-        input=data,
-        capture_output=True,
-        check=True,
-    ).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=repo,
+            input=data,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     git_out(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
     tree = git_out(repo, "write-tree", env=index)
     (repo / ".git" / "hostile-index").unlink()
