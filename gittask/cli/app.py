@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -56,8 +56,26 @@ def root(
 def main() -> None:
     from gittask.errors import GittaskError
 
+    click_error, no_args = _click_exceptions()
     try:
-        app()  # standalone: usage errors exit 2 with click's message
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) / ctx.exit(n)
+            sys.exit(code)
+    except no_args as exc:
+        exc.show()  # no arguments: the help, as before
+        sys.exit(exc.exit_code)
+    except click_error as exc:  # bad usage: one line, exit 2
+        from gittask.cli.output import error
+
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error(exc.format_message() + hint)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        from gittask.cli.output import error
+
+        error("aborted")
+        sys.exit(1)
     except GittaskError as exc:
         from gittask.cli.output import error
 
@@ -74,6 +92,19 @@ def main() -> None:
 
         error(message)
         sys.exit(1)
+
+
+def _click_exceptions() -> tuple[type[Any], type[Any]]:
+    """click's ClickException and NoArgsIsHelpError (typer vendors click from 0.28 on)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # an older typer: click itself
+        import click.exceptions as exceptions  # type: ignore[no-redef,import-not-found,unused-ignore]
+    return exceptions.ClickException, getattr(exceptions, "NoArgsIsHelpError", _Never)
+
+
+class _Never(Exception):
+    """Raised by nothing (a click without NoArgsIsHelpError)."""
 
 
 def _environment_error(exc: Exception) -> str | None:

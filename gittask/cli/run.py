@@ -237,27 +237,27 @@ def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
 def _read_feedback(
     db: TaskDatabase, task: TaskMetadata, text: str | None, file: Path | None
 ) -> tuple[str, str]:
+    """The feedback from --feedback, --feedback-file (or stdin) or the editor: UTF-8 text
+    without NUL, within ``description.max_bytes``; anything else is one UsageError line."""
     from gittask.cli.editor import edit, find_editor
+    from gittask.config import load_config
     from gittask.errors import UsageError
+    from gittask.workflow.inputs import check_text, read_text
 
     if text is not None and file is not None:
         raise UsageError("give the feedback with --feedback or --feedback-file, not both")
+    limit = int(load_config(db.repo)["description.max_bytes"])
     if text is not None:
-        return text, "inline"
+        return check_text("the feedback", text, limit), "inline"
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read(), "file"
-        try:
-            return file.read_text(encoding="utf-8"), "file"
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+        return read_text("the feedback", file, limit), "file"
     context = [*FEEDBACK_HELP, "", f"Task {task.id[:8]}: {task.title}", f"Status: {task.status}"]
     if task.error_message:
         context.append(f"Last error: {task.error_message}")
     if task.pr_url:
         context.append(f"Pull request: {task.pr_url}")
     editor = find_editor(db.repo.config_get("core.editor"))
-    return edit("", context, editor, "feedback"), "text"
+    return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
 
 
 def continue_task(
@@ -291,15 +291,21 @@ def continue_task(
     resolved = _resolve_task(db, task_id)
     task = db.store.get(resolved)
     _check_continuable(db, task)
-    pre = preflight(db)
+    given = None  # odd input is refused before anything runs
     if from_review:
         if feedback is not None or feedback_file is not None:
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
+    elif feedback is not None or feedback_file is not None:
+        given = _read_feedback(db, task, feedback, feedback_file)
+        if not given[0].strip():
+            raise UsageError("the feedback is empty; nothing was stored")
+    pre = preflight(db)
+    if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
         entry = review_feedback(db, task, pre.config)
     else:
-        text, kind = _read_feedback(db, task, feedback, feedback_file)
+        text, kind = given or _read_feedback(db, task, None, None)
         if not text.strip():
             raise UsageError("the feedback is empty; nothing was stored")
         entry = FeedbackEntry(
