@@ -20,7 +20,7 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.model import TaskMetadata
+    from gittask.model import FeedbackEntry, TaskMetadata
     from gittask.store.database import TaskDatabase
     from gittask.workflow.run import Preflight
 
@@ -260,6 +260,24 @@ def _read_feedback(
     return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
 
 
+def _feedback_entry(db: TaskDatabase, task: TaskMetadata, text: str, kind: str) -> FeedbackEntry:
+    """The entry to store; refused (UsageError) when empty or too large for one record."""
+    from gittask.errors import UsageError
+    from gittask.model import FeedbackEntry, FeedbackType
+    from gittask.store import layout
+    from gittask.store.taskstore import record_bytes
+
+    if not text.strip():
+        raise UsageError("the feedback is empty; nothing was stored")
+    entry = FeedbackEntry(
+        feedback=text.strip() + "\n",
+        feedback_type=FeedbackType(kind),
+        author=db.repo.author_string(),
+    )
+    record_bytes(f"{layout.task_dir(task.id)}/feedback/{entry.id}.yaml", entry.to_dict())
+    return entry
+
+
 def continue_task(
     task_id: Annotated[
         str,
@@ -283,7 +301,6 @@ def continue_task(
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
-    from gittask.model import FeedbackEntry, FeedbackType
     from gittask.workflow.run import preflight
 
     db = _db()
@@ -291,28 +308,19 @@ def continue_task(
     resolved = _resolve_task(db, task_id)
     task = db.store.get(resolved)
     _check_continuable(db, task)
-    given = None  # odd input is refused before anything runs
+    entry = None  # odd input is refused before anything runs
     if from_review:
         if feedback is not None or feedback_file is not None:
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
-        given = _read_feedback(db, task, feedback, feedback_file)
-        if not given[0].strip():
-            raise UsageError("the feedback is empty; nothing was stored")
+        entry = _feedback_entry(db, task, *_read_feedback(db, task, feedback, feedback_file))
     pre = preflight(db)
     if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
         entry = review_feedback(db, task, pre.config)
-    else:
-        text, kind = given or _read_feedback(db, task, None, None)
-        if not text.strip():
-            raise UsageError("the feedback is empty; nothing was stored")
-        entry = FeedbackEntry(
-            feedback=text.strip() + "\n",
-            feedback_type=FeedbackType(kind),
-            author=db.repo.author_string(),
-        )
+    elif entry is None:
+        entry = _feedback_entry(db, task, *_read_feedback(db, task, None, None))
     db.add_feedback(task.id, entry)
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")

@@ -204,6 +204,13 @@ CASES: dict[str, Case] = {
         files={"big.md": b"g" * (SMALL_LIMIT + 1)},
         config={"description.max_bytes": SMALL_LIMIT},
     ),
+    "feedback within the limit but over one record": Case(
+        feedback("--feedback-file", "big.md"),
+        2,
+        "bytes, over the 1,048,576 bytes a task record may have",
+        files={"big.md": b"h" * (MIB + 10)},
+        config={"description.max_bytes": 2 * MIB},
+    ),
     # -- empty, missing, contradictory --------------------------------------------------
     "-m empty": Case(create("-m", ""), 2, "description is empty"),
     "-m only whitespace": Case(create("-m", " \n\t "), 2, "description is empty"),
