@@ -177,6 +177,11 @@ KEYS: dict[str, Key] = {
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),
     "pr_draft": Key(True, _bool, "open pull requests as drafts"),
+    "description.max_bytes": Key(
+        1024 * 1024,
+        _positive_int,
+        "largest task description or feedback text, in bytes (longer input is refused)",
+    ),
     "logs.max_bytes": Key(
         5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
     ),

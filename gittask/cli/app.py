@@ -2,13 +2,15 @@
 
 Nothing heavy is imported here: :mod:`gittask.cli.fast` answers ``--help``,
 ``--version`` and ``task list`` without typer (about 60 ms of start-up), and
-everything else goes to the typer tree in :mod:`gittask.cli.commands`.
+everything else goes to the typer tree in :mod:`gittask.cli.commands`. Usage
+errors are one ``error:`` line with exit 2, as every other error is one line.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 
 def main() -> None:
@@ -19,9 +21,7 @@ def main() -> None:
 
         if answer(sys.argv[1:]):
             return
-        from gittask.cli.commands import app
-
-        app()  # standalone: usage errors exit 2 with click's message
+        _run_typer()
     except GittaskError as exc:
         from gittask.cli.output import error
 
@@ -38,6 +38,46 @@ def main() -> None:
 
         error(message)
         sys.exit(1)
+
+
+def _run_typer() -> None:
+    import typer
+
+    from gittask.cli.commands import app
+
+    click_error, no_args = _click_exceptions()
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) / ctx.exit(n)
+            sys.exit(code)
+    except no_args as exc:
+        exc.show()  # no arguments: the help, as before
+        sys.exit(exc.exit_code)
+    except click_error as exc:  # bad usage: one line, exit 2
+        from gittask.cli.output import error
+
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error(exc.format_message() + hint)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        from gittask.cli.output import error
+
+        error("aborted")
+        sys.exit(1)
+
+
+def _click_exceptions() -> tuple[type[Any], type[Any]]:
+    """click's ClickException and NoArgsIsHelpError (typer vendors click from 0.28 on)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # an older typer: click itself
+        import click.exceptions as exceptions  # type: ignore[no-redef,import-not-found,unused-ignore]
+    return exceptions.ClickException, getattr(exceptions, "NoArgsIsHelpError", _Never)
+
+
+class _Never(Exception):
+    """Raised by nothing (a click without NoArgsIsHelpError)."""
 
 
 def _environment_error(exc: Exception) -> str | None:

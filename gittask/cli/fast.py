@@ -95,6 +95,7 @@ def list_tasks(status: str | None, as_json: bool) -> bool:
     """``task list``, as :func:`gittask.cli.task.list_tasks` does it without --refresh."""
     from gittask.cli import output
     from gittask.cli.rows import row_cells, row_json, warn_unreadable
+    from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.store.fastpath import fast_index
 
@@ -103,11 +104,14 @@ def list_tasks(status: str | None, as_json: bool) -> bool:
         from gittask.model.status import TaskStatus
 
         wanted = TaskStatus.parse(status).value
-    index = fast_index()
+    try:
+        index = fast_index()
+    except GittaskError:  # e.g. an index it may not write: the slow path reads the ref
+        index = None
     if index is None:
         from gittask.store.database import TaskDatabase
 
-        db = TaskDatabase.open()
+        db = TaskDatabase.open(reading=True)
         rows = db.rows(wanted)
         every = db.index
     else:

@@ -20,7 +20,7 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.model import TaskMetadata
+    from gittask.model import FeedbackEntry, TaskMetadata
     from gittask.store.database import TaskDatabase
     from gittask.workflow.run import Preflight
 
@@ -46,10 +46,11 @@ def register(app: typer.Typer) -> None:
     app.command("_run", hidden=True)(run_hidden)
 
 
-def _db() -> TaskDatabase:
+def _db(reading: bool = False) -> TaskDatabase:
+    """``reading``: the command only reads (it works without write access, from the ref)."""
     from gittask.store.database import TaskDatabase
 
-    return TaskDatabase.open()
+    return TaskDatabase.open(reading=reading)
 
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
@@ -276,27 +277,45 @@ def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
 def _read_feedback(
     db: TaskDatabase, task: TaskMetadata, text: str | None, file: Path | None
 ) -> tuple[str, str]:
+    """The feedback from --feedback, --feedback-file (or stdin) or the editor: UTF-8 text
+    without NUL, within ``description.max_bytes``; anything else is one UsageError line."""
     from gittask.cli.editor import edit, find_editor
+    from gittask.config import load_config
     from gittask.errors import UsageError
+    from gittask.workflow.inputs import check_text, read_text
 
     if text is not None and file is not None:
         raise UsageError("give the feedback with --feedback or --feedback-file, not both")
+    limit = int(load_config(db.repo)["description.max_bytes"])
     if text is not None:
-        return text, "inline"
+        return check_text("the feedback", text, limit), "inline"
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read(), "file"
-        try:
-            return file.read_text(encoding="utf-8"), "file"
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+        return read_text("the feedback", file, limit), "file"
     context = [*FEEDBACK_HELP, "", f"Task {task.id[:8]}: {task.title}", f"Status: {task.status}"]
     if task.error_message:
         context.append(f"Last error: {task.error_message}")
     if task.pr_url:
         context.append(f"Pull request: {task.pr_url}")
     editor = find_editor(db.repo.config_get("core.editor"))
-    return edit("", context, editor, "feedback"), "text"
+    return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
+
+
+def _feedback_entry(db: TaskDatabase, task: TaskMetadata, text: str, kind: str) -> FeedbackEntry:
+    """The entry to store; refused (UsageError) when empty or too large for one record."""
+    from gittask.errors import UsageError
+    from gittask.model import FeedbackEntry, FeedbackType
+    from gittask.store import layout
+    from gittask.store.taskstore import record_bytes
+
+    if not text.strip():
+        raise UsageError("the feedback is empty; nothing was stored")
+    entry = FeedbackEntry(
+        feedback=text.strip() + "\n",
+        feedback_type=FeedbackType(kind),
+        author=db.repo.author_string(),
+    )
+    record_bytes(f"{layout.task_dir(task.id)}/feedback/{entry.id}.yaml", entry.to_dict())
+    return entry
 
 
 def continue_task(
@@ -322,7 +341,6 @@ def continue_task(
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
-    from gittask.model import FeedbackEntry, FeedbackType
     from gittask.workflow.publish import refresh_from_remote
     from gittask.workflow.run import preflight
 
@@ -332,22 +350,19 @@ def continue_task(
     resolved = _resolve_task(db, task_id)
     task = db.store.get(resolved)
     _check_continuable(db, task)
-    pre = preflight(db)
+    entry = None  # odd input is refused before anything runs
     if from_review:
         if feedback is not None or feedback_file is not None:
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
+    elif feedback is not None or feedback_file is not None:
+        entry = _feedback_entry(db, task, *_read_feedback(db, task, feedback, feedback_file))
+    pre = preflight(db)
+    if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
         entry = review_feedback(db, task, pre.config)
-    else:
-        text, kind = _read_feedback(db, task, feedback, feedback_file)
-        if not text.strip():
-            raise UsageError("the feedback is empty; nothing was stored")
-        entry = FeedbackEntry(
-            feedback=text.strip() + "\n",
-            feedback_type=FeedbackType(kind),
-            author=db.repo.author_string(),
-        )
+    elif entry is None:
+        entry = _feedback_entry(db, task, *_read_feedback(db, task, None, None))
     db.add_feedback(task.id, entry)
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
@@ -382,7 +397,7 @@ def logs(
     from gittask.runner import logs as runlogs
     from gittask.workflow import tasklogs
 
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
     root = db.logs_folder(task.id)

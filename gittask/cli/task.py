@@ -31,10 +31,11 @@ DESCRIPTION_HELP = [
 ]
 
 
-def _db() -> TaskDatabase:
+def _db(reading: bool = False) -> TaskDatabase:
+    """``reading``: the command only reads (it works without write access, from the ref)."""
     from gittask.store.database import TaskDatabase
 
-    return TaskDatabase.open()
+    return TaskDatabase.open(reading=reading)
 
 
 def _short_map(ids: list[str]) -> dict[str, str]:
@@ -44,24 +45,22 @@ def _short_map(ids: list[str]) -> dict[str, str]:
 
 
 def read_description(db: TaskDatabase, file: Path | None, message: str | None) -> str:
+    """The description from -m, --file (or stdin) or the editor: UTF-8 text without NUL,
+    within ``description.max_bytes``; anything else is one UsageError line."""
     from gittask.cli.editor import edit, find_editor
+    from gittask.config import load_config
     from gittask.errors import UsageError
+    from gittask.workflow.inputs import check_text, read_text
 
     if file is not None and message is not None:
         raise UsageError("give the description with --file or --message, not both")
+    limit = int(load_config(db.repo)["description.max_bytes"])
     if message is not None:
-        return message
+        return check_text("the description", message, limit)
     if file is not None:
-        if str(file) == "-":
-            import sys
-
-            return sys.stdin.read()
-        try:
-            return file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+        return read_text("the description", file, limit)
     editor = find_editor(db.repo.config_get("core.editor"))
-    return edit("", DESCRIPTION_HELP, editor, "description")
+    return check_text("the description", edit("", DESCRIPTION_HELP, editor, "description"), limit)
 
 
 def _prompt_branch(suggestion: str) -> str:
@@ -94,12 +93,17 @@ def create(
     """Record a task and run it (unless --no-run)."""
     from gittask.errors import UsageError
     from gittask.model.task import new_task_id
-    from gittask.workflow.branches import suggest_branch
+    from gittask.workflow.branches import check_branch_name, suggest_branch
     from gittask.workflow.records import record_task
 
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
     db = _db()
+    # odd input is refused before anything runs: names first, then the text
+    if branch is not None:
+        branch = check_branch_name(branch)
+    if base is not None:
+        base = check_branch_name(base, "base branch")
     description = read_description(db, file, message)
     pre = None
     if not no_run and description.strip():
@@ -108,7 +112,7 @@ def create(
         pre = preflight(db)  # nothing is recorded when the task could not run
     task_id = new_task_id()
     if branch is None and description.strip() and output.stdin_is_terminal() and not as_json:
-        branch = _prompt_branch(suggest_branch(description, task_id))
+        branch = check_branch_name(_prompt_branch(suggest_branch(description, task_id)))
     task = record_task(db, description, branch, base, task_id=task_id, publish=no_run)
     if no_run:
         if as_json:
@@ -146,7 +150,7 @@ def list_tasks(
         _refresh_pull_states(None, quiet=as_json)
     index = fast_index()
     if index is None:
-        db = _db()
+        db = _db(reading=True)
         rows = db.rows(wanted)
         index = db.index
     else:
@@ -193,32 +197,46 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("no PR because", record.get("pr_note")),
         ("last run by", record.get("claimed_by")),
     ]
+    from gittask.display import escape
+
     width = max(len(k) for k, _ in fields)
-    lines = [f"{k + ':':<{width + 1}} {v}" for k, v in fields if v not in (None, "", [])]
+    lines = [
+        f"{k + ':':<{width + 1}} {escape(str(v))}" for k, v in fields if v not in (None, "", [])
+    ]
     lines += [
         "",
         "description:",
-        *("  " + x for x in (record.get("description") or "").splitlines()),
+        *("  " + _text_line(x) for x in (record.get("description") or "").splitlines()),
     ]
     history = record.get("feedback_history") or []
     if feedback:
         for number, entry in enumerate(history, start=1):
             head = f"feedback {number} [{entry.get('feedback_type')}] {entry.get('timestamp')}"
             if entry.get("author"):
-                head += f" by {entry['author']}"
+                head += f" by {escape(str(entry['author']))}"
             lines += [
                 "",
                 head + ":",
-                *("  " + x for x in (entry.get("feedback") or "").splitlines()),
+                *("  " + _text_line(x) for x in (entry.get("feedback") or "").splitlines()),
             ]
             if entry.get("claude_response_summary"):
                 lines += [
                     "  response:",
-                    *("    " + x for x in entry["claude_response_summary"].splitlines()),
+                    *(
+                        "    " + _text_line(x)
+                        for x in entry["claude_response_summary"].splitlines()
+                    ),
                 ]
     elif history:
         lines += ["", f"{len(history)} feedback entries (--feedback-history shows them)"]
     typer.echo("\n".join(lines))
+
+
+def _text_line(line: str) -> str:
+    """A line of a description or feedback as printed: tabs kept, other controls escaped."""
+    from gittask.display import escape
+
+    return "\t".join(escape(part) for part in line.split("\t"))
 
 
 def _refresh_pull_states(
@@ -257,7 +275,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one task."""
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
     if task.pr_number:
@@ -279,10 +297,11 @@ def search(
 ) -> None:
     """Find tasks by their description and feedback (case-insensitive, best first)."""
     from gittask.errors import UsageError
+    from gittask.workflow.inputs import check_argument
 
-    if not query.strip():
+    if not check_argument("the search query", query).strip():
         raise UsageError("the search query is empty")
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     hits = db.index.search(query)
     short = _short_map(db.index.ids())
@@ -311,7 +330,7 @@ def history(
     from gittask.errors import UsageError
     from gittask.store.history import history as walk
 
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     wanted = None
     if branch is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
-from gittask.store.index import IndexRow, TaskIndex
+from gittask.store.index import MEMORY, IndexRow, IndexUnwritableError, TaskIndex
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
@@ -39,26 +39,55 @@ def _integrate_fetched(db: TaskDatabase) -> str:
 
 
 class TaskDatabase:
-    def __init__(self, repo: GitRepo) -> None:
+    def __init__(self, repo: GitRepo, *, reading: bool = False) -> None:
+        """``reading``: a command that only reads tasks; it goes on from the ref
+        (with one warning) when the index cannot be written."""
         self.repo = repo
+        self.reading = reading
         self.store = TaskStore(repo)
         self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
         main = repo.main_workdir
         self.workcopy = WorkCopy(main / WORKCOPY_DIR) if main is not None else None
 
     @classmethod
-    def open(cls, start: str | os.PathLike[str] | None = None) -> TaskDatabase:
-        return cls(GitRepo.discover(start))
+    def open(
+        cls, start: str | os.PathLike[str] | None = None, *, reading: bool = False
+    ) -> TaskDatabase:
+        return cls(GitRepo.discover(start), reading=reading)
 
     # -- freshness -----------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Merge fetched state if any, then bring index and working copy up to date."""
-        remote_seen = (_integrate_hook or _integrate_fetched)(self)
-        self.index.refresh(self.store)
-        if self.index.get_meta("remote_seen") != remote_seen:
-            self.index.set_meta("remote_seen", remote_seen)
+        """Merge fetched state if any, then bring index and working copy up to date.
+
+        When the index cannot be written (a read-only ``.git``, a full disk), reads
+        go on from the ref through an index kept in memory, with one warning.
+        """
+        if self.index.path == MEMORY:
+            self.index.refresh(self.store)
+            return
+        try:
+            remote_seen = (_integrate_hook or _integrate_fetched)(self)
+            self.index.refresh(self.store)
+            if self.index.get_meta("remote_seen") != remote_seen:
+                self.index.set_meta("remote_seen", remote_seen)
+        except IndexUnwritableError as exc:
+            if not self.reading:
+                raise  # a change is not made while its index cannot follow
+            self._without_index_file(exc)
+            return
         self._sync_workcopy()
+
+    def _without_index_file(self, exc: IndexUnwritableError) -> None:
+        from gittask.notices import warn
+
+        warn(
+            f"{exc.message}; reading tasks from {self.store.ref} directly "
+            "(slower; tasks fetched but not yet merged are not shown)"
+        )
+        self.index.close()
+        self.index = TaskIndex(MEMORY, self.store)
+        self.index.refresh(self.store)
 
     def _sync_workcopy(self, touched: tuple[str, ...] = ()) -> None:
         """``touched``: the tasks this command works with get their folder."""

@@ -89,6 +89,19 @@ _COLUMNS = "id, oid, status, branch, created_at, title, pr_url, error"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 
 
+#: Where an index kept only in memory lives (built from the ref when the file cannot be written).
+MEMORY = Path(":memory:")
+
+# what the machine refused: the index cannot be written here, though the ref may be readable
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN = 3, 8, 10, 14
+_UNWRITABLE = (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN)
+
+
+class IndexUnwritableError(GittaskError):
+    """The index file cannot be created or written (a read-only ``.git``, a full disk):
+    a read can go on from the ref without it."""
+
+
 class _OldSchema(Exception):
     """An index written by another version: rebuilt like a damaged one."""
 
@@ -146,9 +159,10 @@ class TaskIndex:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path != MEMORY:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise GittaskError(
+            raise IndexUnwritableError(
                 f"cannot create the folder of the task index {self.path.parent}: "
                 f"{exc.strerror or exc}",
                 f"it must be a folder you can write to inside {self.path.parent.parent}",
@@ -207,11 +221,12 @@ class TaskIndex:
                 "try again; if no other command is running, delete the file: it is only a cache",
             )
         if code == _SQLITE_FULL:
-            return GittaskError(
+            return IndexUnwritableError(
                 f"the task index {self.path} cannot grow: the disk is full",
                 "free some space and try again",
             )
-        return GittaskError(
+        kind = IndexUnwritableError if code in _UNWRITABLE else GittaskError
+        return kind(
             f"the task index {self.path} failed: {text}",
             f"check that you can write to {self.path.parent} and that the disk has room; "
             "the file is only a cache, deleting it is safe",
@@ -249,6 +264,8 @@ class TaskIndex:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self.path == MEMORY:
+            return
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
 

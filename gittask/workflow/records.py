@@ -28,7 +28,11 @@ def record_task(
 
     ``publish``: push it at once (sync.auto); a run publishes its own claim instead.
     """
-    description = description.strip()
+    from gittask.config import load_config
+    from gittask.workflow.inputs import check_text
+
+    limit = int(load_config(db.repo)["description.max_bytes"])
+    description = check_text("the description", description, limit).strip()
     if not description:
         raise UsageError("the task description is empty; nothing was stored")
     task_id = task_id or new_task_id()
@@ -36,7 +40,7 @@ def record_task(
     name = check_branch_name(branch) if branch else suggest_branch(description, task_id)
     check_branch_free(db, name)
     if base:
-        base = check_branch_name(base)
+        base = check_branch_name(base, "base branch")
         check_base_exists(db, base)
     task = TaskMetadata(
         id=task_id,
