@@ -348,7 +348,15 @@ def continue_task(
             feedback_type=FeedbackType(kind),
             author=db.repo.author_string(),
         )
-    db.add_feedback(task.id, entry)
+    try:
+        db.add_feedback(task.id, entry)
+    except BaseException:
+        if entry.feedback_type is FeedbackType.TEXT:  # written in the editor: keep it
+            from gittask.cli import prompts
+
+            kept = prompts.save_draft(db.repo.state_dir, "feedback", entry.feedback)
+            prompts.say_draft_kept(kept, "feedback", "--feedback-file")
+        raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
     execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)

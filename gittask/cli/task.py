@@ -62,8 +62,19 @@ def read_description(db: TaskDatabase, file: Path | None, message: str | None) -
     return edit("", DESCRIPTION_HELP, editor, "description")
 
 
-def _prompt_branch(suggestion: str) -> str:
-    return str(typer.prompt("Branch for this task", default=suggestion))
+def _ask_branch(db: TaskDatabase, suggestion: str) -> str:
+    """The branch prompt of the editor flow (stderr; Enter takes the suggestion;
+    a name git refuses or another task uses asks again)."""
+    from gittask.cli import prompts
+    from gittask.workflow.branches import check_branch_free, check_branch_name
+
+    def check(name: str) -> str:
+        name = check_branch_name(name)
+        check_branch_free(db, name)
+        return name
+
+    db.refresh()
+    return prompts.ask("Branch for this task", suggestion, check)
 
 
 @app.command("create")
@@ -76,7 +87,13 @@ def create(
         str | None, typer.Option("--message", "-m", help="The description, inline.")
     ] = None,
     branch: Annotated[
-        str | None, typer.Option("--branch", "-b", help="Branch the agent works on.")
+        str | None,
+        typer.Option(
+            "--branch",
+            "-b",
+            help="Branch the agent works on (default: from the title; asked for after "
+            "the editor, on a terminal).",
+        ),
     ] = None,
     base: Annotated[
         str | None, typer.Option("--base", help="Branch to start from (default: origin's default).")
@@ -89,7 +106,13 @@ def create(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a task and run it (unless --no-run)."""
+    """Record a task and run it (unless --no-run).
+
+    The description comes from -m, --file (or stdin with --file -), else the editor.
+    Only after the editor, on a terminal, does it ask for the branch; if the command
+    stops after the editor closed, the text is kept in .git/claude-tasks/TASK_EDITMSG.
+    """
+    from gittask.cli import prompts
     from gittask.errors import UsageError
     from gittask.model.task import new_task_id
     from gittask.workflow.branches import suggest_branch
@@ -98,16 +121,29 @@ def create(
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
     db = _db()
+    from_editor = file is None and message is None
     description = read_description(db, file, message)
-    pre = None
-    if not no_run and description.strip():
-        from gittask.workflow.run import preflight
+    try:
+        pre = None
+        if not no_run and description.strip():
+            from gittask.workflow.run import preflight
 
-        pre = preflight(db)  # nothing is recorded when the task could not run
-    task_id = new_task_id()
-    if branch is None and description.strip() and output.stdin_is_terminal() and not as_json:
-        branch = _prompt_branch(suggest_branch(description, task_id))
-    task = record_task(db, description, branch, base, task_id=task_id, publish=no_run)
+            pre = preflight(db)  # nothing is recorded when the task could not run
+        task_id = new_task_id()
+        if (
+            branch is None
+            and from_editor
+            and description.strip()
+            and prompts.interactive()
+            and not as_json
+        ):
+            branch = _ask_branch(db, suggest_branch(description, task_id))
+        task = record_task(db, description, branch, base, task_id=task_id, publish=no_run)
+    except BaseException:
+        if from_editor and description.strip():
+            kept = prompts.save_draft(db.repo.state_dir, "description", description)
+            prompts.say_draft_kept(kept, "description", "--file")
+        raise
     if no_run:
         if as_json:
             output.print_json(task.to_dict())
@@ -392,11 +428,13 @@ def delete(
         output.info(f"no tasks with status {wanted}")
         return
     if not yes:
-        if not output.stdin_is_terminal():
+        from gittask.cli import prompts
+
+        if not prompts.interactive():
             raise UsageError(
                 f"refusing to delete {len(ids)} task(s) without confirmation", "pass --yes"
             )
-        if not typer.confirm(f"Delete {len(ids)} task(s)?", default=False):
+        if not prompts.confirm(f"Delete {len(ids)} task(s)?", default=False):
             raise UsageError("nothing deleted")
     deleted = delete_tasks(db, ids)
     if as_json:
