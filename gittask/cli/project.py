@@ -241,12 +241,26 @@ def config_set(
     key: Annotated[str, typer.Argument(metavar="KEY")],
     value: Annotated[str, typer.Argument(metavar="VALUE")],
 ) -> None:
-    """Set one key (checked; a bad key or value changes nothing)."""
+    """Set one key (checked; a bad key or value changes nothing).
+
+    'null' (or 'none', or '') clears a key whose default is no value (model,
+    max_turns, image, ...); 'config unset KEY' puts any key back to its default."""
     from gittask.workflow.project import config_set as set_value
     from gittask.workflow.project import format_value
 
     parsed = set_value(_repo(), key, value)
-    typer.echo(f"{key} = {format_value(parsed)}")
+    typer.echo(f"{key} = {format_value(parsed) if parsed is not None else 'null'}")
+
+
+@config_app.command("unset")
+def config_unset(key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+    """Put one key back to its default."""
+    from gittask.workflow.project import config_unset as unset
+    from gittask.workflow.project import format_value
+
+    default = unset(_repo(), key)
+    shown = format_value(default) if default is not None else "null"
+    typer.echo(f"{key} = {shown} (the default)")
 
 
 # -- clean -----------------------------------------------------------------------------

@@ -218,11 +218,36 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     except UsageError:
         remote = "origin"  # a broken kept config: its remote setting cannot be read
     settings = _configure_remote(repo, remote)
-    result.lines += settings
     result.settings = [line for line in settings if line.startswith(("set ", "added ", "removed "))]
+    if result.settings:
+        result.lines.append("changed in this clone's git config (.git/config; `uninit` undoes it):")
+    result.lines += [f"  {line}" if line in result.settings else line for line in settings]
     if not result.written and not result.settings:
         result.lines.insert(0, "already initialised: nothing to change")
+    uncommitted = _uncommitted(repo, root, [CONFIG_DIR, ".gitignore"])
+    if uncommitted:
+        result.lines.append(
+            f"commit {' and '.join(uncommitted)} so that teammates share the image and the "
+            f"settings: git add {' '.join(uncommitted)} && git commit -m 'claude-container'"
+        )
     return result
+
+
+def _uncommitted(repo: GitRepo, root: Path, paths: list[str]) -> list[str]:
+    """Which of ``paths`` (below ``root``) hold changes git has not committed."""
+    if repo.workdir is None:
+        return []
+    proc = repo.git(
+        "status", "--porcelain", "--untracked-files=all", "--", *paths, check=False, cwd=root
+    )
+    if proc.returncode != 0:
+        return []
+    changed = [line[3:].strip().strip('"') for line in proc.stdout.splitlines() if line.strip()]
+    return [
+        f"{p}/" if p == CONFIG_DIR else p
+        for p in paths
+        if any(c == p or c.startswith(p + "/") for c in changed)
+    ]
 
 
 # -- build -----------------------------------------------------------------------------
@@ -504,6 +529,14 @@ def config_set(repo: GitRepo, key: str, value: str) -> Any:
     parsed = config.set(key, value)
     config.save()
     return parsed
+
+
+def config_unset(repo: GitRepo, key: str) -> Any:
+    """Put one key back to its default; the default."""
+    config = ProjectConfig.load(project_dir(repo))
+    default = config.unset(key)
+    config.save()
+    return default
 
 
 def format_value(value: Any) -> str:
