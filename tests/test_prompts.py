@@ -127,7 +127,8 @@ def test_ctrl_c_at_the_delete_confirmation_exits_130(cli: Cli, repo: Path) -> No
     made = cli(repo, "task", "create", "--no-run", "-m", "Doomed task")
     task_id = made.stdout.strip()
     term = Terminal(repo, "task", "delete", task_id[:8])
-    term.expect("Delete 1 task")
+    shown = term.expect("Delete 1 task")
+    assert f"{task_id[:8]}  Doomed task" in shown  # the confirmation names the tasks
     term.send("\x03")
     assert term.finish() == 130, term.seen
     assert "Aborted" not in term.seen

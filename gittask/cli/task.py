@@ -411,12 +411,32 @@ def delete(
         str | None, typer.Option("--status", "-s", help="Delete every task with this status.")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Stop a running task first (else it is refused).")
+    ] = False,
+    branches: Annotated[
+        bool,
+        typer.Option("--branches", help="Also delete the work branch, here and on the remote."),
+    ] = False,
+    close_pr: Annotated[
+        bool, typer.Option("--close-pr", help="Also close the task's open pull request.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete tasks (a tombstone commit records who deleted what)."""
-    from gittask.errors import UsageError
+    """Delete tasks (a tombstone commit records who deleted what).
+
+    A running task is refused unless --force, which stops its run first. The work
+    branch and an open pull request stay (each is named) unless --branches or
+    --close-pr remove them.
+    """
+    from gittask.config import load_config
+    from gittask.errors import GittaskError, UsageError
     from gittask.model.status import TaskStatus
+    from gittask.workflow import deletion
+    from gittask.workflow.claims import claimed_elsewhere
+    from gittask.workflow.publish import after_change, remote_of
     from gittask.workflow.records import delete_tasks, ids_with_status, resolve_many
+    from gittask.workflow.stop import running_run, stop_task
 
     if bool(task_ids) == (status is not None):
         raise UsageError("name the tasks to delete, or give --status (not both)")
@@ -427,6 +447,24 @@ def delete(
     if not ids:
         output.info(f"no tasks with status {wanted}")
         return
+    tasks = [db.store.get(task_id) for task_id in ids]
+    to_stop = []
+    for task in tasks:  # all refused before anything changes
+        marker = running_run(db, task)
+        if marker is not None:
+            if not force:
+                raise GittaskError(
+                    f"task {task.id[:8]} is running (run {marker.run}, pid {marker.pid}); "
+                    "nothing was deleted",
+                    f"stop it with 'task stop {task.id[:8]}', or delete with --force",
+                )
+            to_stop.append(task.id)
+        elif claimed_elsewhere(db.repo, task) and not force:
+            raise GittaskError(
+                f"task {task.id[:8]} is being run by {task.claimed_by} "
+                f"(run {task.run_count}); nothing was deleted",
+                "wait for it, or delete with --force (that run goes on there)",
+            )
     if not yes:
         from gittask.cli import prompts
 
@@ -434,11 +472,77 @@ def delete(
             raise UsageError(
                 f"refusing to delete {len(ids)} task(s) without confirmation", "pass --yes"
             )
+        short = _short_map(db.index.ids())
+        for task in tasks:
+            running = " (running: --force stops it)" if task.id in to_stop else ""
+            output.info(f"  {short.get(task.id, task.id[:8])}  {task.title}{running}")
         if not prompts.confirm(f"Delete {len(ids)} task(s)?", default=False):
             raise UsageError("nothing deleted")
+    config = load_config(db.repo)
+    remote = remote_of(config)
+    for task_id in to_stop:
+        stopped = stop_task(db, task_id, publish=False)
+        if not as_json:
+            output.info(stopped.describe().split("; run it again")[0])
+    db.refresh()
+    left = [deletion.leftovers_of(db, db.store.get(task_id), remote) for task_id in ids]
     deleted = delete_tasks(db, ids)
+    for found in left:
+        if branches:
+            deletion.remove_branches(db, found, remote)
+        if close_pr:
+            deletion.close_pull(db, found, config)
+    if branches and any(f.removed for f in left):
+        after_change(db, config)
     if as_json:
-        output.print_json([{"id": t.id, "title": t.title} for t in deleted])
+        output.print_json(
+            [
+                {"id": t.id, "title": t.title, **f.to_json()}
+                for t, f in zip(deleted, left, strict=True)
+            ]
+        )
         return
-    for task in deleted:
+    for task, found in zip(deleted, left, strict=True):
         output.info(f"deleted task {task.id[:8]}: {task.title}")
+        for item in found.removed:
+            output.info(f"  removed {item}")
+        for item in found.kept:
+            output.info(f"  kept {item}")
+        items = found.items()
+        if items:
+            offers = []
+            if found.local_branch or found.remote_branch:
+                offers.append("--branches")
+            if found.open_pull:
+                offers.append("--close-pr")
+            hint = f" (delete with {' / '.join(offers)} removes them)" if offers else ""
+            output.info(f"  left behind: {', '.join(items)}{hint}")
+
+
+@app.command("stop")
+def stop(
+    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop a running task (its container and worktree), from any terminal on this machine.
+
+    The work done so far stays on the local branch; the task is recorded as
+    stopped (a failed run) and 'task start ID' runs it again.
+    """
+    from gittask.workflow.stop import stop_task
+
+    db = _db()
+    db.refresh()
+    result = stop_task(db, db.resolve(task_id))
+    if as_json:
+        output.print_json(
+            {
+                "id": result.task.id,
+                "run": result.run,
+                "pid": result.pid,
+                "status": result.task.status.value,
+                "error_message": result.task.error_message,
+            }
+        )
+        return
+    output.info(result.describe())
