@@ -705,3 +705,29 @@ def test_init_names_its_git_settings_and_suggests_committing(team: object) -> No
     git(work, "commit", "-q", "-m", "setup")
     again = run_cli(work, "init")
     assert "nothing to change" in again.stdout and "commit " not in again.stdout
+
+
+@needs_docker
+def test_build_and_clean_leave_an_image_they_did_not_build(repo: Path, images: list[str]) -> None:
+    _scratch_dockerfile(repo)
+    foreign = f"gittask-foreign-{os.getpid()}:latest"
+    images.append(foreign)
+    context = repo.parent / "foreign"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nLABEL made.by=someone-else\nCMD x\n")
+    _docker("build", "-q", "-t", foreign, str(context), check=True)
+    before = json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"]
+    assert run_cli(repo, "config", "set", "image", foreign).returncode == 0
+    proc = run_cli(repo, "build")
+    assert proc.returncode == 1
+    assert f"image {foreign} was not built by claude-container" in proc.stderr
+    assert "config set image" in proc.stderr and "--force" in proc.stderr
+    proc = run_cli(repo, "clean", "--images")
+    assert proc.returncode == 0, proc.stderr
+    assert f"kept image {foreign}: claude-container did not build it" in proc.stdout
+    assert json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"] == before
+    # --force: the user says so
+    assert run_cli(repo, "build", "--force").returncode == 0
+    assert "removed image" in run_cli(repo, "clean", "--images", "--force").stdout
+    assert not _image_exists(foreign)
+    assert run_cli(repo, "clean", "--force").returncode == 2

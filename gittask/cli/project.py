@@ -88,7 +88,12 @@ def build(
         bool, typer.Option("--no-cache", help="Build every step afresh (and the base).")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Build even when the Dockerfile fails validation.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Build even when the Dockerfile fails validation, or when the tag names "
+            "an image claude-container did not build.",
+        ),
     ] = False,
     base_from_debian: Annotated[
         bool,
@@ -273,7 +278,15 @@ def clean(
     worktrees: Annotated[
         bool, typer.Option("--worktrees", help="Worktrees and run markers left by crashed runs.")
     ] = False,
-    images: Annotated[bool, typer.Option("--images", help="The project's agent image.")] = False,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images", help="The project's agent image (only one claude-container built)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --images: remove it though another tool built it.")
+    ] = False,
     task_data: Annotated[
         bool,
         typer.Option(
@@ -328,8 +341,15 @@ def clean(
             return
     if not (containers or worktrees or images or task_data):
         containers = worktrees = True
+    if force and not images:
+        raise UsageError("--force goes with --images (nothing was removed)")
     plan = plan_clean(
-        repo, containers=containers, worktrees=worktrees, images=images, task_data=task_data
+        repo,
+        containers=containers,
+        worktrees=worktrees,
+        images=images,
+        task_data=task_data,
+        force=force,
     )
     going = plan.describe()
     done: list[str] = []

@@ -400,10 +400,15 @@ def build_project_image(
     # what the summary names: only what the Dockerfile takes from the settings
     shown_base = base if "BASE_IMAGE" in declared else None
     shown_install = install if install_arg in declared else None
-    if not nocache:
-        current = _labelled(engine, tag)
-        if current is not None and current[1].get(BUILD_KEY_LABEL) == key:
-            return _result(engine, tag, shown_base, shown_install, True, started)
+    current = _labelled(engine, tag)
+    if current is not None and not current[1].get(BUILD_KEY_LABEL) and not force:
+        raise GittaskError(
+            f"image {tag} was not built by claude-container (no {BUILD_KEY_LABEL} label): "
+            "building would put another image under that name; nothing was built",
+            "set another name with `config set image NAME`, or replace it with build --force",
+        )
+    if not nocache and current is not None and current[1].get(BUILD_KEY_LABEL) == key:
+        return _result(engine, tag, shown_base, shown_install, True, started)
     extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}
     if binary is not None:
         for name, source in npm_agent.image_files(binary).items():
@@ -620,8 +625,10 @@ def plan_clean(
     worktrees: bool = True,
     images: bool = False,
     task_data: bool = False,
+    force: bool = False,
 ) -> CleanPlan:
-    """What ``clean`` would remove; nothing is changed."""
+    """What ``clean`` would remove; nothing is changed. An image is only removed when
+    this tool built it (its ``gittask.build-key`` label), or with ``force``."""
     from gittask.runner import leftovers
 
     client: DockerClient | None = None
@@ -645,8 +652,14 @@ def plan_clean(
         from gittask.runner.image import image_exists
 
         tag = image_tag(repo)
-        if image_exists(tag, client):
+        found_image = _labelled(client, tag) if image_exists(tag, client) else None
+        if found_image is not None and (found_image[1].get(BUILD_KEY_LABEL) or force):
             plan.images.append(tag)
+        elif found_image is not None:
+            plan.notes.append(
+                f"kept image {tag}: claude-container did not build it (no {BUILD_KEY_LABEL} "
+                "label); clean --images --force removes it"
+            )
         else:
             plan.notes.append(f"no image {tag} to remove")
     if task_data:
