@@ -34,6 +34,10 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
+BASE_LOCAL_HELP = (
+    "Start the first run from the local base branch (with its unpushed commits), "
+    "not the remote's copy."
+)
 #: How long ``--detach`` waits for the background run to reach its container.
 DETACH_WAIT_SECONDS = 120.0
 
@@ -83,14 +87,21 @@ def execute(
     as_json: bool = False,
     pre: Preflight | None = None,
     background: bool = False,
+    local_base: bool = False,
 ) -> None:
     """Run the task (in the foreground, or in a background process) and report."""
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
     pre = pre or preflight(db)
+    if not background:
+        from gittask.workflow.local_work import local_work
+
+        left_out = local_work(db.repo, db.store.get(task_id), pre.config)
+        if left_out is not None:
+            _say(left_out.describe(local_base))
     if detach:
-        _detach(db, task_id, kind, feedback_id, as_json)
+        _detach(db, task_id, kind, feedback_id, as_json, local_base)
         return
     request = RunRequest(
         task_id=task_id,
@@ -99,6 +110,7 @@ def execute(
         show=(lambda line: None) if background else _show_line(to_stderr=as_json),
         say=_say,
         detached=background,
+        local_base=local_base,
     )
     try:
         result = run_task(db, request, pre)
@@ -130,7 +142,12 @@ def execute(
 
 
 def _detach(
-    db: TaskDatabase, task_id: str, kind: str, feedback_id: str | None, as_json: bool
+    db: TaskDatabase,
+    task_id: str,
+    kind: str,
+    feedback_id: str | None,
+    as_json: bool,
+    local_base: bool = False,
 ) -> None:
     """Start ``task _run`` in its own session; return once its container runs."""
     import os
@@ -144,6 +161,8 @@ def _detach(
     command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
     if feedback_id:
         command += ["--feedback-id", feedback_id]
+    if local_base:
+        command.append("--base-local")
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command,
@@ -182,10 +201,11 @@ def run_hidden(
     task_id: Annotated[str, typer.Argument()],
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
+    local_base: Annotated[bool, typer.Option("--base-local")] = False,
 ) -> None:
     """Internal: the background half of --detach (its output is in the run's logs)."""
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True)
+    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
 
 
 # -- start -----------------------------------------------------------------------------
@@ -202,6 +222,7 @@ def start(
             help="Do not run: push the last run's work and open its PR (as 'task push ID').",
         ),
     ] = False,
+    local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
@@ -216,7 +237,14 @@ def start(
     task = db.get(task_id)
     _check_continuable(db, task)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
-    execute(db, task.id, "continue" if again else "create", detach=detach, as_json=as_json)
+    execute(
+        db,
+        task.id,
+        "continue" if again else "create",
+        detach=detach,
+        as_json=as_json,
+        local_base=local_base,
+    )
 
 
 # -- continue --------------------------------------------------------------------------

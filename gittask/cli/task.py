@@ -104,6 +104,14 @@ def create(
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
     ] = False,
+    base_local: Annotated[
+        bool,
+        typer.Option(
+            "--base-local",
+            help="Start from the local base branch (with its unpushed commits), not "
+            "the remote's copy.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
@@ -155,7 +163,9 @@ def create(
 
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
-    execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre)
+    execute(
+        db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local
+    )
 
 
 def _row_cells(row: IndexRow, short: dict[str, str]) -> list[str]:

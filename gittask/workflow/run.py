@@ -91,6 +91,7 @@ class RunRequest:
     show: Callable[[str], None] = lambda line: None  # the live view of the agent's output
     say: Callable[[str], None] = lambda line: None  # the tool's own progress lines
     detached: bool = False
+    local_base: bool = False  # start a first run from the local base branch, not origin's
 
 
 @dataclass
@@ -407,7 +408,9 @@ class _Run:
         self.log(f"run {run} of task {task.id} ({self.request.kind}), pid {os.getpid()}")
         self.log(f"agent {pre.agent.name}, image {pre.image}")
         base, how = wt.resolve_base(repo, task.base_branch, self.config["base_branch"], self.remote)
-        base_tip, base_ref = wt.base_commit(repo, base, self.remote, how)
+        base_tip, base_ref = wt.base_commit(
+            repo, base, self.remote, how, prefer_local=self.request.local_base
+        )
         self.log(f"base branch {base} ({how}) at {base_tip[:12]} via {base_ref}")
         first_run = task.run_count == 0 and not task.commit_hash
         plan = wt.plan_branch(repo, task.branch_name, self.remote, first_run, base, base_tip)

@@ -1,8 +1,9 @@
-"""Stopping a running task, and what deleting one does (real Docker, real git, a bare origin)."""
+"""Day-one commands around runs: stop, delete, local work left out (real Docker, git, origin)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,40 @@ def test_delete_names_what_it_leaves_and_removes_branches_on_request(project: Pr
     assert entry["local_branch"] is None and entry["remote_branch"] is None
     assert not project.remote_branch(branches[1])
     assert git(project.work, "branch", "--list", branches[1]) == ""
+
+
+def test_local_work_on_the_base_is_named_and_base_local_takes_it(project: Project) -> None:
+    (project.work / "local.txt").write_text("only here\n")
+    git(project.work, "add", "local.txt")
+    git(project.work, "commit", "-q", "-m", "local only")
+    local_commit = git(project.work, "rev-parse", "HEAD")
+    (project.work / "app.txt").write_text("line 1\nedited, not committed\n")
+    proc = project.cli("task", "create", "-m", "Without my commit")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "note: your local develop has 1 commit(s) not on origin/develop and 1 file(s) with "
+        "uncommitted changes: the run starts from origin/develop and leaves them out "
+        "(--base-local starts from your local develop; commit first"
+    ) in proc.stderr
+    without = project.show(proc.stdout.strip().splitlines()[-1])["branch_name"]
+    assert (
+        subprocess.run(
+            ["git", "merge-base", "--is-ancestor", local_commit, without], cwd=project.work
+        ).returncode
+        == 1
+    )
+    proc = project.cli("task", "create", "--base-local", "-m", "With my commit")
+    assert proc.returncode == 0, proc.stderr
+    assert "note: starting from your local develop; your 1 uncommitted change(s)" in proc.stderr
+    with_it = project.show(proc.stdout.strip().splitlines()[-1])["branch_name"]
+    assert (
+        subprocess.run(
+            ["git", "merge-base", "--is-ancestor", local_commit, with_it], cwd=project.work
+        ).returncode
+        == 0
+    )
+    # nothing left out: no note
+    git(project.work, "checkout", "-q", "--", "app.txt")
+    git(project.work, "push", "-q", "origin", "develop")
+    quiet = project.cli("task", "create", "-m", "Clean base")
+    assert quiet.returncode == 0 and "note: your local" not in quiet.stderr
