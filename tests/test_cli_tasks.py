@@ -64,7 +64,7 @@ def test_create_list_show_json(cli: Cli, repo: Path) -> None:
     text = cli(repo, "task", "show", first[:10]).stdout
     assert "Fix the login bug" in text and "It fails on empty passwords." in text
     plain = cli(repo, "task", "list").stdout.splitlines()
-    assert plain[0].split() == ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"]
+    assert plain[0].split() == ["ID", "STATUS", "BRANCH", "PR", "AGE", "TITLE"]
     assert plain[1].startswith(second[:8]) and "Add dark mode" in plain[1]
     pending = json.loads(cli(repo, "task", "list", "--status", "pending", "--json").stdout)
     assert len(pending) == 2
@@ -171,8 +171,9 @@ def test_unknown_and_ambiguous_ids(cli: Cli, repo: Path) -> None:
 
 
 def test_unknown_status_filter(cli: Cli, repo: Path) -> None:
-    line = one_line_error(cli(repo, "task", "list", "--status", "done"), 2)
-    assert "unknown status 'done'" in line and "pending, running, created" in line
+    line = one_line_error(cli(repo, "task", "list", "--status", "finished"), 2)
+    assert "unknown status 'finished'" in line and "pending, running, created" in line
+    assert "ready-for-review" in line
 
 
 def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def execute(
     for note in result.notes:
         _say(note)
     if as_json:
-        output.print_json(result.task.to_dict())
+        output.print_json(task_json(result.task))
     if result.interrupted:
         output.error(
             f"task {task_id[:8]} {result.error or 'interrupted'}; recorded as failed"
@@ -135,10 +135,53 @@ def execute(
             else f"interrupted after task {task_id[:8]} was pushed"
         )
         raise typer.Exit(130)
-    if not result.success:
-        raise GittaskError(f"task {task_id[:8]} failed: {result.error}")
+    word = _outcome_of(result.task)
+    if not result.success and word != "no changes":
+        raise GittaskError(f"task {task_id[:8]} failed: {result.error}", retry_hint(result.task))
+    _say(outcome_line(result.task))
     if not as_json:
         typer.echo(task_id)
+
+
+def _outcome_of(task: TaskMetadata) -> str:
+    from gittask.model.outcome import outcome
+
+    return outcome(task.status.value, task.error_message, task.pr_url)
+
+
+def task_json(task: TaskMetadata) -> dict[str, object]:
+    """The record as --json prints it: the stored fields plus ``outcome``."""
+    data = task.to_dict()
+    data["outcome"] = _outcome_of(task)
+    return data
+
+
+def retry_hint(task: TaskMetadata) -> str:
+    """The command that tries a failed task again."""
+    short = task.id[:8]
+    if task.publish_error:
+        return f"publish the work with 'claude-container task push {short}'"
+    return f"retry with 'claude-container task start {short}'"
+
+
+def outcome_line(task: TaskMetadata) -> str:
+    """How a run ended, in one line: the PR, the pushed branch, or why not."""
+    short, word = task.id[:8], _outcome_of(task)
+    if word == "ready for review":
+        return f"task {short} is ready for review: {task.pr_url}"
+    if word == "done":
+        line = f"task {short} is done: branch {task.branch_name}"
+        if task.pr_note:
+            line += f"; no pull request: {task.pr_note}"
+        return line
+    if word == "no changes":
+        said = (task.error_message or "").partition("; it said: ")[2]
+        line = f"task {short}: no changes (the agent changed nothing"
+        line += f"; it said: {said})" if said else ")"
+        return line + f"; ask again with 'claude-container task continue {short} -m ...'"
+    if word in ("failed", "stopped"):
+        return f"task {short} {word}: {task.error_message}; {retry_hint(task)}"
+    return f"task {short} is {word}"
 
 
 def _detach(
@@ -474,6 +517,9 @@ def logs(
         chunks = iter([])
     agent_name = str(info.get("agent") or task.agent or "")
     _print_chunks(chunks, agent_name if not (raw or execution) else "")
+    if follow and live_run:
+        db.refresh()
+        output.info(outcome_line(db.store.get(task.id)))  # push and PR: how it ended
 
 
 def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:

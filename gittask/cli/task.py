@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -163,36 +164,7 @@ def create(
 
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
-    execute(
-        db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local
-    )
-
-
-def _row_cells(row: IndexRow, short: dict[str, str]) -> list[str]:
-    status = row.status or "unreadable"
-    title = row.title or ""
-    if row.error:
-        title = row.error
-    return [
-        short.get(row.id, row.id[:8]),
-        status,
-        row.branch or "",
-        (row.created_at or "")[:16].replace("T", " "),
-        title,
-    ]
-
-
-def _row_json(row: IndexRow, short: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "short_id": short.get(row.id, row.id[:8]),
-        "status": row.status or "unreadable",
-        "branch_name": row.branch,
-        "created_at": row.created_at,
-        "title": row.title,
-        "pr_url": row.pr_url,
-        "error": row.error,
-    }
+    execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local)
 
 
 def _warn_unreadable(rows: list[IndexRow]) -> None:
@@ -204,49 +176,111 @@ def _warn_unreadable(rows: list[IndexRow]) -> None:
 @app.command("list")
 def list_tasks(
     status: Annotated[
-        str | None, typer.Option("--status", "-s", help="Only tasks with this status.")
+        str | None,
+        typer.Option(
+            "--status",
+            "-s",
+            help="Only tasks with this status (stored, or a word: done, ready-for-review, "
+            "stopped, no-changes).",
+        ),
     ] = None,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Fetch pull request states from GitHub first.")
     ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-L", min=1, help="At most N tasks.")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="Only tasks whose author contains this.")
+    ] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only tasks you created.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="AGE|DATE", help="Created since: 3d, 12h, 2w, 2024-05-01."),
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Only the task on this branch.")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="Only tasks with this label.")
+    ] = None,
+    jq: Annotated[
+        str | None, typer.Option("--jq", metavar="EXPR", help="Filter the JSON with jq.")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--format", metavar="TEMPLATE", help="One line per task: '{short_id} {title}'."
+        ),
+    ] = None,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page the output.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first (one line each; --json, --jq or --format for scripts)."""
+    from gittask.cli import listing
+    from gittask.cli.tables import page, render
+    from gittask.errors import UsageError
     from gittask.store.fastpath import fast_index
 
-    wanted = None
-    if status is not None:
-        from gittask.model.status import TaskStatus
-
-        wanted = TaskStatus.parse(status).value
-    if refresh:
-        _refresh_pull_states(None, quiet=as_json)
-    index = fast_index()
-    rows = index.rows(wanted) if index is not None else _db().rows(wanted)
-    short = _short_map(
-        [r.id for r in (index.rows() if index else rows)] if wanted else [r.id for r in rows]
+    if sum(x is not None for x in (jq, template)) + as_json > 1:
+        raise UsageError("give one of --json, --jq and --format")
+    filters = listing.Filters(
+        author=author,
+        since=listing.parse_since(since) if since is not None else None,
+        branch=branch,
+        labels=tuple(label or ()),
+        limit=limit,
     )
-    if as_json:
-        output.print_json([_row_json(r, short) for r in rows])
+    if status is not None:
+        filters.status, filters.outcome = listing.parse_status(status)
+    if refresh:
+        _refresh_pull_states(None, quiet=as_json or jq is not None or template is not None)
+    if mine:
+        if author is not None:
+            raise UsageError("--mine and --author do not go together")
+        filters.author = _db().repo.author_string()
+    index = fast_index()
+    if index is not None:
+        source, all_rows = index, index.rows()
+    else:
+        db = _db()
+        all_rows = db.rows()  # brought up to date first
+        source = db.index
+    short = _short_map([r.id for r in all_rows])
+    chosen = listing.select(all_rows, filters, source.record)
+    rows = [row for row, _ in chosen]
+    if as_json or jq is not None or template is not None:
+        data = [listing.row_json(row, record, short) for row, record in chosen]
+        if jq is not None:
+            sys.stdout.write(listing.run_jq(data, jq))
+        elif template is not None:
+            for line in listing.formatted(data, template):
+                typer.echo(line)
+        else:
+            output.print_json(data)
         return
     _warn_unreadable(rows)
     if not rows:
-        output.info("no tasks" + (f" with status {wanted}" if wanted else ""))
+        output.info("no tasks" + (f" with status {status}" if status else ""))
         return
-    output.table(
-        ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"], [_row_cells(r, short) for r in rows]
-    )
+    lines = [listing.task_line(row, record, short) for row, record in chosen]
+    page(render(lines, terminal=output.stdout_is_terminal()), no_pager=no_pager)
     from gittask.cli.run import containers_section
 
     containers_section({r.status or "" for r in rows})
 
 
 def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
+    from gittask.model.outcome import outcome
+
+    word = outcome(record.get("status"), record.get("error_message"), record.get("pr_url"))
+    status = word if word == record.get("status") else f"{word} (stored: {record.get('status')})"
     fields = [
         ("id", record["id"]),
         ("short id", short_id),
         ("title", record.get("title")),
-        ("status", record.get("status")),
+        ("status", status),
+        ("labels", ", ".join(record.get("labels") or [])),
         ("branch", record.get("branch_name")),
         ("base", record.get("base_branch")),
         ("created", record.get("created_at")),
@@ -254,7 +288,7 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("completed", record.get("completed_at")),
         ("author", record.get("author")),
         ("agent", record.get("agent")),
-        ("pull request", record.get("pr_url")),
+        ("pull request", record.get("pr_url") or _no_pull_reason(record)),
         ("commit", record.get("commit_hash")),
         ("runs", record.get("run_count")),
         ("continuations", record.get("continuation_count")),
@@ -263,7 +297,6 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("tokens", _tokens(record)),
         ("error", record.get("error_message")),
         ("not published", record.get("publish_error")),
-        ("no PR because", record.get("pr_note")),
         ("last run by", record.get("claimed_by")),
     ]
     width = max(len(k) for k, _ in fields)
@@ -292,6 +325,22 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     elif history:
         lines += ["", f"{len(history)} feedback entries (--feedback-history shows them)"]
     typer.echo("\n".join(lines))
+
+
+def _no_pull_reason(record: dict[str, Any]) -> str:
+    """Why a task has no pull request, for ``show``."""
+    short = str(record["id"])[:8]
+    if record.get("pr_note"):
+        return f"none: {record['pr_note']}"
+    if record.get("publish_error"):
+        return f"none: the work was not pushed ('task push {short}' publishes it)"
+    if not record.get("run_count"):
+        return f"none yet: the task has not run ('task start {short}')"
+    if record.get("status") == "running":
+        return "none yet: the run is going"
+    if not record.get("commits"):
+        return "none: no run has made a commit"
+    return f"none ('task pr {short}' opens one)"
 
 
 def _refresh_pull_states(
@@ -335,7 +384,9 @@ def show(
     task = db.get(task_id)
     if task.pr_number:
         task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
-    record = task.to_dict()
+    from gittask.cli.run import task_json
+
+    record = task_json(task)
     short = _short_map(db.index.ids()).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
@@ -359,14 +410,20 @@ def search(
     hits = db.index.search(query)
     short = _short_map(db.index.ids())
     if as_json:
-        output.print_json([{**_row_json(r, short), "score": s} for r, s in hits])
+        from gittask.cli.listing import row_json
+
+        output.print_json(
+            [{**row_json(r, db.index.record(r.id), short), "score": sc} for r, sc in hits]
+        )
         return
     if not hits:
         output.info(f"no task matches '{query}'")
         return
-    output.table(
-        ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"], [_row_cells(r, short) for r, _ in hits]
-    )
+    from gittask.cli import listing
+    from gittask.cli.tables import page, render
+
+    lines = [listing.task_line(r, db.index.record(r.id), short) for r, _ in hits]
+    page(render(lines, terminal=output.stdout_is_terminal()))
 
 
 @app.command("history")
@@ -457,7 +514,8 @@ def delete(
     if not ids:
         output.info(f"no tasks with status {wanted}")
         return
-    tasks = [db.store.get(task_id) for task_id in ids]
+    readable = {task_id: _readable(db, task_id) for task_id in ids}
+    tasks = [t for t in readable.values() if t is not None]
     to_stop = []
     for task in tasks:  # all refused before anything changes
         marker = running_run(db, task)
@@ -483,9 +541,10 @@ def delete(
                 f"refusing to delete {len(ids)} task(s) without confirmation", "pass --yes"
             )
         short = _short_map(db.index.ids())
-        for task in tasks:
-            running = " (running: --force stops it)" if task.id in to_stop else ""
-            output.info(f"  {short.get(task.id, task.id[:8])}  {task.title}{running}")
+        for task_id, one in readable.items():
+            title = one.title if one is not None else "(unreadable record)"
+            running = " (running: --force stops it)" if task_id in to_stop else ""
+            output.info(f"  {short.get(task_id, task_id[:8])}  {title}{running}")
         if not prompts.confirm(f"Delete {len(ids)} task(s)?", default=False):
             raise UsageError("nothing deleted")
     config = load_config(db.repo)
@@ -495,7 +554,12 @@ def delete(
         if not as_json:
             output.info(stopped.describe().split("; run it again")[0])
     db.refresh()
-    left = [deletion.leftovers_of(db, db.store.get(task_id), remote) for task_id in ids]
+    left = []
+    for task_id in ids:
+        now = _readable(db, task_id)
+        left.append(
+            deletion.leftovers_of(db, now, remote) if now else deletion.Leftovers(task_id)
+        )
     deleted = delete_tasks(db, ids)
     for found in left:
         if branches:
@@ -527,6 +591,15 @@ def delete(
                 offers.append("--close-pr")
             hint = f" (delete with {' / '.join(offers)} removes them)" if offers else ""
             output.info(f"  left behind: {', '.join(items)}{hint}")
+
+
+def _readable(db: TaskDatabase, task_id: str) -> TaskMetadata | None:
+    from gittask.errors import CorruptRecordError
+
+    try:
+        return db.store.get(task_id)
+    except CorruptRecordError:
+        return None  # deleting it is how it goes away
 
 
 @app.command("stop")

@@ -36,6 +36,7 @@ from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
+from gittask.model.outcome import NOTHING_CHANGED
 from gittask.runner import live, naming
 from gittask.runner import worktree as wt
 from gittask.runner.agents import (
@@ -741,8 +742,7 @@ class _Run:
                 self.log(f"branch {task.branch_name} -> {head[:12]}")
             elif error is None:
                 error = (
-                    "the agent finished but changed nothing: no commit and no modified file "
-                    "(nothing was pushed)"
+                    f"{NOTHING_CHANGED}: no commit and no modified file (nothing was pushed)"
                 )
                 if outcome.summary and outcome.summary.strip():
                     said = _one_line(self.scrub.text(outcome.summary.strip()), 300)

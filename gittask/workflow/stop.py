@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
+from gittask.model.outcome import STOPPED_PREFIX
 from gittask.runner import live
 from gittask.store.database import TaskDatabase
 from gittask.workflow import claims
 
-#: The error message of a run stopped with ``task stop``: starts with this.
-STOPPED_PREFIX = "stopped with `task stop`"
 #: How long a run gets to stop its container and record its end.
 STOP_WAIT_SECONDS = 120.0
 
