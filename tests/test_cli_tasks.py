@@ -46,6 +46,12 @@ def test_version_and_help(cli: Cli, repo: Path) -> None:
         ["task", "delete"],
         ["task", "search"],
         ["task", "history"],
+        ["task", "stop"],
+        ["task", "diff"],
+        ["task", "checkout"],
+        ["task", "open"],
+        ["task", "ls"],
+        ["config", "unset"],
     ):
         result = cli(repo, *args, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, args
@@ -392,3 +398,35 @@ def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None
     empty = init_repo(tmp_path / "empty", commit=False)
     task_id = create(cli, empty, "first task ever")
     assert json.loads(cli(empty, "task", "list", "--json").stdout)[0]["id"] == task_id
+
+
+def test_aliases_ls_rm_view(cli: Cli, repo: Path) -> None:
+    task_id = create(cli, repo, "Aliased")
+    assert json.loads(cli(repo, "task", "ls", "--json").stdout)[0]["id"] == task_id
+    assert json.loads(cli(repo, "task", "view", task_id, "--json").stdout)["id"] == task_id
+    assert cli(repo, "task", "rm", task_id, "--yes").returncode == 0
+    assert cli(repo, "task", "ls", "--json").stdout.strip() == "[]"
+    assert cli(repo, "task", "view", task_id).returncode == 1
+
+
+def test_open_prints_the_pull_request_url(cli: Cli, repo: Path) -> None:
+    from gittask.model import TaskMetadata
+    from gittask.store.database import TaskDatabase
+
+    task_id = create(cli, repo, "Reviewed elsewhere")
+    refused = cli(repo, "task", "open", task_id)
+    assert refused.returncode == 1 and "has no pull request" in refused.stderr
+    url = "https://github.com/acme/app/pull/42"
+
+    def with_pull(task: TaskMetadata) -> str:
+        task.pr_url, task.pr_number = url, 42
+        return "pull request"
+
+    TaskDatabase.open(repo).update(task_id, with_pull, "pr")
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""}
+    opened = cli(repo, "task", "open", task_id[:8], env=env)
+    assert (opened.returncode, opened.stdout) == (0, url + "\n")
+    web = cli(repo, "task", "show", task_id, "--web", env=env)
+    assert (web.returncode, web.stdout) == (0, url + "\n")
+    listed = cli(repo, "task", "list")
+    assert "#42" in listed.stdout

@@ -124,3 +124,29 @@ def test_local_work_on_the_base_is_named_and_base_local_takes_it(project: Projec
     git(project.work, "push", "-q", "origin", "develop")
     quiet = project.cli("task", "create", "-m", "Clean base")
     assert quiet.returncode == 0 and "note: your local" not in quiet.stderr
+
+
+def test_diff_and_checkout_show_the_work(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Write something")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip().splitlines()[-1]
+    branch = project.show(task_id)["branch_name"]
+    diff = project.cli("task", "diff", task_id[:8], env={"GIT_PAGER": "cat"})
+    assert diff.returncode == 0, diff.stderr
+    changed = git(project.work, "diff", "--name-only", f"origin/develop...{branch}").split()
+    assert changed and all(f"b/{name}" in diff.stdout for name in changed)
+    stat = project.cli("task", "diff", task_id, "--stat", env={"GIT_PAGER": "cat"})
+    assert "changed" in stat.stdout and "+++" not in stat.stdout
+    # from the remote when the local branch is gone
+    git(project.work, "branch", "-D", branch)
+    checked = project.cli("task", "checkout", task_id)
+    assert checked.returncode == 0, checked.stderr
+    assert git(project.work, "symbolic-ref", "--short", "HEAD") == branch
+    git(project.work, "switch", "-q", "develop")
+    assert project.cli("task", "checkout", task_id).returncode == 0  # local this time
+    git(project.work, "switch", "-q", "develop")
+    pending = project.cli("task", "create", "--no-run", "-m", "Not yet").stdout.strip()
+    for command in ("diff", "checkout"):
+        refused = project.cli("task", command, pending)
+        assert refused.returncode == 1
+        assert "has no branch" in refused.stderr and f"task start {pending[:8]}" in refused.stderr

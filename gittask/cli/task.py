@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gittask.store.index import IndexRow
 
 app = typer.Typer(
-    help="Create, run, inspect and manage tasks.",
+    help="Create, run, inspect and manage tasks (aliases: ls = list, rm = delete, view = show).",
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: rich help costs ~80 ms of start-up
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -376,12 +376,20 @@ def show(
     feedback_history: Annotated[
         bool, typer.Option("--feedback-history", help="Show every feedback entry.")
     ] = False,
+    web: Annotated[
+        bool, typer.Option("--web", "-w", help="Open its pull request in the browser.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one task."""
     db = _db()
     db.refresh()
     task = db.get(task_id)
+    if web:
+        from gittask.cli.review import open_url
+
+        typer.echo(open_url(task))
+        return
     if task.pr_number:
         task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     from gittask.cli.run import task_json
@@ -629,3 +637,16 @@ def stop(
         )
         return
     output.info(result.describe())
+
+
+def _register_more() -> None:
+    """The review commands and the aliases people type (gh, docker): ls, rm, view."""
+    from gittask.cli import review
+
+    review.register(app)
+    app.command("ls", hidden=True, help="Alias of 'list'.")(list_tasks)
+    app.command("rm", hidden=True, help="Alias of 'delete'.")(delete)
+    app.command("view", hidden=True, help="Alias of 'show'.")(show)
+
+
+_register_more()
