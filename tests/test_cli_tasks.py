@@ -298,10 +298,9 @@ def test_a_feedback_file_without_its_id_is_not_duplicated(cli: Cli, repo: Path) 
     hand_edit(
         repo,
         {
-            f"{folder}/{name}": lambda t: "\n".join(
-                line for line in t.splitlines() if not line.startswith("id:")
+            f"{folder}/{name}": lambda t: (
+                "\n".join(line for line in t.splitlines() if not line.startswith("id:")) + "\n"
             )
-            + "\n"
         },
     )
     for text in ("second note", "third note"):
@@ -344,8 +343,9 @@ def test_hand_edits_of_any_kind_never_end_in_a_traceback(cli: Cli, repo: Path) -
     hand_edit(
         repo,
         {
-            f"{folder}/{name}": lambda t: t.replace("author: null", "author: [Ann, Bob]")
-            .replace("claude_response_summary: null", "claude_response_summary: {done: 3}"),
+            f"{folder}/{name}": lambda t: t.replace("author: null", "author: [Ann, Bob]").replace(
+                "claude_response_summary: null", "claude_response_summary: {done: 3}"
+            ),
             f"{layout.task_dir(broken)}/metadata.yaml": lambda t: t.replace(
                 "run_count: 0", "run_count: .inf"
             ),
@@ -430,3 +430,27 @@ def test_open_prints_the_pull_request_url(cli: Cli, repo: Path) -> None:
     assert (web.returncode, web.stdout) == (0, url + "\n")
     listed = cli(repo, "task", "list")
     assert "#42" in listed.stdout
+
+
+def test_labels_on_create_and_label_command(cli: Cli, repo: Path) -> None:
+    tagged = create(cli, repo, "Labelled", "--label", "bug", "-l", "ui")
+    plain = create(cli, repo, "Plain")
+    assert json.loads(cli(repo, "task", "show", tagged, "--json").stdout)["labels"] == ["bug", "ui"]
+    changed = cli(repo, "task", "label", tagged, "+urgent", "-ui", "docs")
+    assert (changed.returncode, changed.stdout) == (0, "bug urgent docs\n"), changed.stderr
+    assert cli(repo, "task", "label", plain).stdout == "(no labels)\n"
+    listed = json.loads(cli(repo, "task", "list", "--json", "--label", "urgent").stdout)
+    assert [t["id"] for t in listed] == [tagged] and listed[0]["labels"] == [
+        "bug",
+        "urgent",
+        "docs",
+    ]
+    assert "labels:" in cli(repo, "task", "show", tagged).stdout
+    before = ref_tip(repo)
+    for args in (
+        ["task", "label", tagged, "+has space"],
+        ["task", "create", "--no-run", "-m", "x", "--label", "a,b"],
+    ):
+        result = cli(repo, *args)
+        assert result.returncode == 2 and "bad label" in result.stderr, result.stderr
+    assert ref_tip(repo) == before

@@ -105,6 +105,9 @@ def create(
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
     ] = False,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", "-l", help="A label (repeat for more).")
+    ] = None,
     base_local: Annotated[
         bool,
         typer.Option(
@@ -147,7 +150,9 @@ def create(
             and not as_json
         ):
             branch = _ask_branch(db, suggest_branch(description, task_id))
-        task = record_task(db, description, branch, base, task_id=task_id, publish=no_run)
+        task = record_task(
+            db, description, branch, base, task_id=task_id, publish=no_run, labels=label
+        )
     except BaseException:
         if from_editor and description.strip():
             kept = prompts.save_draft(db.repo.state_dir, "description", description)
@@ -637,6 +642,33 @@ def stop(
         )
         return
     output.info(result.describe())
+
+
+# "-x" is a label to remove, not an option
+@app.command("label", context_settings={"ignore_unknown_options": True})
+def label_task(
+    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
+    changes: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[+LABEL|-LABEL]...", help="+x (or x) adds x, -x removes it."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or remove labels (task label ID +bug -wip); with none, print them."""
+    from gittask.workflow.records import change_labels
+
+    db = _db()
+    db.refresh()
+    task = db.get(task_id)
+    add = [c[1:] if c.startswith("+") else c for c in changes or [] if not c.startswith("-")]
+    remove = [c[1:] for c in changes or [] if c.startswith("-")]
+    if add or remove:
+        task = change_labels(db, task.id, add, remove)
+    labels = [str(x) for x in task.extra.get("labels") or []]
+    if as_json:
+        output.print_json({"id": task.id, "labels": labels})
+        return
+    typer.echo(" ".join(labels) if labels else "(no labels)")
 
 
 def _register_more() -> None:
