@@ -191,10 +191,25 @@ KEYS: dict[str, Key] = {
 }
 
 
+#: What ``config set`` reads as "no value" (stored as JSON null).
+NULL_WORDS = ("", "null", "none")
+
+
 def parse_value(key: str, value: Any) -> Any:
+    """Text (or a JSON value) to the key's type. ``null``, ``none`` or nothing clear
+    a key whose default is no value; a key with a real default refuses ``null`` and
+    nothing (and points at ``config unset``)."""
     spec = KEYS.get(key)
     if spec is None:
         raise UsageError(f"unknown config key '{key}'", "valid keys: " + ", ".join(sorted(KEYS)))
+    word = value.strip().lower() if isinstance(value, str) else None
+    if spec.default is None and (value is None or word in NULL_WORDS):
+        return None
+    if value is None or word in ("", "null"):  # ("none" is a network mode)
+        raise UsageError(
+            f"{key} cannot be empty",
+            f"'config unset {key}' goes back to the default, {json.dumps(spec.default)}",
+        )
     try:
         return spec.parse(value)
     except (ValueError, TypeError) as exc:
@@ -239,6 +254,12 @@ class ProjectConfig:
         parsed = parse_value(key, value)
         self.values[key] = parsed
         return parsed
+
+    def unset(self, key: str) -> Any:
+        """Back to the default; returns it."""
+        self[key]  # an unknown key is refused
+        self.values[key] = KEYS[key].default
+        return self.values[key]
 
     def save(self) -> None:
         import tempfile

@@ -661,3 +661,73 @@ def test_demo_script_runs_end_to_end(tmp_path: Path, claude_image: str) -> None:
     assert "→ Write greeting.py" in out and "→ Edit greeting.py" in out
     assert "on origin with 2 commit(s)" in out
     assert "agent: the real claude, 2 runs, 5 turns" in out
+
+
+def test_config_null_clears_optional_keys_and_unset_restores_defaults(repo: Path) -> None:
+    assert run_cli(repo, "init").returncode == 0
+    assert run_cli(repo, "config", "set", "model", "opus").returncode == 0
+    proc = run_cli(repo, "config", "set", "model", "null")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "model = null\n"
+    assert json.loads((repo / CONFIG).read_text())["model"] is None  # JSON null, not "null"
+    for word in ("None", ""):
+        run_cli(repo, "config", "set", "max_turns", "5")
+        assert run_cli(repo, "config", "set", "max_turns", word).returncode == 0
+        assert json.loads((repo / CONFIG).read_text())["max_turns"] is None
+    # a key with a real default: null is refused, unset goes back to the default
+    before = (repo / CONFIG).read_bytes()
+    proc = run_cli(repo, "config", "set", "timeout_seconds", "null")
+    assert proc.returncode == 2 and "config unset timeout_seconds" in proc.stderr
+    assert (repo / CONFIG).read_bytes() == before
+    assert run_cli(repo, "config", "set", "network", "none").returncode == 0  # a real mode
+    assert run_cli(repo, "config", "set", "timeout_seconds", "60").returncode == 0
+    proc = run_cli(repo, "config", "unset", "timeout_seconds")
+    assert proc.returncode == 0 and proc.stdout == "timeout_seconds = 3600 (the default)\n"
+    assert json.loads((repo / CONFIG).read_text())["timeout_seconds"] == 3600
+    before = (repo / CONFIG).read_bytes()
+    proc = run_cli(repo, "config", "unset", "nope")
+    assert proc.returncode == 2 and "unknown config key 'nope'" in proc.stderr
+    assert (repo / CONFIG).read_bytes() == before
+
+
+def test_init_names_its_git_settings_and_suggests_committing(team: object) -> None:
+    from tests.conftest import Team
+
+    assert isinstance(team, Team)
+    work = team.clone("alice")
+    proc = run_cli(work, "init")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = lines.index("changed in this clone's git config (.git/config; `uninit` undoes it):")
+    assert lines[header + 1].startswith("  set notes.")
+    assert "commit .claude-container/ and .gitignore so that teammates share" in proc.stdout
+    git(work, "add", ".claude-container", ".gitignore")
+    git(work, "commit", "-q", "-m", "setup")
+    again = run_cli(work, "init")
+    assert "nothing to change" in again.stdout and "commit " not in again.stdout
+
+
+@needs_docker
+def test_build_and_clean_leave_an_image_they_did_not_build(repo: Path, images: list[str]) -> None:
+    _scratch_dockerfile(repo)
+    foreign = f"gittask-foreign-{os.getpid()}:latest"
+    images.append(foreign)
+    context = repo.parent / "foreign"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nLABEL made.by=someone-else\nCMD x\n")
+    _docker("build", "-q", "-t", foreign, str(context), check=True)
+    before = json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"]
+    assert run_cli(repo, "config", "set", "image", foreign).returncode == 0
+    proc = run_cli(repo, "build")
+    assert proc.returncode == 1
+    assert f"image {foreign} was not built by claude-container" in proc.stderr
+    assert "config set image" in proc.stderr and "--force" in proc.stderr
+    proc = run_cli(repo, "clean", "--images")
+    assert proc.returncode == 0, proc.stderr
+    assert f"kept image {foreign}: claude-container did not build it" in proc.stdout
+    assert json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"] == before
+    # --force: the user says so
+    assert run_cli(repo, "build", "--force").returncode == 0
+    assert "removed image" in run_cli(repo, "clean", "--images", "--force").stdout
+    assert not _image_exists(foreign)
+    assert run_cli(repo, "clean", "--force").returncode == 2

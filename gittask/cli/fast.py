@@ -32,7 +32,7 @@ Commands:
   build   Build the agent image from .claude-container/Dockerfile.claude.
   doctor  Check that tasks can run: engine, image (Claude Code, uid,...
   clean   Remove what crashed runs left (default: --containers --worktrees).
-  task    Create, run, inspect and manage tasks.
+  task    Create, run, inspect and manage tasks (aliases: ls = list, rm =...
   config  Show and change the project configuration...
 """
 
@@ -92,18 +92,18 @@ def _list_options(args: list[str]) -> tuple[str | None, bool] | None:
 
 
 def list_tasks(status: str | None, as_json: bool) -> bool:
-    """``task list``, as :func:`gittask.cli.task.list_tasks` does it without --refresh."""
-    from gittask.cli import output
-    from gittask.cli.rows import row_cells, row_json, warn_unreadable
+    """``task list [--json] [--status S]``, as :func:`gittask.cli.task.list_tasks`
+    prints it (the same :mod:`gittask.cli.listing` and :mod:`gittask.cli.tables`)."""
+    from gittask.cli import listing, output
+    from gittask.cli.rows import warn_unreadable
+    from gittask.cli.tables import page, render
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.store.fastpath import fast_index
 
-    wanted = None
+    filters = listing.Filters()
     if status is not None:
-        from gittask.model.status import TaskStatus
-
-        wanted = TaskStatus.parse(status).value
+        filters.status, filters.outcome = listing.parse_status(status)
     try:
         index = fast_index()
     except GittaskError:  # e.g. an index it may not write: the slow path reads the ref
@@ -112,24 +112,25 @@ def list_tasks(status: str | None, as_json: bool) -> bool:
         from gittask.store.database import TaskDatabase
 
         db = TaskDatabase.open(reading=True)
-        rows = db.rows(wanted)
-        every = db.index
+        all_rows = db.rows()
+        source = db.index
     else:
-        rows = index.rows(wanted)
-        every = index
-    short = short_ids(every.ids() if wanted else [r.id for r in rows])
+        all_rows = index.rows()
+        source = index
+    short = short_ids([r.id for r in all_rows])
+    chosen = listing.select(all_rows, filters, source.record)
+    rows = [row for row, _ in chosen]
     if as_json:
-        output.print_json([row_json(r, short) for r in rows])
+        output.print_json([listing.row_json(row, record, short) for row, record in chosen])
         return True
-    if not as_json and _containers_to_list({r.status or "" for r in rows}):
+    if _containers_to_list({r.status or "" for r in rows}):
         return False
     warn_unreadable(rows)
     if not rows:
-        output.info("no tasks" + (f" with status {wanted}" if wanted else ""))
+        output.info("no tasks" + (f" with status {status}" if status else ""))
         return True
-    output.table(
-        ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"], [row_cells(r, short) for r in rows]
-    )
+    lines = [listing.task_line(row, record, short) for row, record in chosen]
+    page(render(lines, terminal=output.stdout_is_terminal()), no_pager=False)
     return True
 
 

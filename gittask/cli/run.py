@@ -34,6 +34,10 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
+BASE_LOCAL_HELP = (
+    "Start the first run from the local base branch (with its unpushed commits), "
+    "not the remote's copy."
+)
 #: How long ``--detach`` waits for the background run to reach its container.
 DETACH_WAIT_SECONDS = 120.0
 
@@ -84,14 +88,21 @@ def execute(
     as_json: bool = False,
     pre: Preflight | None = None,
     background: bool = False,
+    local_base: bool = False,
 ) -> None:
     """Run the task (in the foreground, or in a background process) and report."""
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
     pre = pre or preflight(db)
+    if not background:
+        from gittask.workflow.local_work import local_work
+
+        left_out = local_work(db.repo, db.store.get(task_id), pre.config)
+        if left_out is not None:
+            _say(left_out.describe(local_base))
     if detach:
-        _detach(db, task_id, kind, feedback_id, as_json)
+        _detach(db, task_id, kind, feedback_id, as_json, local_base)
         return
     request = RunRequest(
         task_id=task_id,
@@ -100,6 +111,7 @@ def execute(
         show=(lambda line: None) if background else _show_line(to_stderr=as_json),
         say=_say,
         detached=background,
+        local_base=local_base,
     )
     try:
         result = run_task(db, request, pre)
@@ -116,7 +128,7 @@ def execute(
     for note in result.notes:
         _say(note)
     if as_json:
-        output.print_json(result.task.to_dict())
+        output.print_json(task_json(result.task))
     if result.interrupted:
         output.error(
             f"task {task_id[:8]} {result.error or 'interrupted'}; recorded as failed"
@@ -124,14 +136,62 @@ def execute(
             else f"interrupted after task {task_id[:8]} was pushed"
         )
         raise typer.Exit(130)
-    if not result.success:
-        raise GittaskError(f"task {task_id[:8]} failed: {result.error}")
+    word = _outcome_of(result.task)
+    if not result.success and word != "no changes":
+        raise GittaskError(f"task {task_id[:8]} failed: {result.error}", retry_hint(result.task))
+    _say(outcome_line(result.task))
     if not as_json:
         typer.echo(task_id)
 
 
+def _outcome_of(task: TaskMetadata) -> str:
+    from gittask.model.outcome import outcome
+
+    return outcome(task.status.value, task.error_message, task.pr_url)
+
+
+def task_json(task: TaskMetadata) -> dict[str, object]:
+    """The record as --json prints it: the stored fields plus ``outcome``."""
+    data = task.to_dict()
+    data["outcome"] = _outcome_of(task)
+    return data
+
+
+def retry_hint(task: TaskMetadata) -> str:
+    """The command that tries a failed task again."""
+    short = task.id[:8]
+    if task.publish_error:
+        return f"publish the work with 'claude-container task push {short}'"
+    return f"retry with 'claude-container task start {short}'"
+
+
+def outcome_line(task: TaskMetadata) -> str:
+    """How a run ended, in one line: the PR, the pushed branch, or why not."""
+    short, word = task.id[:8], _outcome_of(task)
+    if word == "ready for review":
+        return f"task {short} is ready for review: {task.pr_url}"
+    if word == "done":
+        line = f"task {short} is done: branch {task.branch_name}"
+        if task.pr_note:
+            line += f"; no pull request: {task.pr_note}"
+        return line
+    if word == "no changes":
+        said = (task.error_message or "").partition("; it said: ")[2]
+        line = f"task {short}: no changes (the agent changed nothing"
+        line += f"; it said: {said})" if said else ")"
+        return line + f"; ask again with 'claude-container task continue {short} -m ...'"
+    if word in ("failed", "stopped"):
+        return f"task {short} {word}: {task.error_message}; {retry_hint(task)}"
+    return f"task {short} is {word}"
+
+
 def _detach(
-    db: TaskDatabase, task_id: str, kind: str, feedback_id: str | None, as_json: bool
+    db: TaskDatabase,
+    task_id: str,
+    kind: str,
+    feedback_id: str | None,
+    as_json: bool,
+    local_base: bool = False,
 ) -> None:
     """Start ``task _run`` in its own session; return once its container runs."""
     import os
@@ -145,6 +205,8 @@ def _detach(
     command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
     if feedback_id:
         command += ["--feedback-id", feedback_id]
+    if local_base:
+        command.append("--base-local")
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command,
@@ -183,10 +245,11 @@ def run_hidden(
     task_id: Annotated[str, typer.Argument()],
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
+    local_base: Annotated[bool, typer.Option("--base-local")] = False,
 ) -> None:
     """Internal: the background half of --detach (its output is in the run's logs)."""
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True)
+    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
 
 
 # -- start -----------------------------------------------------------------------------
@@ -203,6 +266,7 @@ def start(
             help="Do not run: push the last run's work and open its PR (as 'task push ID').",
         ),
     ] = False,
+    local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
@@ -217,7 +281,14 @@ def start(
     task = db.get(task_id)
     _check_continuable(db, task)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
-    execute(db, task.id, "continue" if again else "create", detach=detach, as_json=as_json)
+    execute(
+        db,
+        task.id,
+        "continue" if again else "create",
+        detach=detach,
+        as_json=as_json,
+        local_base=local_base,
+    )
 
 
 # -- continue --------------------------------------------------------------------------
@@ -363,7 +434,17 @@ def continue_task(
         entry = review_feedback(db, task, pre.config)
     elif entry is None:
         entry = _feedback_entry(db, task, *_read_feedback(db, task, None, None))
-    db.add_feedback(task.id, entry)
+    try:
+        db.add_feedback(task.id, entry)
+    except BaseException:
+        from gittask.model import FeedbackType
+
+        if entry.feedback_type is FeedbackType.TEXT:  # written in the editor: keep it
+            from gittask.cli import prompts
+
+            kept = prompts.save_draft(db.repo.state_dir, "feedback", entry.feedback)
+            prompts.say_draft_kept(kept, "feedback", "--feedback-file")
+        raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
     execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
@@ -453,6 +534,9 @@ def logs(
         chunks = iter([])
     agent_name = str(info.get("agent") or task.agent or "")
     _print_chunks(chunks, agent_name if not (raw or execution) else "")
+    if follow and live_run:
+        db.refresh()
+        output.info(outcome_line(db.store.get(task.id)))  # push and PR: how it ended
 
 
 def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:

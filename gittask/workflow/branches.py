@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
 from gittask.errors import UsageError
 from gittask.store.database import TaskDatabase
 
+#: Longest slug part of a derived branch name (before the short id).
+SLUG_MAX = 40
+
 
 def suggest_branch(description: str, task_id: str) -> str:
-    words = re.findall(r"[a-z0-9]+", description.lower())
-    slug = "-".join(words)[:40].strip("-") or "task"
-    return f"claude/{slug}-{task_id[:8]}"
+    """``claude/<slug of the title>-<short id>``: the title (not the whole text),
+    transliterated ("Émoji" -> ``emoji``), cut at a word boundary."""
+    from slugify import slugify
+
+    from gittask.model.task import title_of
+
+    title = title_of(description, width=200)
+    slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+    if not slug:  # one word longer than SLUG_MAX: cut it
+        slug = slugify(title)[:SLUG_MAX].strip("-")
+    return f"claude/{slug or 'task'}-{task_id[:8]}"
 
 
 #: A ref is a file, each component of its name a file name: 255 bytes at most on

@@ -218,11 +218,36 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     except UsageError:
         remote = "origin"  # a broken kept config: its remote setting cannot be read
     settings = _configure_remote(repo, remote)
-    result.lines += settings
     result.settings = [line for line in settings if line.startswith(("set ", "added ", "removed "))]
+    if result.settings:
+        result.lines.append("changed in this clone's git config (.git/config; `uninit` undoes it):")
+    result.lines += [f"  {line}" if line in result.settings else line for line in settings]
     if not result.written and not result.settings:
         result.lines.insert(0, "already initialised: nothing to change")
+    uncommitted = _uncommitted(repo, root, [CONFIG_DIR, ".gitignore"])
+    if uncommitted:
+        result.lines.append(
+            f"commit {' and '.join(uncommitted)} so that teammates share the image and the "
+            f"settings: git add {' '.join(uncommitted)} && git commit -m 'claude-container'"
+        )
     return result
+
+
+def _uncommitted(repo: GitRepo, root: Path, paths: list[str]) -> list[str]:
+    """Which of ``paths`` (below ``root``) hold changes git has not committed."""
+    if repo.workdir is None:
+        return []
+    proc = repo.git(
+        "status", "--porcelain", "--untracked-files=all", "--", *paths, check=False, cwd=root
+    )
+    if proc.returncode != 0:
+        return []
+    changed = [line[3:].strip().strip('"') for line in proc.stdout.splitlines() if line.strip()]
+    return [
+        f"{p}/" if p == CONFIG_DIR else p
+        for p in paths
+        if any(c == p or c.startswith(p + "/") for c in changed)
+    ]
 
 
 # -- build -----------------------------------------------------------------------------
@@ -375,10 +400,15 @@ def build_project_image(
     # what the summary names: only what the Dockerfile takes from the settings
     shown_base = base if "BASE_IMAGE" in declared else None
     shown_install = install if install_arg in declared else None
-    if not nocache:
-        current = _labelled(engine, tag)
-        if current is not None and current[1].get(BUILD_KEY_LABEL) == key:
-            return _result(engine, tag, shown_base, shown_install, True, started)
+    current = _labelled(engine, tag)
+    if current is not None and not current[1].get(BUILD_KEY_LABEL) and not force:
+        raise GittaskError(
+            f"image {tag} was not built by claude-container (no {BUILD_KEY_LABEL} label): "
+            "building would put another image under that name; nothing was built",
+            "set another name with `config set image NAME`, or replace it with build --force",
+        )
+    if not nocache and current is not None and current[1].get(BUILD_KEY_LABEL) == key:
+        return _result(engine, tag, shown_base, shown_install, True, started)
     extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}
     if binary is not None:
         for name, source in npm_agent.image_files(binary).items():
@@ -506,6 +536,14 @@ def config_set(repo: GitRepo, key: str, value: str) -> Any:
     return parsed
 
 
+def config_unset(repo: GitRepo, key: str) -> Any:
+    """Put one key back to its default; the default."""
+    config = ProjectConfig.load(project_dir(repo))
+    default = config.unset(key)
+    config.save()
+    return default
+
+
 def format_value(value: Any) -> str:
     if value is None:
         return ""
@@ -587,8 +625,10 @@ def plan_clean(
     worktrees: bool = True,
     images: bool = False,
     task_data: bool = False,
+    force: bool = False,
 ) -> CleanPlan:
-    """What ``clean`` would remove; nothing is changed."""
+    """What ``clean`` would remove; nothing is changed. An image is only removed when
+    this tool built it (its ``gittask.build-key`` label), or with ``force``."""
     from gittask.runner import leftovers
 
     client: DockerClient | None = None
@@ -612,8 +652,14 @@ def plan_clean(
         from gittask.runner.image import image_exists
 
         tag = image_tag(repo)
-        if image_exists(tag, client):
+        found_image = _labelled(client, tag) if image_exists(tag, client) else None
+        if found_image is not None and (found_image[1].get(BUILD_KEY_LABEL) or force):
             plan.images.append(tag)
+        elif found_image is not None:
+            plan.notes.append(
+                f"kept image {tag}: claude-container did not build it (no {BUILD_KEY_LABEL} "
+                "label); clean --images --force removes it"
+            )
         else:
             plan.notes.append(f"no image {tag} to remove")
     if task_data:

@@ -23,6 +23,7 @@ def record_task(
     task_id: str | None = None,
     agent: str | None = None,
     publish: bool = False,
+    labels: list[str] | None = None,
 ) -> TaskMetadata:
     """Validate and store a new ``pending`` task; nothing is written on bad input.
 
@@ -36,6 +37,7 @@ def record_task(
     if not description:
         raise UsageError("the task description is empty; nothing was stored")
     task_id = task_id or new_task_id()
+    labels = check_labels(labels or [])
     db.refresh()
     name = check_branch_name(branch) if branch else suggest_branch(description, task_id)
     check_branch_free(db, name)
@@ -50,6 +52,7 @@ def record_task(
         base_branch=base,
         author=db.repo.author_string(),
         agent=agent,
+        extra={"labels": labels} if labels else {},
     )
     # checked again as part of the write: two creates racing for one branch, one wins
     stored = db.create(task, lambda: check_branch_free(db, name))
@@ -77,3 +80,44 @@ def delete_tasks(db: TaskDatabase, ids: list[str]) -> list[TaskMetadata]:
     if deleted:
         after_change(db)
     return deleted
+
+
+#: Longest label, in characters.
+LABEL_MAX = 50
+
+
+def check_labels(labels: list[str]) -> list[str]:
+    """Labels as stored: trimmed, unique, in order; a bad one is refused."""
+    import re
+
+    kept: list[str] = []
+    for label in labels:
+        text = label.strip()
+        if not text or len(text) > LABEL_MAX or not re.fullmatch(r"[^\s,+]+", text):
+            raise UsageError(
+                f"bad label {label!r}",
+                f"a label is 1 to {LABEL_MAX} characters, without spaces, commas or '+'",
+            )
+        if text not in kept:
+            kept.append(text)
+    return kept
+
+
+def change_labels(
+    db: TaskDatabase, task_id: str, add: list[str], remove: list[str]
+) -> TaskMetadata:
+    """Add and remove labels in one commit (published at once, sync.auto)."""
+    add, remove = check_labels(add), check_labels(remove)
+
+    def relabel(task: TaskMetadata) -> str:
+        current = [str(x) for x in task.extra.get("labels") or []]
+        current = [x for x in current if x not in remove] + [x for x in add if x not in current]
+        if current:
+            task.extra["labels"] = current
+        else:
+            task.extra.pop("labels", None)
+        return "labels: " + (", ".join(current) or "none")
+
+    task = db.update(task_id, relabel, "label")
+    after_change(db)
+    return task

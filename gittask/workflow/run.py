@@ -36,6 +36,7 @@ from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
+from gittask.model.outcome import NOTHING_CHANGED
 from gittask.runner import live, naming
 from gittask.runner import worktree as wt
 from gittask.runner.agents import (
@@ -91,6 +92,7 @@ class RunRequest:
     show: Callable[[str], None] = lambda line: None  # the live view of the agent's output
     say: Callable[[str], None] = lambda line: None  # the tool's own progress lines
     detached: bool = False
+    local_base: bool = False  # start a first run from the local base branch, not origin's
 
 
 @dataclass
@@ -407,7 +409,9 @@ class _Run:
         self.log(f"run {run} of task {task.id} ({self.request.kind}), pid {os.getpid()}")
         self.log(f"agent {pre.agent.name}, image {pre.image}")
         base, how = wt.resolve_base(repo, task.base_branch, self.config["base_branch"], self.remote)
-        base_tip, base_ref = wt.base_commit(repo, base, self.remote, how)
+        base_tip, base_ref = wt.base_commit(
+            repo, base, self.remote, how, prefer_local=self.request.local_base
+        )
         self.log(f"base branch {base} ({how}) at {base_tip[:12]} via {base_ref}")
         first_run = task.run_count == 0 and not task.commit_hash
         plan = wt.plan_branch(repo, task.branch_name, self.remote, first_run, base, base_tip)
@@ -740,8 +744,7 @@ class _Run:
                 self.log(f"branch {task.branch_name} -> {head[:12]}")
             elif error is None:
                 error = (
-                    "the agent finished but changed nothing: no commit and no modified file "
-                    "(nothing was pushed)"
+                    f"{NOTHING_CHANGED}: no commit and no modified file (nothing was pushed)"
                 )
                 if outcome.summary and outcome.summary.strip():
                     said = _one_line(self.scrub.text(outcome.summary.strip()), 300)
