@@ -87,6 +87,7 @@ last_continued_at: null
 author: {author}
 agent: null
 container_id: null
+claimed_by: null
 pr_url: null
 pr_number: null
 pr_note: null
@@ -99,6 +100,7 @@ output_tokens: null
 num_turns: null
 run_count: 0
 error_message: null
+publish_error: null
 depends_on: []
 template: null
 """

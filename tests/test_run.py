@@ -604,7 +604,9 @@ def test_no_docker_engine(project: Project) -> None:
         "task", "create", "-m", "x", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     )
     line = one_error(proc)
-    assert "cannot reach the Docker engine" in line and "systemctl start docker" in line
+    # the endpoint tried, how it was chosen, and what to do
+    assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock (DOCKER_HOST)" in line
+    assert "start that engine" in line
     assert project.tasks() == []  # nothing recorded
 
 
