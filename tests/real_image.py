@@ -93,3 +93,28 @@ def build_real_image(agent: str = "claude") -> dict[str, object]:
         report: dict[str, object] = json.loads(proc.stdout)
         report["stderr"] = proc.stderr
         return report
+
+
+def build_all() -> None:
+    """Both images, side by side once the shared Debian base exists (the builds
+    mostly wait on the engine's storage driver)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import docker
+
+    from gittask.runner.debian_base import ensure_base
+
+    client = docker.from_env()
+    try:
+        ensure_base(client, progress=print)
+    finally:
+        client.close()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for name, built in zip(
+            ("claude", "codex"), pool.map(build_real_image, ("claude", "codex")), strict=True
+        ):
+            print(f"{name}: {built['tag']} ({'up to date' if built['cached'] else 'built'})")
+
+
+if __name__ == "__main__":  # python -m tests.real_image: build both images before the tests
+    build_all()
