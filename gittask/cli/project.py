@@ -298,11 +298,11 @@ def clean(
     repo = _repo()
     logs_done = None
     if logs:
-        from gittask.config import load_config
+        from gittask.config import load_config, remote_of
         from gittask.workflow.tasklogs import clean_logs, parse_age
 
         age = parse_age(older_than or "30d")
-        remote = str(load_config(repo)["remote"] or "origin")
+        remote = remote_of(load_config(repo))
         logs_done = clean_logs(repo, remote, age, dry_run=dry_run)
         if not (containers or worktrees or images or task_data):
             if as_json:

@@ -21,7 +21,7 @@ from gittask.cli import output
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import TaskDatabase
     from gittask.workflow.run import Preflight
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as JSON.")]
@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _db() -> TaskDatabase:
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    return TaskDatabase.open()
+    return open_database()
 
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
@@ -239,7 +239,8 @@ def _resolve_task(db: TaskDatabase, text: str) -> str:
     try:
         return db.resolve(text)
     except TaskNotFoundError as exc:
-        from gittask.workflow.publish import fetch_and_merge, remote_of
+        from gittask.config import remote_of
+        from gittask.workflow.publish import fetch_and_merge
 
         remote = remote_of(load_config(db.repo))
         if not fetch_and_merge(db, remote):

@@ -10,8 +10,8 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.store.database import TaskDatabase
     from gittask.store.sync import SyncResult
+    from gittask.workflow.database import TaskDatabase
 
 RemoteOpt = Annotated[
     str | None,
@@ -23,15 +23,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def _open(remote: str | None) -> tuple[TaskDatabase, str]:
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    db = TaskDatabase.open()
+    db = open_database()
     if remote:
         return db, remote
-    from gittask.config import load_config
+    from gittask.config import load_config, remote_of
 
-    configured = load_config(db.repo)["remote"]
-    return db, str(configured or "origin")
+    return db, remote_of(load_config(db.repo))
 
 
 def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
@@ -109,11 +108,11 @@ def register(app: typer.Typer) -> None:
 def publish_tasks(task_ids: list[str], as_json: bool) -> None:
     """``task push ID...`` and ``task start ID --publish-only``."""
     from gittask.config import load_config
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
     from gittask.workflow.records import resolve_many
     from gittask.workflow.republish import publish_task
 
-    db = TaskDatabase.open()
+    db = open_database()
     db.refresh()
     config = load_config(db.repo)
     done: dict[str, list[str]] = {}

@@ -11,8 +11,7 @@ from gittask.cli import output
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
-    from gittask.store.database import TaskDatabase
-    from gittask.store.index import IndexRow
+    from gittask.workflow.database import IndexRow, TaskDatabase
 
 app = typer.Typer(
     help="Create, run, inspect and manage tasks.",
@@ -30,9 +29,9 @@ DESCRIPTION_HELP = [
 
 
 def _db() -> TaskDatabase:
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    return TaskDatabase.open()
+    return open_database()
 
 
 def _short_map(ids: list[str]) -> dict[str, str]:
@@ -166,7 +165,7 @@ def list_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, newest first."""
-    from gittask.store.fastpath import fast_index
+    from gittask.workflow.database import fast_index
 
     wanted = None
     if status is not None:

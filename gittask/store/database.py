@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
@@ -19,42 +20,45 @@ from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
 
-# Merges task state that a plain `git fetch` brought in. Called with the
-# database before every read; returns the remote-tracking tip it integrated
-# ("" when there is none). The default is the sync layer's integrate_fetched.
-IntegrateHook = Callable[["TaskDatabase"], str]
-_integrate_hook: IntegrateHook | None = None
 
+class RemoteLink(Protocol):
+    """The remote side of the database, given to it by whoever opens it.
 
-def set_integrate_hook(hook: IntegrateHook | None) -> None:
-    """Replace the read-path integration (None restores the default)."""
-    global _integrate_hook
-    _integrate_hook = hook
+    The database never imports the sync layer: :func:`gittask.workflow.database.open_database`
+    passes :class:`gittask.store.sync.SyncLink` for the configured remote. Without a
+    link the database is local only (nothing fetched is merged on read).
+    """
 
+    def integrate(self, repo: GitRepo, index: TaskIndex) -> str:
+        """Merge task state a plain ``git fetch`` brought, before a read; the
+        remote-tracking tip now contained ("" when there is none)."""
+        ...
 
-def _integrate_fetched(db: TaskDatabase) -> str:
-    from gittask.store.sync import integrate_fetched
-
-    return integrate_fetched(db)
+    def after_write(self, repo: GitRepo) -> None:
+        """After a write to the data ref (the first task sets up the fetch refspecs)."""
+        ...
 
 
 class TaskDatabase:
-    def __init__(self, repo: GitRepo) -> None:
+    def __init__(self, repo: GitRepo, link: RemoteLink | None = None) -> None:
         self.repo = repo
+        self.link = link
         self.store = TaskStore(repo)
         self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
         main = repo.main_workdir
         self.workcopy = WorkCopy(main / WORKCOPY_DIR) if main is not None else None
 
     @classmethod
-    def open(cls, start: str | os.PathLike[str] | None = None) -> TaskDatabase:
-        return cls(GitRepo.discover(start))
+    def open(
+        cls, start: str | os.PathLike[str] | None = None, link: RemoteLink | None = None
+    ) -> TaskDatabase:
+        return cls(GitRepo.discover(start), link)
 
     # -- freshness -----------------------------------------------------------------
 
     def refresh(self) -> None:
         """Merge fetched state if any, then bring index and working copy up to date."""
-        remote_seen = (_integrate_hook or _integrate_fetched)(self)
+        remote_seen = self.link.integrate(self.repo, self.index) if self.link else ""
         self.index.refresh(self.store)
         if self.index.get_meta("remote_seen") != remote_seen:
             self.index.set_meta("remote_seen", remote_seen)
@@ -88,9 +92,8 @@ class TaskDatabase:
                 f"the change was stored on {self.store.ref}, but {exc.message}", exc.hint
             ) from None
         self._sync_workcopy()
-        from gittask.store.sync import ensure_configured
-
-        ensure_configured(self.repo)  # the first task makes `git push` carry the data ref
+        if self.link is not None:
+            self.link.after_write(self.repo)
 
     def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
         """Store a new task; ``check`` sees the index as of the ref it writes on."""

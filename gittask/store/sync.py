@@ -27,21 +27,19 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pygit2
 
 from gittask.errors import ConcurrentUpdateError, GittaskError
 from gittask.notices import notice
 from gittask.store import layout
+from gittask.store.index import TaskIndex
 from gittask.store.merge import InvalidHistoryError, MergeResult, check_incoming, merge_commits
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 
-if TYPE_CHECKING:
-    from gittask.store.database import TaskDatabase
-
-DEFAULT_REMOTE = "origin"
+DEFAULT_REMOTE = layout.DEFAULT_REMOTE
 MAX_PUSH_ATTEMPTS = 6
 MAX_INTEGRATE_ATTEMPTS = 50
 NOTES_MERGE_STRATEGY = "cat_sort_uniq"
@@ -873,35 +871,42 @@ def sync(
 # -- the read-path hook -----------------------------------------------------------------
 
 
-def integrate_fetched(db: TaskDatabase, remote: str | None = None) -> str:
+def integrate_fetched(repo: GitRepo, index: TaskIndex, remote: str = DEFAULT_REMOTE) -> str:
     """Fold in what a plain ``git fetch`` brought, before a command reads tasks.
-
-    ``remote``: the project's configured remote (config ``remote``) unless given.
 
     Cheap when nothing arrived: two ref reads and one index lookup. Returns
     the remote-tracking tip now contained in the data ref ("" if none), which
     the index keeps as ``remote_seen`` so the read-only fast path can tell
     that nothing new arrived.
     """
-    if remote is None:
-        from gittask.config import configured_remote, project_root
-
-        remote = configured_remote(project_root(db.repo))
-    git = db.repo.pygit
+    git = repo.pygit
     notes = _ref_oid(git, notes_tracking_ref(remote))
-    if notes is not None and db.index.get_meta("remote_notes_seen") != str(notes):
+    if notes is not None and index.get_meta("remote_notes_seen") != str(notes):
         with contextlib.suppress(GittaskError):  # `task sync` reports notes problems
-            merge_notes(db.repo, remote)
-        db.index.set_meta("remote_notes_seen", str(notes))
+            merge_notes(repo, remote)
+        index.set_meta("remote_notes_seen", str(notes))
     theirs = _ref_oid(git, tracking_ref(remote))
     if theirs is None:
         return ""
-    if db.index.get_meta("remote_seen") == str(theirs):
+    if index.get_meta("remote_seen") == str(theirs):
         return str(theirs)
     try:
-        integrate(db.repo, remote)
+        integrate(repo, remote)
     except InvalidHistoryError as exc:
         # local reads go on with local data; `task sync` refuses and says how to repair
         notice(broken_remote_warning(remote, exc))
         return ""  # not seen: the next read looks (and warns) again
     return str(theirs)
+
+
+@dataclass(frozen=True)
+class SyncLink:
+    """The database's link to one remote (see :class:`gittask.store.database.RemoteLink`)."""
+
+    remote: str = DEFAULT_REMOTE
+
+    def integrate(self, repo: GitRepo, index: TaskIndex) -> str:
+        return integrate_fetched(repo, index, self.remote)
+
+    def after_write(self, repo: GitRepo) -> None:
+        ensure_configured(repo, self.remote)  # the first task sets up the fetch refspecs

@@ -134,7 +134,7 @@ def probe_image(client: DockerClient, tag: str) -> ImageReport:
 
 def run_checks(repo: GitRepo) -> list[Check]:
     """Engine, image, credentials, remote and GitHub token, one :class:`Check` each."""
-    from gittask.config import load_config
+    from gittask.config import load_config, remote_of
     from gittask.workflow.project import image_tag
 
     checks: list[Check] = []
@@ -164,7 +164,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
                 None if names else "export ANTHROPIC_API_KEY=... (or CLAUDE_CODE_OAUTH_TOKEN)",
             )
         )
-    remote = str(config["remote"] or "origin")
+    remote = remote_of(config)
     url = repo.config_get(f"remote.{remote}.url")
     checks.append(
         Check(

@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gittask.config import CONFIG_DIR, CONFIG_FILE, DOCKERFILE, KEYS, ProjectConfig
+from gittask.config import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    DEFAULT_REMOTE,
+    DOCKERFILE,
+    KEYS,
+    ProjectConfig,
+    remote_of,
+)
 from gittask.errors import GittaskError, UsageError
 from gittask.runner import live, naming
 from gittask.store import layout, runlogs
@@ -210,9 +218,9 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
         result.written.append(".gitignore")
         result.lines.append(f"added {GITIGNORE_LINE} to .gitignore")
     try:
-        remote = str(ProjectConfig.load(root)["remote"] or "origin")
+        remote = remote_of(ProjectConfig.load(root))
     except UsageError:
-        remote = "origin"  # a broken kept config: its remote setting cannot be read
+        remote = DEFAULT_REMOTE  # a broken kept config: its remote setting cannot be read
     settings = _configure_remote(repo, remote)
     result.lines += settings
     result.settings = [line for line in settings if line.startswith(("set ", "added ", "removed "))]
@@ -601,12 +609,12 @@ def _settle_interrupted(repo: GitRepo, task_ids: list[str]) -> list[str]:
     Only runs of this machine (a dead local marker) are settled: a task running
     in another clone has no marker here and is left alone.
     """
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import database_for
     from gittask.workflow.run import recover_stale_run
 
     if not task_ids:
         return []
-    db = TaskDatabase(repo)
+    db = database_for(repo)
     done = []
     for task_id in task_ids:
         if db.store.exists(task_id) and recover_stale_run(db, task_id):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gittask.config import ProjectConfig
+from gittask.config import ProjectConfig, remote_of
 from gittask.errors import GittaskError, TaskNotFoundError, UsageError
 from gittask.forge.github import (
     ForgeError,
@@ -23,10 +23,10 @@ from gittask.forge.urls import PullRef, RepoRef, apply_instead_of, parse_remote_
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store.database import TaskDatabase
-from gittask.workflow.publish import after_change, fetch_and_merge, remote_of
+from gittask.workflow.publish import after_change, fetch_and_merge
 
 if TYPE_CHECKING:
-    from gittask.workflow.hooks import RunInfo
+    from gittask.workflow.run_info import RunInfo
 
 
 #: key of a review feedback entry listing the reviews and comments it took
@@ -49,7 +49,7 @@ def github_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
 
 def remote_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
     """The GitHub repository the task branches are pushed to (the configured remote's)."""
-    remote = config["remote"] or "origin"
+    remote = remote_of(config)
     url = db.repo.config_get(f"remote.{remote}.url")
     from_url = None
     if url:
@@ -199,9 +199,7 @@ def refresh_pull_states(
             continue
         pull = forge.get_pull(task.pr_number)
         target = _PR_STATUS.get(pull.status)
-        if target is None:
-            if pull.state == "open" and task.status is TaskStatus.CLOSED:
-                continue  # reopened on GitHub: continuing the task will run it
+        if target is None:  # open (or reopened on GitHub: continuing the task runs it)
             continue
         if target is task.status or target not in TRANSITIONS[task.status]:
             continue

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
-from gittask.config import ProjectConfig, load_config
+from gittask.config import ProjectConfig, load_config, remote_of
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
@@ -275,7 +275,7 @@ class _Run:
         self.request = request
         self.pre = pre
         self.config = pre.config
-        self.remote = str(self.config["remote"] or "origin")
+        self.remote = remote_of(self.config)
         self.scrub = Scrubber(pre.credentials.values())
         self.guard = SignalGuard()
         self.marker: live.RunMarker | None = None
