@@ -168,6 +168,9 @@ KEYS: dict[str, Key] = {
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
     "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),
+    "append_system_prompt": Key(
+        None, _optional_str, "text added to Claude's system prompt (--append-system-prompt)"
+    ),
     "remote": Key(DEFAULT_REMOTE, _optional_str, "git remote tasks and branches are pushed to"),
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),

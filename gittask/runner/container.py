@@ -277,7 +277,7 @@ def kill(container: Container) -> None:
 
 def remove(client: DockerClient | None, container_id: str, attempts: int = 5) -> bool:
     """Remove a container, running or not; True when it is gone."""
-    from docker.errors import APIError, DockerException, NotFound
+    from docker.errors import DockerException, NotFound
 
     if client is None:
         return False
@@ -287,12 +287,7 @@ def remove(client: DockerClient | None, container_id: str, attempts: int = 5) ->
             return True
         except NotFound:
             return True
-        except APIError as exc:
-            if "already in progress" in str(exc):
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            time.sleep(0.2 * (attempt + 1))
-        except (DockerException, OSError):
+        except (DockerException, OSError):  # "removal already in progress", a busy engine
             time.sleep(0.2 * (attempt + 1))
     return False
 

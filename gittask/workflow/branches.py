@@ -28,8 +28,8 @@ def check_branch_name(name: str) -> str:
     return name
 
 
-def check_branch_free(db: TaskDatabase, name: str) -> None:
-    """Refuse a branch another task uses, or that exists locally or on origin."""
+def check_branch_free(db: TaskDatabase, name: str, remote: str) -> None:
+    """Refuse a branch another task uses, or that exists locally or on ``remote``."""
     owner = db.index.branch_owner(name)
     if owner is not None:
         raise UsageError(
@@ -41,16 +41,17 @@ def check_branch_free(db: TaskDatabase, name: str) -> None:
         raise UsageError(
             f"branch '{name}' already exists in this repository", "choose another with --branch"
         )
-    if f"refs/remotes/origin/{name}" in refs:
+    if f"refs/remotes/{remote}/{name}" in refs:
         raise UsageError(
-            f"branch '{name}' already exists on origin", "choose another with --branch"
+            f"branch '{name}' already exists on {remote}", "choose another with --branch"
         )
 
 
-def check_base_exists(db: TaskDatabase, base: str) -> None:
+def check_base_exists(db: TaskDatabase, base: str, remote: str) -> None:
+    """Refuse a base branch that exists neither here nor as ``remote``'s copy."""
     refs = db.repo.pygit.references
-    if f"refs/heads/{base}" not in refs and f"refs/remotes/origin/{base}" not in refs:
+    if f"refs/heads/{base}" not in refs and f"refs/remotes/{remote}/{base}" not in refs:
         raise UsageError(
-            f"base branch '{base}' does not exist here or on origin",
+            f"base branch '{base}' does not exist here or on {remote}",
             "run 'git fetch', or name an existing branch with --base",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gittask.config import configured_remote, project_root
 from gittask.errors import UsageError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.task import new_task_id
@@ -33,11 +34,12 @@ def record_task(
         raise UsageError("the task description is empty; nothing was stored")
     task_id = task_id or new_task_id()
     db.refresh()
+    remote = configured_remote(project_root(db.repo))
     name = check_branch_name(branch) if branch else suggest_branch(description, task_id)
-    check_branch_free(db, name)
+    check_branch_free(db, name, remote)
     if base:
         base = check_branch_name(base)
-        check_base_exists(db, base)
+        check_base_exists(db, base, remote)
     task = TaskMetadata(
         id=task_id,
         description=description + "\n",
@@ -48,7 +50,7 @@ def record_task(
         agent=agent,
     )
     # checked again as part of the write: two creates racing for one branch, one wins
-    stored = db.create(task, lambda: check_branch_free(db, name))
+    stored = db.create(task, lambda: check_branch_free(db, name, remote))
     if publish:
         after_change(db)
     return stored

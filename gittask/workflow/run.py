@@ -189,6 +189,7 @@ def agent_settings(config: ProjectConfig) -> AgentSettings:
         max_turns=config["max_turns"],
         max_budget_usd=config["max_budget_usd"],
         max_retries=config["max_retries"],
+        append_system_prompt=config["append_system_prompt"],
         pass_env=tuple(config["env"] or ()),
     )
 
