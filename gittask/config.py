@@ -9,7 +9,6 @@ the *names* of host variables passed to the agent.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import UsageError
+from gittask.files import write_atomic
 from gittask.store.layout import DEFAULT_REMOTE as DEFAULT_REMOTE
 
 if TYPE_CHECKING:
@@ -234,14 +234,8 @@ class ProjectConfig:
         return parsed
 
     def save(self) -> None:
-        import tempfile
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.values, indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.values, indent=2) + "\n")
 
 
 def project_root(repo: GitRepo) -> Path:

@@ -1,6 +1,6 @@
 """The package's layers point one way, and its import graph has no cycle.
 
-    cli -> workflow -> config -> runner / forge -> store -> model, errors, notices
+    cli -> workflow -> config -> runner / forge -> store -> model, errors, text, files
 
 A module may import its own layer and the layers below it, never one above;
 the CLI talks to ``workflow`` (and the settings, the model and the errors),
@@ -32,6 +32,8 @@ RANK = {
     "model": 0,
     "errors": 0,
     "notices": 0,
+    "text": 0,
+    "files": 0,
     "": 0,  # gittask/__init__.py: the version
 }
 #: What the CLI may import besides itself.

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gittask.errors import GittaskError
+from gittask.files import write_atomic
 from gittask.runner import naming
 from gittask.store.repo import GitRepo
 
@@ -514,10 +515,7 @@ def agent_head(worktree: Worktree) -> str:
 
 
 def _write_head(worktree: Worktree, commit: str) -> None:
-    head_file = worktree.admin / "HEAD"
-    tmp = head_file.with_name(f".HEAD.{os.getpid()}")
-    tmp.write_text(commit + "\n", encoding="ascii")
-    os.replace(tmp, head_file)
+    write_atomic(worktree.admin / "HEAD", commit + "\n", mode=0o644)
 
 
 def commit_changes(worktree: Worktree, message: str) -> str | None:

@@ -38,6 +38,7 @@ import pygit2
 
 from gittask.errors import GittaskError
 from gittask.store import layout, yamlio
+from gittask.text import one_line
 
 OURS, THEIRS = 0, 1
 TREE = pygit2.GIT_FILEMODE_TREE
@@ -144,8 +145,7 @@ def chunk_value(chunk: str | None, width: int = 60) -> str:
     if chunk is None:
         return "(absent)"
     text = " ".join(chunk.split(":", 1)[1].split()) if ":" in chunk else chunk.strip()
-    text = text.lstrip("|-> ").strip() or "(empty)"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return one_line(text.lstrip("|-> ").strip() or "(empty)", width)
 
 
 def _unquote(text: str) -> str:

@@ -38,6 +38,7 @@ from gittask.store.index import TaskIndex
 from gittask.store.merge import InvalidHistoryError, MergeResult, check_incoming, merge_commits
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
+from gittask.text import one_line
 
 DEFAULT_REMOTE = layout.DEFAULT_REMOTE
 MAX_PUSH_ATTEMPTS = 6
@@ -665,8 +666,7 @@ def _failure_reasons(
             reasons.append(text)
     if not reasons:
         reasons = [_last_line(proc)]
-    flat = " ".join("; ".join(reasons).split())
-    return flat if len(flat) <= 400 else flat[:399] + "…"
+    return one_line("; ".join(reasons))
 
 
 def publish(

@@ -37,6 +37,7 @@ from gittask.config import (
     remote_of,
 )
 from gittask.errors import GittaskError, UsageError
+from gittask.files import write_atomic
 from gittask.runner import live, naming
 from gittask.store import layout, runlogs
 from gittask.store.fastpath import INDEX_FILE
@@ -118,9 +119,7 @@ def default_config_text(root: Path) -> str:
 
 def _write_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o644)
 
 
 def _place(path: Path, text: str, force: bool, result: InitResult, label: str) -> None:

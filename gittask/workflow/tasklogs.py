@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import GittaskError, UsageError
+from gittask.files import write_atomic
 from gittask.runner import logs as runner_logs
 from gittask.runner.agents import WORKDIR
 from gittask.runner.worktree import MIN_SECRET_LENGTH, remote_exists
@@ -341,9 +342,7 @@ def _restore_session(
     if target.is_file() and target.read_bytes() == data:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.restore-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    write_atomic(target, data, mode=0o644)
     log(f"restored session {session_id} from run {stored.run}'s logs ({len(data)} bytes)")
     return True
 
