@@ -38,7 +38,7 @@ def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
     if as_json:
         output.print_json(result.to_dict())
         return
-    for merge in result._merges():
+    for merge in result.merges():
         if merge.merge is not None:
             for line in [c.line() for c in merge.merge.conflicts] + [
                 d.line() for d in merge.merge.deletes_kept
