@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "gittask"
 
 #: Higher imports lower, never the other way round.
@@ -110,7 +108,6 @@ def test_no_upward_import() -> None:
     assert upward == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 in progress: the CLI still reaches below")
 def test_the_cli_talks_to_the_workflow_only() -> None:
     _, edges = graph()
     reaching = [

@@ -16,7 +16,7 @@ from gittask.cli import output
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gittask.store.repo import GitRepo
+    from gittask.workflow.database import GitRepo
     from gittask.workflow.doctor import Check
     from gittask.workflow.project import BuildResult
 
@@ -41,9 +41,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _repo() -> GitRepo:
-    from gittask.store.repo import GitRepo
+    from gittask.workflow.database import open_repo
 
-    return GitRepo.discover()
+    return open_repo()
 
 
 def _say(line: str) -> None:
@@ -145,10 +145,9 @@ def build(
         result = run(_milestones_only if as_json else _say)
     report = None
     if check:
-        from gittask.runner.image import docker_client
-        from gittask.workflow.doctor import probe_image
+        from gittask.workflow.doctor import probe_built_image
 
-        report = probe_image(docker_client(), result.tag)
+        report = probe_built_image(result.tag)
     if as_json:
         data = result.to_json()
         if report is not None:

@@ -8,9 +8,7 @@ id as soon as the container is running; ``task logs ID --follow`` watches it.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -34,8 +32,6 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
-#: How long ``--detach`` waits for the background run to reach its container.
-DETACH_WAIT_SECONDS = 120.0
 
 
 def register(app: typer.Typer) -> None:
@@ -132,47 +128,15 @@ def execute(
 def _detach(
     db: TaskDatabase, task_id: str, kind: str, feedback_id: str | None, as_json: bool
 ) -> None:
-    """Start ``task _run`` in its own session; return once its container runs."""
-    import os
+    """Start the run in a background process; return once its container runs."""
+    from gittask.workflow.detach import start_detached
 
-    from gittask.errors import GittaskError
-    from gittask.runner import live, naming
-
-    folder = naming.runs_dir(db.repo)
-    folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / f"{task_id}.detached.log"
-    command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
-    if feedback_id:
-        command += ["--feedback-id", feedback_id]
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=os.getcwd(),
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    deadline = time.monotonic() + DETACH_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        marker = live.marker_for(db.repo, task_id)
-        if marker is not None and marker.pid == child.pid and marker.state != live.STATE_PREPARING:
-            break
-        code = child.poll()
-        if code is not None:
-            if code == 0:
-                break
-            text = log_path.read_text(encoding="utf-8", errors="replace").strip()
-            errors = [x for x in text.splitlines() if x.startswith("error: ")]
-            reason = errors[-1][len("error: ") :] if errors else f"exit code {code}"
-            raise GittaskError(f"the background run did not start: {reason}")
-        time.sleep(0.05)
+    pid = start_detached(db, task_id, kind, feedback_id)
     if as_json:
-        output.print_json({"id": task_id, "detached": True, "pid": child.pid})
+        output.print_json({"id": task_id, "detached": True, "pid": pid})
         return
     output.info(
-        f"task {task_id[:8]} is running in the background (pid {child.pid}); "
+        f"task {task_id[:8]} is running in the background (pid {pid}); "
         f"follow it with 'claude-container task logs {task_id[:8]} --follow'"
     )
     typer.echo(task_id)
@@ -205,6 +169,7 @@ def start(
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
+    from gittask.workflow.lookup import check_continuable
 
     if publish_only:
         from gittask.cli.sync import publish_tasks
@@ -214,64 +179,12 @@ def start(
     db = _db()
     db.refresh()
     task = db.get(task_id)
-    _check_continuable(db, task)
+    check_continuable(db, task)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
     execute(db, task.id, "continue" if again else "create", detach=detach, as_json=as_json)
 
 
 # -- continue --------------------------------------------------------------------------
-
-
-def _resolve_task(db: TaskDatabase, text: str) -> str:
-    """A task id (prefix), or a pull request URL / OWNER/REPO#N of a task.
-
-    Unknown here: the remote's task data is fetched and merged, then looked up again.
-    """
-    from gittask.config import load_config
-    from gittask.errors import TaskNotFoundError
-    from gittask.forge.urls import looks_like_pull_ref
-
-    if looks_like_pull_ref(text):
-        from gittask.forge.urls import require_pull_ref
-        from gittask.workflow.pull_requests import task_for_pull
-
-        return task_for_pull(db, require_pull_ref(text), load_config(db.repo))
-    try:
-        return db.resolve(text)
-    except TaskNotFoundError as exc:
-        from gittask.config import remote_of
-        from gittask.workflow.publish import fetch_and_merge
-
-        remote = remote_of(load_config(db.repo))
-        if not fetch_and_merge(db, remote):
-            raise
-        try:
-            return db.resolve(text)
-        except TaskNotFoundError:
-            raise TaskNotFoundError(
-                exc.message, f"not on {remote} either: no clone has published it"
-            ) from None
-
-
-def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
-    from gittask.errors import GittaskError
-    from gittask.model import TaskStatus
-    from gittask.runner import live
-    from gittask.workflow.claims import claimed_elsewhere, running_elsewhere
-
-    if claimed_elsewhere(db.repo, task):
-        raise running_elsewhere(task)
-    if task.status is TaskStatus.MERGED:
-        raise GittaskError(
-            f"task {task.id[:8]} is merged: there is nothing more to continue",
-            "record a new task for further work",
-        )
-    held = live.marker_for(db.repo, task.id)
-    if held is not None and held.alive:
-        raise GittaskError(
-            f"task {task.id[:8]} is running (run {held.run})",
-            f"wait for it: 'task logs {task.id[:8]} --follow'",
-        )
 
 
 def _read_feedback(
@@ -324,15 +237,16 @@ def continue_task(
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
     from gittask.model import FeedbackEntry, FeedbackType
+    from gittask.workflow.lookup import check_continuable, resolve_task
     from gittask.workflow.publish import refresh_from_remote
     from gittask.workflow.run import preflight
 
     db = _db()
     refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
     db.refresh()
-    resolved = _resolve_task(db, task_id)
+    resolved = resolve_task(db, task_id)
     task = db.store.get(resolved)
-    _check_continuable(db, task)
+    check_continuable(db, task)
     pre = preflight(db)
     if from_review:
         if feedback is not None or feedback_file is not None:
@@ -377,92 +291,27 @@ def logs(
     ] = False,
 ) -> None:
     """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
-    from gittask.config import configured_remote, project_root
-    from gittask.errors import GittaskError
-    from gittask.runner import live
-    from gittask.runner import logs as runlogs
-    from gittask.workflow import tasklogs
+    from gittask.workflow.logview import run_log
 
     db = _db()
     db.refresh()
     task = db.get(task_id)
-    root = db.logs_folder(task.id)
-    marker = live.marker_for(db.repo, task.id)
-    if marker is not None and not marker.alive:
-        marker = None
-    wanted = run
-    if wanted is None:
-        if marker is not None and follow:
-            wanted = marker.run
-        else:
-            wanted = tasklogs.latest_run(db, task) or (marker.run if marker else None)
-    if wanted is None:
-        raise GittaskError(
-            f"task {task.id[:8]} has no run logs yet",
-            f"run it with 'task start {task.id[:8]}'" if task.run_count == 0 else None,
-        )
-    folder = runlogs.run_folder(root, wanted)
-    live_run = marker is not None and marker.run == wanted
-    view = None
-    if not live_run:
-        remote = configured_remote(project_root(db.repo))
-        view = tasklogs.find_run(db, task.id, wanted, remote, say=output.info)
-        if view is None:
-            have = ", ".join(str(n) for n in tasklogs.known_runs(db, task.id)) or "none"
-            hint = None
-            if wanted == task.run_count and task.status.value == "running":
-                hint = "that run is still going in another clone: its logs come when it ends"
-            elif wanted <= task.run_count:
-                hint = f"the clone that ran it has not pushed them to {remote}"
-            raise GittaskError(
-                f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})", hint
-            )
-    info = view.info if view is not None else runlogs.read_run_info(folder)
+    shown = run_log(db, task, run, follow, execution, say=output.info)
     if feedback:
-        _print_feedback(task, info, wanted)
-    name = runlogs.EXECUTION_LOG if execution else runlogs.AGENT_LOG
-    path = folder / name
-
-    def still_running() -> bool:
-        held = live.marker_for(db.repo, task.id)
-        return held is not None and held.run == wanted and held.alive
-
-    chunks: Iterable[bytes]
-    if follow and live_run:
-        chunks = runlogs.follow(path, still_running)
-    elif view is not None:
-        data = view.read(execution)
-        chunks = iter([data] if data else [])
-    elif path.is_file():
-        chunks = iter([path.read_bytes()])
-    else:
-        chunks = iter([])
-    agent_name = str(info.get("agent") or task.agent or "")
-    _print_chunks(chunks, agent_name if not (raw or execution) else "")
+        _print_feedback(task, shown.info, shown.run)
+    _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "")
 
 
 def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:
-    from gittask.runner.agents import get_agent
+    from gittask.workflow.logview import lines
 
-    decoder = None
-    if agent_name:
-        try:
-            decoder = get_agent(agent_name).new_output()
-        except ValueError:
-            decoder = None
     out = sys.stdout
     try:
-        for chunk in chunks:
-            if decoder is None:
-                out.buffer.write(chunk)
-                out.flush()
-                continue
-            for line in decoder.feed(chunk):
-                out.write(line + "\n")
-            out.flush()
-        if decoder is not None:
-            for line in decoder.flush():
-                out.write(line + "\n")
+        for item in lines(chunks, agent_name):
+            if isinstance(item, bytes):
+                out.buffer.write(item)
+            else:
+                out.write(item + "\n")
             out.flush()
     except BrokenPipeError:
         pass
@@ -486,56 +335,15 @@ def _print_feedback(task: TaskMetadata, info: dict[str, object], run: int) -> No
 
 
 def containers_section(statuses: set[str]) -> None:
-    """Print running task containers and those a crash left, for ``task list``.
+    """Print running task containers and those a crash left, for ``task list``."""
+    from gittask.workflow.containers import HEADERS, task_containers
 
-    Docker is only asked when a task is recorded ``running`` or a live-run
-    marker exists: the common case (nothing running) stays on the fast path.
-    """
-    from gittask.runner import live
-    from gittask.store.repo import GitRepo, find_git_dir
-
-    git_dir = find_git_dir(Path.cwd().resolve())
-    repo = GitRepo(git_dir=git_dir, workdir=None) if git_dir is not None else _db().repo
-    markers = live.all_markers(repo)
-    if not markers and "running" not in statuses:
-        return
-    from gittask.errors import GittaskError
-    from gittask.runner import container as ctr
-    from gittask.runner import naming
-
-    by_task = {m.task_id: m for m in markers}
-    try:
-        client = ctr.connect(timeout=5)
-        found = ctr.task_containers(client, naming.repo_key(repo))
-    except GittaskError as exc:
-        output.info(f"warning: containers not listed: {exc}")
-        found = []
-    rows = []
-    for item in found:
-        marker = by_task.get(item.task_id)
-        driven = marker is not None and marker.alive and marker.container_id == item.id
-        alive = driven or live.pid_alive(item.host_pid)
-        state = f"{item.status}, run live" if alive else f"{item.status}, ORPHANED (no live run)"
-        rows.append(
-            [item.name, item.task_id[:8], str(item.run), str(item.host_pid), item.created, state]
-        )
-    seen = {item.task_id for item in found}
-    for marker in markers:
-        if marker.task_id not in seen:
-            state = "starting" if marker.alive else "STALE (its process died)"
-            rows.append(
-                [
-                    marker.container_name or "-",
-                    marker.task_id[:8],
-                    str(marker.run),
-                    str(marker.pid),
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(marker.started_at)),
-                    state,
-                ]
-            )
-    if not rows:
+    table = task_containers(statuses)
+    if table.warning:
+        output.info(table.warning)
+    if not table.rows:
         return
     sys.stdout.write("\nTask containers:\n")
-    output.table(["CONTAINER", "TASK", "RUN", "HOST PID", "CREATED", "STATE"], rows)
-    if any("ORPHANED" in r[-1] or "STALE" in r[-1] for r in rows):
+    output.table(HEADERS, table.rows)
+    if table.leftovers:
         output.info("left by a crashed run: 'claude-container clean' removes them")

@@ -10,8 +10,8 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.store.sync import SyncResult
     from gittask.workflow.database import TaskDatabase
+    from gittask.workflow.team import SyncResult
 
 RemoteOpt = Annotated[
     str | None,
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
     @app.command("sync")
     def sync_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
         """Fetch tasks from the remote, merge them with local ones, and push the result."""
-        from gittask.store.sync import sync
+        from gittask.workflow.team import sync
 
         db, name = _open(remote)
         result = sync(db.repo, name, progress=_progress())
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
     @app.command("pull")
     def pull_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
         """Fetch tasks from the remote and merge them into the local ones (no push)."""
-        from gittask.store.sync import pull
+        from gittask.workflow.team import pull
 
         db, name = _open(remote)
         result = pull(db.repo, name, progress=_progress())
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         if task_ids:
             publish_tasks(task_ids, as_json)
             return
-        from gittask.store.sync import push_tasks
+        from gittask.workflow.team import push_tasks
 
         db, name = _open(remote)
         result = push_tasks(db.repo, name, progress=_progress())

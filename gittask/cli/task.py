@@ -331,10 +331,8 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """What happened to tasks, newest first (from the log of refs/claude-tasks)."""
-    from itertools import islice
-
     from gittask.errors import UsageError
-    from gittask.store.history import history as walk
+    from gittask.workflow.records import history
 
     db = _db()
     db.refresh()
@@ -343,7 +341,7 @@ def history(
         wanted = {r.id for r in db.index.rows() if r.branch == branch}
         if not wanted:
             raise UsageError(f"no task works on branch '{branch}'")
-    entries = list(islice(walk(db.store, wanted), limit))
+    entries = history(db, wanted, limit)
     if as_json:
         output.print_json([e.to_dict() for e in entries])
         return

@@ -22,7 +22,14 @@ if TYPE_CHECKING:  # re-exported for the CLI's annotations
     from gittask.store.database import TaskDatabase as TaskDatabase
     from gittask.store.index import IndexRow as IndexRow
     from gittask.store.index import TaskIndex
+    from gittask.store.repo import GitRepo as GitRepo
+
+
+def open_repo(start: str | os.PathLike[str] | None = None) -> GitRepo:
+    """The repository at ``start`` (default: the current folder), for the project commands."""
     from gittask.store.repo import GitRepo
+
+    return GitRepo.discover(start)
 
 
 def open_database(start: str | os.PathLike[str] | None = None) -> TaskDatabase:

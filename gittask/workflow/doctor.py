@@ -82,6 +82,13 @@ class ImageReport:
         ]
 
 
+def probe_built_image(tag: str) -> ImageReport:
+    """:func:`probe_image` on the Docker engine that answers (``build --check``)."""
+    from gittask.runner.image import docker_client
+
+    return probe_image(docker_client(), tag)
+
+
 def probe_image(client: DockerClient, tag: str) -> ImageReport:
     """Run ``tag`` once to read its Claude Code version, uid and git version."""
     from docker.errors import DockerException, ImageNotFound
