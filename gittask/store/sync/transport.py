@@ -179,6 +179,47 @@ def _failure_reasons(
     return one_line("; ".join(reasons))
 
 
+@dataclass
+class _Pushed:
+    proc: subprocess.CompletedProcess[str]
+    rejected: list[tuple[str, str]]
+    done: bool = False  # every group went through
+    no_atomic: bool = False  # the server lacks --atomic: nothing was pushed
+
+
+def _push_once(
+    repo: GitRepo,
+    remote: str,
+    groups: list[list[str]],
+    atomic: bool,
+    env: Mapping[str, str] | None,
+    result: PushResult,
+) -> _Pushed:
+    """One push of every group (atomic), or one push per group, stopping at a refusal."""
+    proc: subprocess.CompletedProcess[str] | None = None
+    for specs in [[s for g in groups for s in g]] if atomic else groups:
+        flags = ["--atomic"] if atomic else []
+        proc = repo.git(
+            "push", "--porcelain", *flags, remote, *specs, check=False, env=dict(env or {})
+        )
+        if atomic and proc.returncode != 0 and _NO_ATOMIC in proc.stderr:
+            return _Pushed(proc, [], no_atomic=True)
+        lines = _porcelain(proc.stdout)
+        for flag, spec, _ in lines:
+            source = spec.split(":", 1)[0]
+            if flag in ("*", " ", "+") and source not in result.pushed:
+                result.pushed.append(source)
+            elif flag == "=" and source not in result.up_to_date:
+                result.up_to_date.append(source)
+        rejected = [(spec, why) for flag, spec, why in lines if flag == "!"]
+        if proc.returncode != 0 or rejected:
+            if not lines and any(m in proc.stderr.lower() for m in _UNREACHABLE):
+                raise RemoteUnreachable(f"{remote} is unreachable: {last_line(proc)}")
+            return _Pushed(proc, rejected)
+    assert proc is not None  # groups is never empty
+    return _Pushed(proc, [], done=True)
+
+
 def publish(
     repo: GitRepo,
     remote: str = DEFAULT_REMOTE,
@@ -211,32 +252,13 @@ def publish(
             return result
         result.attempts = attempt
         progress(f"pushing to {remote}")
-        rejected: list[tuple[str, str]] = []
-        proc: subprocess.CompletedProcess[str] | None = None
-        for specs in [[s for g in groups for s in g]] if atomic else groups:
-            flags = ["--atomic"] if atomic else []
-            args = ["push", "--porcelain", *flags, remote, *specs]
-            proc = repo.git(*args, check=False, env=dict(env or {}))
-            if atomic and proc.returncode != 0 and _NO_ATOMIC in proc.stderr:
-                atomic = False
-                break
-            lines = _porcelain(proc.stdout)
-            for flag, spec, _ in lines:
-                source = spec.split(":", 1)[0]
-                if flag in ("*", " ", "+") and source not in result.pushed:
-                    result.pushed.append(source)
-                elif flag == "=" and source not in result.up_to_date:
-                    result.up_to_date.append(source)
-            rejected = [(spec, why) for flag, spec, why in lines if flag == "!"]
-            if proc.returncode != 0 or rejected:
-                if not lines and any(m in proc.stderr.lower() for m in _UNREACHABLE):
-                    raise RemoteUnreachable(f"{remote} is unreachable: {last_line(proc)}")
-                break
-        else:
+        tried = _push_once(repo, remote, groups, atomic, env, result)
+        if tried.done:
             return result  # every group went through
-        if not atomic and proc is not None and _NO_ATOMIC in proc.stderr:
+        if tried.no_atomic:
+            atomic = False
             continue  # again, one group at a time
-        assert proc is not None
+        proc, rejected = tried.proc, tried.rejected
         real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
         if real and all(_RACED in why for _, why in real) and _lost_race(proc.stderr):
             retry = True  # another push updated a ref between our read and our write

@@ -103,7 +103,7 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
 
 def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Workspace) -> Sandboxed:
     """The agent's container, created (not started) as :mod:`gittask.runner.sandbox` says."""
-    repo, pre, task, run = ctx.db.repo, ctx.pre, claimed.task, claimed.run
+    repo, pre, task = ctx.db.repo, ctx.pre, claimed.task
     agent_run = AgentRun(
         task_id=task.id,
         branch=task.branch_name,
@@ -114,47 +114,11 @@ def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Works
         command = pre.agent.argv(pre.settings, agent_run)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
-    signature = repo.signature()
-    uid, gid = sandbox.host_ids()
-    worktree = ws.worktree
-    spec = sandbox.container_spec(
-        sandbox.SandboxInputs(
-            image=pre.image,
-            name=f"claude-task-{task.id[:12]}-r{run:03d}-{secrets.token_hex(3)}",
-            command=tuple(command),
-            agent_environment=pre.agent.environment(pre.settings, agent_run),
-            agent_state_dir=pre.agent.state_dir,
-            credentials=pre.credentials,
-            git_name=signature.name,
-            git_email=signature.email,
-            paths=sandbox.RunPaths(
-                worktree=worktree.path,
-                admin=worktree.admin,
-                objects=worktree.objects,
-                git_config=worktree.container_config,
-                prompt_file=ws.prompt_file,
-                common_dir=repo.common_dir,
-                private_dir=repo.state_dir if repo.state_dir.is_dir() else None,
-                agent_state=ws.agent_state,
-            ),
-            uid=uid,
-            gid=gid,
-            limits=sandbox.Limits(
-                network=ctx.config["network"],
-                memory=ctx.config["memory"],
-                cpus=ctx.config["cpus"],
-                pids_limit=ctx.config["pids_limit"],
-            ),
-            repo_key=naming.repo_key(repo),
-            task_id=task.id,
-            run=run,
-            host_pid=os.getpid(),
-        )
-    )
+    spec = sandbox.container_spec(_sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run))
     ctx.log(sandbox.environment_line(spec))
     # from here on the container may write the admin folder: host git stays out
     # of the worktree until the container is gone and the folder is reclaimed
-    worktree.exposed = True
+    ws.worktree.exposed = True
     container_id = pre.engine.create(spec)
     claimed.marker.container_id = container_id
     claimed.marker.container_name = spec.name
@@ -162,6 +126,52 @@ def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Works
     ctx.log(f"container {spec.name} ({container_id[:12]}): {sandbox.describe(spec)}")
     _save_start_info(ctx, claimed, planned, ws, spec.name)
     return Sandboxed(spec, container_id)
+
+
+def _sandbox_inputs(
+    ctx: RunContext,
+    claimed: Claimed,
+    ws: Workspace,
+    command: tuple[str, ...],
+    agent_run: AgentRun,
+) -> sandbox.SandboxInputs:
+    """Everything the sandbox policy decides from, for this run."""
+    repo, pre, task, run = ctx.db.repo, ctx.pre, claimed.task, claimed.run
+    signature = repo.signature()
+    uid, gid = sandbox.host_ids()
+    worktree = ws.worktree
+    return sandbox.SandboxInputs(
+        image=pre.image,
+        name=f"claude-task-{task.id[:12]}-r{run:03d}-{secrets.token_hex(3)}",
+        command=command,
+        agent_environment=pre.agent.environment(pre.settings, agent_run),
+        agent_state_dir=pre.agent.state_dir,
+        credentials=pre.credentials,
+        git_name=signature.name,
+        git_email=signature.email,
+        paths=sandbox.RunPaths(
+            worktree=worktree.path,
+            admin=worktree.admin,
+            objects=worktree.objects,
+            git_config=worktree.container_config,
+            prompt_file=ws.prompt_file,
+            common_dir=repo.common_dir,
+            private_dir=repo.state_dir if repo.state_dir.is_dir() else None,
+            agent_state=ws.agent_state,
+        ),
+        uid=uid,
+        gid=gid,
+        limits=sandbox.Limits(
+            network=ctx.config["network"],
+            memory=ctx.config["memory"],
+            cpus=ctx.config["cpus"],
+            pids_limit=ctx.config["pids_limit"],
+        ),
+        repo_key=naming.repo_key(repo),
+        task_id=task.id,
+        run=run,
+        host_pid=os.getpid(),
+    )
 
 
 def _save_start_info(

@@ -125,24 +125,7 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
             completed_at=utcnow().isoformat(),
         )
     notes = list(pushed.notes)
-    run_info = hooks.RunInfo(
-        task_id=task.id,
-        run=run,
-        kind=ctx.request.kind,
-        branch=task.branch_name,
-        base_branch=final.base_branch or planned.base,
-        commits=list(commits),
-        head=head,
-        pushed=pushed.pushed,
-        remote=ctx.remote,
-        summary=ctx.scrub.text(outcome.summary) if outcome.summary else None,
-        feedback=next((f for f in final.feedback_history if f.id == ctx.request.feedback_id), None)
-        if ctx.request.feedback_id
-        else None,
-        config=ctx.config,
-        cost_usd=outcome.cost_usd,
-        notes=notes,
-    )
+    run_info = _run_info(ctx, claimed, planned, final, pushed, notes)
     note, interrupted = _after_push(ctx, final, run_info, interrupted)
     if note:
         notes.append(ctx.scrub.text(note))
@@ -150,6 +133,39 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
     with contextlib.suppress(GittaskError):
         final = ctx.db.store.get(task.id)
     return RunResult(final, True, run, None, list(commits), pushed.pushed, notes, interrupted)
+
+
+def _run_info(
+    ctx: RunContext,
+    claimed: Claimed,
+    planned: Plan,
+    final: TaskMetadata,
+    pushed: Pushed,
+    notes: list[str],
+) -> hooks.RunInfo:
+    """What the run did, for the after-push step (``notes``: shared, it may add one)."""
+    task, outcome = claimed.task, pushed.harvested.outcome
+    feedback = None
+    if ctx.request.feedback_id:
+        feedback = next(
+            (f for f in final.feedback_history if f.id == ctx.request.feedback_id), None
+        )
+    return hooks.RunInfo(
+        task_id=task.id,
+        run=claimed.run,
+        kind=ctx.request.kind,
+        branch=task.branch_name,
+        base_branch=final.base_branch or planned.base,
+        commits=list(pushed.harvested.commits),
+        head=pushed.harvested.head,
+        pushed=pushed.pushed,
+        remote=ctx.remote,
+        summary=ctx.scrub.text(outcome.summary) if outcome.summary else None,
+        feedback=feedback,
+        config=ctx.config,
+        cost_usd=outcome.cost_usd,
+        notes=notes,
+    )
 
 
 def _after_push(
