@@ -85,65 +85,26 @@ def build_project_image(
     """
     import time
 
-    from gittask.runner.dockerfile import AGENT_BIN_DIR, validate_dockerfile
-    from gittask.runner.image import build_image, declared_args, docker_client
+    from gittask.runner.dockerfile import AGENT_BIN_DIR
+    from gittask.runner.image import build_image, docker_client
 
     started = time.monotonic()
     say = progress or (lambda line: None)
     root = project_dir(repo)
     folder = root / CONFIG_DIR
-    path = folder / DOCKERFILE
-    if not path.is_file():
-        raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
-    problems = validate_dockerfile(text)
-    if problems and not force:
-        raise GittaskError(
-            f"{CONFIG_DIR}/{DOCKERFILE} is not fit to run the agent: " + "; ".join(problems),
-            "fix it, or build anyway with --force",
-        )
-    for problem in problems:
-        say(f"warning: {problem}")
+    text = _checked_dockerfile(folder / DOCKERFILE, force, say)
     config = ProjectConfig.load(root)
     tag = image_tag(repo, config)
     version = str(config["claude_code_version"])
-    base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
-    install = str(config["claude_install"])
-    if install == "auto":
-        install = "host" if base == DEBOOTSTRAP else "npm"
-    declared = declared_args(text)
     engine = client or docker_client()
-    if base == DEBOOTSTRAP:
-        from gittask.runner.debian_base import ensure_base
-
-        if "BASE_IMAGE" not in declared:
-            raise GittaskError(
-                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
-                "the one made from Debian's packages",
-                "regenerate it with `claude-container init --force`",
-            )
-        base = ensure_base(engine, progress=say, rebuild=nocache)
-    binary: Path | None = None
-    if install == "host":
-        from gittask.runner.npm_package import claude_binary
-
-        binary = claude_binary(version, progress=say)
-    # the image's user gets the uid/gid of whoever builds it, whatever the
-    # committed file's defaults say (a teammate's init wrote theirs)
-    uid, gid, note = image_user_ids()
-    wanted = {
-        "USER_UID": str(uid),
-        "USER_GID": str(gid),
-        "BASE_IMAGE": base,
-        "CLAUDE_CODE_VERSION": version,
-        "CLAUDE_INSTALL": install,
-    }
-    buildargs = {k: v for k, v in wanted.items() if k in declared}
-    if "USER_UID" in buildargs and note:
-        say(f"note: {note}")
+    plan = _plan(config, text, engine, base_from_debian, nocache, say)
+    base, install, binary, declared, buildargs = (
+        plan.base,
+        plan.install,
+        plan.binary,
+        plan.declared,
+        plan.buildargs,
+    )
     # the task working copy (records, logs) lives in the same folder: not context
     skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
     key = _build_key(engine, folder, skip, buildargs, base, install, binary)
@@ -178,6 +139,84 @@ def build_project_image(
         network="none" if install == "host" else None,
     )
     return _result(engine, tag, shown_base, shown_install, False, started)
+
+
+def _checked_dockerfile(path: Path, force: bool, say: Callable[[str], None]) -> str:
+    """The Dockerfile's text; refused when it is not fit to run the agent (unless forced)."""
+    from gittask.runner.dockerfile import validate_dockerfile
+
+    if not path.is_file():
+        raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
+    problems = validate_dockerfile(text)
+    if problems and not force:
+        raise GittaskError(
+            f"{CONFIG_DIR}/{DOCKERFILE} is not fit to run the agent: " + "; ".join(problems),
+            "fix it, or build anyway with --force",
+        )
+    for problem in problems:
+        say(f"warning: {problem}")
+    return text
+
+
+@dataclass(frozen=True)
+class _Plan:
+    base: str  # an image reference (the Debian-made base resolved to its id)
+    install: str  # npm or host
+    binary: Path | None  # the host's Claude Code, copied in (install host)
+    declared: frozenset[str]  # the ARGs the Dockerfile declares
+    buildargs: dict[str, str]
+
+
+def _plan(
+    config: ProjectConfig,
+    text: str,
+    engine: DockerClient,
+    base_from_debian: bool,
+    nocache: bool,
+    say: Callable[[str], None],
+) -> _Plan:
+    """Base image, how Claude Code gets in, and the build arguments the Dockerfile takes."""
+    from gittask.runner.image import declared_args
+
+    version = str(config["claude_code_version"])
+    base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
+    install = str(config["claude_install"])
+    if install == "auto":
+        install = "host" if base == DEBOOTSTRAP else "npm"
+    declared = declared_args(text)
+    if base == DEBOOTSTRAP:
+        from gittask.runner.debian_base import ensure_base
+
+        if "BASE_IMAGE" not in declared:
+            raise GittaskError(
+                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
+                "the one made from Debian's packages",
+                "regenerate it with `claude-container init --force`",
+            )
+        base = ensure_base(engine, progress=say, rebuild=nocache)
+    binary: Path | None = None
+    if install == "host":
+        from gittask.runner.npm_package import claude_binary
+
+        binary = claude_binary(version, progress=say)
+    # the image's user gets the uid/gid of whoever builds it, whatever the
+    # committed file's defaults say (a teammate's init wrote theirs)
+    uid, gid, note = image_user_ids()
+    wanted = {
+        "USER_UID": str(uid),
+        "USER_GID": str(gid),
+        "BASE_IMAGE": base,
+        "CLAUDE_CODE_VERSION": version,
+        "CLAUDE_INSTALL": install,
+    }
+    buildargs = {k: v for k, v in wanted.items() if k in declared}
+    if "USER_UID" in buildargs and note:
+        say(f"note: {note}")
+    return _Plan(base, install, binary, frozenset(declared), buildargs)
 
 
 def _labelled(client: DockerClient, tag: str) -> tuple[str, dict[str, str], int] | None:
