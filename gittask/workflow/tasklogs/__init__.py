@@ -1,4 +1,4 @@
-"""Run logs and agent sessions that travel with the task (stored by ``store/runlogs.py``).
+"""Run logs and agent sessions that travel with the task (stored by ``store/runlogs/``).
 
 - :func:`keep_run`, at the end of a run: the run's agent output, execution log,
   ``run.json`` and the agent's session transcript, each scrubbed, capped at
