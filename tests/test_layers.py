@@ -208,3 +208,23 @@ def test_the_checks_can_fail() -> None:
     ]
     assert cycles(edges) == [["gittask.store.a", "gittask.store.b"]]
     assert RANK[layer("gittask.config")] > RANK[layer("gittask.store.sync")]
+
+
+def test_callers_use_the_database_not_its_parts() -> None:
+    """Outside the store, ``db.store`` and ``db.index`` are not reached into."""
+    found = []
+    for name, path in modules().items():
+        if layer(name) == "store":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("store", "index")
+                and (
+                    (isinstance(node.value, ast.Name) and node.value.id == "db")
+                    or (isinstance(node.value, ast.Attribute) and node.value.attr == "db")
+                )
+            ):
+                found.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert found == []

@@ -245,7 +245,7 @@ def continue_task(
     refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
     db.refresh()
     resolved = resolve_task(db, task_id)
-    task = db.store.get(resolved)
+    task = db.task(resolved)
     check_continuable(db, task)
     pre = preflight(db)
     if from_review:

@@ -289,7 +289,7 @@ def show(
     if task.pr_number:
         task = _refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     record = task.to_dict()
-    short = _short_map(db.index.ids()).get(task.id, task.id[:8])
+    short = _short_map(db.indexed_ids()).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)
@@ -309,8 +309,8 @@ def search(
         raise UsageError("the search query is empty")
     db = _db()
     db.refresh()
-    hits = db.index.search(query)
-    short = _short_map(db.index.ids())
+    hits = db.search(query)
+    short = _short_map(db.indexed_ids())
     if as_json:
         output.print_json([{**_row_json(r, short), "score": s} for r, s in hits])
         return
@@ -338,7 +338,7 @@ def history(
     db.refresh()
     wanted = None
     if branch is not None:
-        wanted = {r.id for r in db.index.rows() if r.branch == branch}
+        wanted = {r.id for r in db.indexed_rows() if r.branch == branch}
         if not wanted:
             raise UsageError(f"no task works on branch '{branch}'")
     entries = history(db, wanted, limit)

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import pygit2
 
 from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
+from gittask.store.history import HistoryEntry
+from gittask.store.history import history as walk_history
 from gittask.store.index import IndexRow, TaskIndex
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
@@ -81,6 +85,43 @@ class TaskDatabase:
 
     def get(self, prefix: str) -> TaskMetadata:
         return self.store.get(self.resolve(prefix))
+
+    def task(self, task_id: str, at: pygit2.Oid | None = None) -> TaskMetadata:
+        """The record of the task with this full id (as of commit ``at``, default the tip)."""
+        return self.store.get(task_id, self.store.root(at) if at is not None else None)
+
+    def exists(self, task_id: str) -> bool:
+        return self.store.exists(task_id)
+
+    def tip(self) -> pygit2.Oid | None:
+        """The data ref's commit (for an undo by compare-and-swap)."""
+        return self.store.tip()
+
+    # the index as it is (call refresh() first when fetched state may matter)
+
+    def indexed_rows(self, status: str | None = None) -> list[IndexRow]:
+        return self.index.rows(status)
+
+    def indexed_ids(self) -> list[str]:
+        return self.index.ids()
+
+    def indexed_record(self, task_id: str) -> dict[str, Any]:
+        return self.index.record(task_id)
+
+    def search(self, query: str) -> list[tuple[IndexRow, float]]:
+        return self.index.search(query)
+
+    def branch_owner(self, branch: str) -> str | None:
+        """The task whose branch this is, if any."""
+        return self.index.branch_owner(branch)
+
+    def history(self, task_ids: set[str] | None = None) -> Iterator[HistoryEntry]:
+        """What happened to tasks (all, or ``task_ids``), newest first, from the data ref."""
+        return walk_history(self.store, task_ids)
+
+    def reindex(self) -> None:
+        """Bring the index up to the data ref (no fetched state merged)."""
+        self.index.refresh(self.store)
 
     # -- writing -------------------------------------------------------------------
 

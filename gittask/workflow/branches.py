@@ -30,7 +30,7 @@ def check_branch_name(name: str) -> str:
 
 def check_branch_free(db: TaskDatabase, name: str, remote: str) -> None:
     """Refuse a branch another task uses, or that exists locally or on ``remote``."""
-    owner = db.index.branch_owner(name)
+    owner = db.branch_owner(name)
     if owner is not None:
         raise UsageError(
             f"branch '{name}' is already used by task {owner[:8]}",

@@ -116,7 +116,7 @@ def open_pull_request(
     env: Mapping[str, str] | None = None,
 ) -> PullOutcome:
     """Open (or adopt) the task's PR and record it; never raises for a missing forge."""
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     try:
         forge = forge_for(db, config, env)
         title = task.title
@@ -184,7 +184,7 @@ def refresh_pull_states(
 
     db.refresh()
     candidates = []
-    for row in db.index.rows():
+    for row in db.indexed_rows():
         if task_ids is not None and row.id not in task_ids:
             continue
         if row.pr_url and row.status in ("created", "continued", "failed", "closed"):
@@ -194,7 +194,7 @@ def refresh_pull_states(
     forge = forge_for(db, config)
     moved = []
     for task_id in candidates:
-        task = db.store.get(task_id)
+        task = db.task(task_id)
         if not task.pr_number:
             continue
         pull = forge.get_pull(task.pr_number)
@@ -253,7 +253,7 @@ def task_for_pull(db: TaskDatabase, ref: PullRef, config: ProjectConfig) -> str:
 def _by_stored_url(db: TaskDatabase, ref: PullRef) -> str | None:
     from gittask.forge.urls import parse_pull_ref
 
-    for row in db.index.rows():
+    for row in db.indexed_rows():
         if row.pr_url:
             stored = parse_pull_ref(row.pr_url)
             if stored and stored.number == ref.number and stored.repo.same_repo(ref.repo):
@@ -262,9 +262,9 @@ def _by_stored_url(db: TaskDatabase, ref: PullRef) -> str | None:
 
 
 def _by_pull(db: TaskDatabase, marked: str | None, head_branch: str) -> str | None:
-    if marked and db.index.record(marked):
+    if marked and db.indexed_record(marked):
         return marked
-    return db.index.branch_owner(head_branch)
+    return db.branch_owner(head_branch)
 
 
 def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig) -> FeedbackEntry:

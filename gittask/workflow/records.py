@@ -8,7 +8,6 @@ from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.task import new_task_id
 from gittask.store.database import TaskDatabase
 from gittask.store.history import HistoryEntry
-from gittask.store.history import history as walk_history
 from gittask.workflow.branches import (
     check_base_exists,
     check_branch_free,
@@ -83,4 +82,4 @@ def history(db: TaskDatabase, task_ids: set[str] | None, limit: int) -> list[His
     """What happened to tasks (all, or ``task_ids``), newest first, at most ``limit``."""
     from itertools import islice
 
-    return list(islice(walk_history(db.store, task_ids), limit))
+    return list(islice(db.history(task_ids), limit))

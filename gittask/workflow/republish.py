@@ -26,7 +26,7 @@ def publish_task(db: TaskDatabase, task_id: str, config: ProjectConfig) -> list[
         raise GittaskError(
             f"there is no git remote '{remote}'", f"add one with: git remote add {remote} <url>"
         )
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     short = task.id[:8]
     local = f"refs/heads/{task.branch_name}"
     if not task.commit_hash or local not in db.repo.pygit.references:

@@ -140,7 +140,7 @@ def _settle_interrupted(repo: GitRepo, task_ids: list[str]) -> list[str]:
     db = database_for(repo)
     done = []
     for task_id in task_ids:
-        if db.store.exists(task_id) and recover_stale_run(db, task_id):
+        if db.exists(task_id) and recover_stale_run(db, task_id):
             done.append(f"recorded task {task_id[:8]} as failed (its run's process died)")
     if done:
         from gittask.workflow.publish import after_change

@@ -29,7 +29,7 @@ def claim(ctx: RunContext) -> Claimed:
     if ctx.sync_remote:
         claims.fetch_and_merge(db, ctx.sync_remote)  # claim on the newest state
     db.refresh()
-    task = db.store.get(ctx.request.task_id)
+    task = db.task(ctx.request.task_id)
     check_runnable(ctx, task)
     run = task.run_count + 1
     stale = live.marker_for(db.repo, task.id)
@@ -38,7 +38,7 @@ def claim(ctx: RunContext) -> Claimed:
     ctx.run = run
     try:
         _remove_leftovers(ctx, task.id, stale)
-        task = _close_crashed_run(ctx, db.store.get(task.id))
+        task = _close_crashed_run(ctx, db.task(task.id))
     except BaseException:
         release(ctx, marker)
         raise

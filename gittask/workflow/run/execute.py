@@ -75,7 +75,7 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
         return f"run {run} in container {container_id[:12]}"
 
     with ctx.guard.deferred():
-        before = db.store.tip()
+        before = db.tip()
         ctx.task = db.update(task.id, to_running, "running")
         ctx.recorded_running = True
         if ctx.sync_remote:

@@ -131,7 +131,7 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
         notes.append(ctx.scrub.text(note))
         ctx.log(note)
     with contextlib.suppress(GittaskError):
-        final = ctx.db.store.get(task.id)
+        final = ctx.db.task(task.id)
     return RunResult(final, True, run, None, list(commits), pushed.pushed, notes, interrupted)
 
 

@@ -26,7 +26,7 @@ def close_dead_run(db: TaskDatabase, task_id: str, message: str = DIED) -> TaskM
 
 def recover_stale_run(db: TaskDatabase, task_id: str) -> bool:
     """For ``clean``/list: a record ``running`` with no live process becomes ``failed``."""
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     if task.status is not TaskStatus.RUNNING:
         return False
     held = live.marker_for(db.repo, task_id)

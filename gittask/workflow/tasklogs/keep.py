@@ -118,7 +118,7 @@ def _store(
 
 def _record_session(db: TaskDatabase, task_id: str) -> str | None:
     with contextlib.suppress(GittaskError):
-        return db.store.get(task_id).session_id
+        return db.task(task_id).session_id
     return None
 
 
