@@ -116,11 +116,12 @@ def publish_claim(db: TaskDatabase, remote: str, task_id: str, run: int) -> None
     the run goes on with a local claim.
     """
     me = identity(db.repo)
+    mine = db.task(task_id)  # this run's claim as recorded here (its container id)
 
     def check() -> None:
         theirs = _remote_copy(db, remote, task_id)
-        if theirs is None:
-            return
+        if theirs is None or _same_claim(theirs, mine, run):
+            return  # another process of this clone pushed our claim with its own change
         taken = theirs.run_count >= run
         busy = theirs.status is TaskStatus.RUNNING and theirs.claimed_by not in (None, me)
         if taken or busy:
@@ -137,6 +138,16 @@ def publish_claim(db: TaskDatabase, remote: str, task_id: str, run: int) -> None
         notice(publish.unreachable_line(remote))
     except GittaskError as exc:
         notice(f"warning: the run's claim is local only ({exc.message})")
+
+
+def _same_claim(theirs: TaskMetadata, mine: TaskMetadata, run: int) -> bool:
+    """The remote holds this very claim: same run, same claimant, same container."""
+    return (
+        theirs.run_count == run
+        and theirs.claimed_by == mine.claimed_by
+        and theirs.container_id is not None
+        and theirs.container_id == mine.container_id
+    )
 
 
 def roll_back(
