@@ -68,8 +68,8 @@ def _bool(text: Any) -> bool:
 
 def _agent(text: Any) -> str:
     value = str(text).strip()
-    if value not in ("claude", "command"):
-        raise ValueError("must be 'claude' or 'command'")
+    if value not in ("claude", "codex", "command"):
+        raise ValueError("must be 'claude', 'codex' or 'command'")
     return value
 
 
@@ -142,7 +142,7 @@ class Key:
 
 KEYS: dict[str, Key] = {
     "image": Key(None, _optional_str, "Docker image to run (default: derived from the repository)"),
-    "agent": Key("claude", _agent, "which agent runs: claude or command"),
+    "agent": Key("claude", _agent, "which agent runs: claude, codex or command"),
     "base_image": Key(
         "node:22-bookworm-slim",
         _image_ref,
@@ -155,6 +155,12 @@ KEYS: dict[str, Key] = {
         "how Claude Code gets into the image: npm (in the build), host (the host's npm; "
         "the build needs no network) or auto (host with a debootstrap base)",
     ),
+    "codex_version": Key("0.171.0", _release, "Codex release the image installs (agent codex)"),
+    "codex_install": Key(
+        "auto",
+        _claude_install,
+        "how Codex gets into the image (agent codex): npm, host or auto, as claude_install",
+    ),
     "agent_command": Key(None, _optional_str, "shell command run by the 'command' agent"),
     "base_branch": Key(None, _branch, "branch new tasks start from (default: origin's default)"),
     "timeout_seconds": Key(3600, _positive_int, "wall-clock limit for one run"),
@@ -164,7 +170,7 @@ KEYS: dict[str, Key] = {
     "pids_limit": Key(512, _positive_int, "container process limit"),
     "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
     "env": Key([], _env_names, "names of host variables passed to the agent"),
-    "model": Key(None, _optional_str, "Claude model (--model)"),
+    "model": Key(None, _optional_str, "the agent's model (claude --model, codex -m)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
     "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),
@@ -175,6 +181,11 @@ KEYS: dict[str, Key] = {
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),
     "pr_draft": Key(True, _bool, "open pull requests as drafts"),
+    "description.max_bytes": Key(
+        1024 * 1024,
+        _positive_int,
+        "largest task description or feedback text, in bytes (longer input is refused)",
+    ),
     "logs.max_bytes": Key(
         5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
     ),
@@ -184,10 +195,25 @@ KEYS: dict[str, Key] = {
 }
 
 
+#: What ``config set`` reads as "no value" (stored as JSON null).
+NULL_WORDS = ("", "null", "none")
+
+
 def parse_value(key: str, value: Any) -> Any:
+    """Text (or a JSON value) to the key's type. ``null``, ``none`` or nothing clear
+    a key whose default is no value; a key with a real default refuses ``null`` and
+    nothing (and points at ``config unset``)."""
     spec = KEYS.get(key)
     if spec is None:
         raise UsageError(f"unknown config key '{key}'", "valid keys: " + ", ".join(sorted(KEYS)))
+    word = value.strip().lower() if isinstance(value, str) else None
+    if spec.default is None and (value is None or word in NULL_WORDS):
+        return None
+    if value is None or word in ("", "null"):  # ("none" is a network mode)
+        raise UsageError(
+            f"{key} cannot be empty",
+            f"'config unset {key}' goes back to the default, {json.dumps(spec.default)}",
+        )
     try:
         return spec.parse(value)
     except (ValueError, TypeError) as exc:
@@ -232,6 +258,12 @@ class ProjectConfig:
         parsed = parse_value(key, value)
         self.values[key] = parsed
         return parsed
+
+    def unset(self, key: str) -> Any:
+        """Back to the default; returns it."""
+        self[key]  # an unknown key is refused
+        self.values[key] = KEYS[key].default
+        return self.values[key]
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,3 +38,8 @@ def notice(line: str) -> None:
         return
     _said.add(line)
     _sink(line)
+
+
+def warn(message: str) -> None:
+    """A notice marked ``warning:``, folded onto one line."""
+    notice(f"warning: {' '.join(message.split())}")

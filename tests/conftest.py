@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fake_anthropic.fixture"]
+pytest_plugins = ["tests.fake_anthropic.fixture", "tests.fake_openai.fixture"]
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
@@ -126,3 +126,12 @@ def claude_image() -> str:
 
     build_real_image()
     return REAL_IMAGE
+
+
+@pytest.fixture(scope="session")
+def codex_image() -> str:
+    """The real Codex image (Debian base, Codex from the host's npm), built by ``build``."""
+    from tests.real_image import REAL_CODEX_IMAGE, build_real_image
+
+    build_real_image("codex")
+    return REAL_CODEX_IMAGE

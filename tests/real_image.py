@@ -42,22 +42,48 @@ def _cli(cwd: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedPr
     )
 
 
-def build_real_image() -> dict[str, object]:
-    """Build (or find up to date) :data:`REAL_IMAGE`; the ``build --json`` report."""
+#: The Codex release the tests drive (the product's default pin).
+CODEX_TEST_VERSION = "0.171.0"
+REAL_CODEX_IMAGE = f"gittask-test-codex:{CODEX_TEST_VERSION}"
+
+
+def build_real_image(agent: str = "claude") -> dict[str, object]:
+    """Build (or find up to date) :data:`REAL_IMAGE` (agent ``codex``:
+    :data:`REAL_CODEX_IMAGE`); the ``build --json`` report."""
+    settings = (
+        (
+            ("config", "set", "agent", "codex"),
+            ("config", "set", "image", REAL_CODEX_IMAGE),
+            ("config", "set", "codex_version", CODEX_TEST_VERSION),
+            ("init",),
+        )
+        if agent == "codex"
+        else (
+            ("config", "set", "image", REAL_IMAGE),
+            ("config", "set", "claude_code_version", CLAUDE_CODE_TEST_VERSION),
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="gittask-real-image-") as tmp:
         repo = Path(tmp) / "project"
         repo.mkdir()
         for args in (
             ("init", "-q", "-b", "main"),
-            ("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q",
-             "--allow-empty", "-m", "-"),
+            (
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "-",
+            ),
         ):
             subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-        for args in (
-            ("init",),
-            ("config", "set", "image", REAL_IMAGE),
-            ("config", "set", "claude_code_version", CLAUDE_CODE_TEST_VERSION),
-        ):
+        for step, args in enumerate((("init",), *settings)):
+            if step and args == ("init",):  # again, after `config set agent codex`
+                (repo / ".claude-container" / "Dockerfile.claude").unlink()  # init writes Codex's
             proc = _cli(repo, *args)
             if proc.returncode != 0:
                 raise RuntimeError(f"claude-container {' '.join(args)}: {proc.stderr}")

@@ -12,6 +12,7 @@ import pytest
 
 from gittask.runner.agents import AGENT_NAMES, ClaudeAgent, credentials_for, get_agent
 from gittask.runner.agents.base import (
+    DEFAULT_PROMPT_FILE,
     AgentOutcome,
     AgentOutput,
     AgentRun,
@@ -178,14 +179,14 @@ def test_command_agent() -> None:
 
 
 def test_unknown_agent() -> None:
-    with pytest.raises(ValueError, match="valid agents are claude, command"):
+    with pytest.raises(ValueError, match="valid agents are claude, codex, command"):
         get_agent("nope")
 
 
 def test_generated_dockerfile_is_valid_pinned_and_secret_free() -> None:
     text = default_dockerfile(1234, 1234)
     assert validate_dockerfile(text) == []
-    assert "@anthropic-ai/claude-code@" in text and "FROM node:" in text
+    assert "@anthropic-ai/claude-code@" in text and "ARG BASE_IMAGE=node:" in text
     assert "WORKDIR /workspace" in text
     assert "ANTHROPIC_API_KEY" not in text
     assert validate_dockerfile(text + "\nUSER root\n") != []
@@ -383,7 +384,39 @@ def test_command_agent_outcomes() -> None:
 
 
 def test_agent_names() -> None:
-    assert AGENT_NAMES == ("claude", "command")
+    assert AGENT_NAMES == ("claude", "codex", "command")
     assert get_agent(" Claude ").name == "claude"
     with pytest.raises(ValueError, match="'aider'"):
         get_agent("aider")
+
+
+def test_codex_agent_command_line_environment_and_credentials() -> None:
+    from gittask.runner.agents.codex import CODEX_SCRIPT
+
+    codex = get_agent("codex")
+    settings = AgentSettings(model="gpt-5.5", pass_env=("EXTRA_TOKEN",))
+    run = AgentRun(task_id="t1", branch="task/x", resume_session_id=None)
+    argv = codex.argv(settings, run)
+    assert argv[:5] == ["sh", "-c", CODEX_SCRIPT, "gittask-agent", DEFAULT_PROMPT_FILE]
+    assert argv[5:8] == ["codex", "exec", "--json"]
+    assert "--dangerously-bypass-approvals-and-sandbox" in argv and argv[-1] == "-"
+    assert argv[argv.index("-m") + 1] == "gpt-5.5"
+    resumed = codex.argv(
+        settings, AgentRun("t1", "task/x", resume_session_id="01a23462-a24d-7981-8419-9bf999704b67")
+    )
+    assert resumed[-3:] == ["resume", "01a23462-a24d-7981-8419-9bf999704b67", "-"]
+    with pytest.raises(ValueError, match="not a valid Codex session id"):
+        codex.argv(settings, AgentRun("t1", "task/x", resume_session_id="../../etc"))
+    env = codex.environment(settings, run)
+    assert env["CODEX_HOME"] == codex.state_dir == "/home/agent/.codex"
+    assert not any("KEY" in name for name in env)
+    assert codex.credential_names(settings) == (
+        "CODEX_API_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "EXTRA_TOKEN",
+    )
+    assert codex.check(settings, {}) == (
+        "no Codex credentials: set CODEX_API_KEY or OPENAI_API_KEY (an OpenAI API key)"
+    )
+    assert codex.check(settings, {"OPENAI_API_KEY": "sk-x"}) is None

@@ -1,44 +1,39 @@
-"""A task's branch and base are checked against the configured remote, not ``origin``."""
+"""Branch names derived from a task's title."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
+import pytest
 
-from tests.conftest import CliResult, git
+from gittask.workflow.branches import SLUG_MAX, check_branch_name, suggest_branch
 
-Cli = Callable[..., CliResult]
+TASK_ID = "3f2a9c1e77aa4d1b9c0e5f6a7b8c9d0e"
 
 
-def _upstream_only(tmp_path: Path, repo: Path, cli: Cli) -> None:
-    """``repo`` pushes to ``upstream`` (config ``remote``), which alone has ``feature``
-    and ``taken``; there is no ``origin``."""
-    upstream = tmp_path / "upstream.git"
-    git(tmp_path, "init", "-q", "--bare", str(upstream))
-    git(repo, "remote", "add", "upstream", str(upstream))
-    git(repo, "push", "-q", "upstream", "HEAD:refs/heads/feature", "HEAD:refs/heads/taken")
-    git(repo, "fetch", "-q", "upstream")
-    assert cli(repo, "config", "set", "remote", "upstream").returncode == 0
+@pytest.mark.parametrize(
+    ("description", "branch"),
+    [
+        # the title, not the body
+        ("Fix the login bug\n\nIt fails on empty passwords.", "claude/fix-the-login-bug-3f2a9c1e"),
+        ("# Émoji support\n", "claude/emoji-support-3f2a9c1e"),  # transliterated, not dropped
+        ("Straße über Ärger", "claude/strasse-uber-arger-3f2a9c1e"),
+        ("\n\n   \n## Heading after blanks\nbody", "claude/heading-after-blanks-3f2a9c1e"),
+        ("!!! ???", "claude/task-3f2a9c1e"),  # nothing left: a neutral word
+    ],
+)
+def test_branch_from_title(description: str, branch: str) -> None:
+    assert suggest_branch(description, TASK_ID) == branch
 
 
-def test_a_base_only_on_the_configured_remote_is_accepted(
-    cli: Cli, repo: Path, tmp_path: Path
-) -> None:
-    _upstream_only(tmp_path, repo, cli)
-    made = cli(repo, "task", "create", "--no-run", "-m", "Work on feature", "--base", "feature")
-    assert made.returncode == 0, made.stderr
-    shown = json.loads(cli(repo, "task", "show", made.stdout.strip(), "--json").stdout)
-    assert shown["base_branch"] == "feature"
+def test_a_long_title_is_cut_at_a_word_boundary() -> None:
+    title = "Refactor the configuration loader so that it validates every key"
+    branch = suggest_branch(title, TASK_ID)
+    slug = branch.removeprefix("claude/").removesuffix("-3f2a9c1e")
+    assert len(slug) <= SLUG_MAX
+    assert title.lower().replace(" ", "-").startswith(slug + "-")  # whole words only
+    assert branch.endswith("-" + TASK_ID[:8])  # the short id is kept
+    check_branch_name(branch)
 
 
-def test_a_branch_taken_on_the_configured_remote_is_refused(
-    cli: Cli, repo: Path, tmp_path: Path
-) -> None:
-    _upstream_only(tmp_path, repo, cli)
-    refused = cli(repo, "task", "create", "--no-run", "-m", "x", "--branch", "taken")
-    assert refused.returncode == 2
-    assert "branch 'taken' already exists on upstream" in refused.stderr
-    missing = cli(repo, "task", "create", "--no-run", "-m", "x", "--base", "nowhere")
-    assert missing.returncode == 2
-    assert "base branch 'nowhere' does not exist here or on upstream" in missing.stderr
+def test_one_endless_word_is_still_cut() -> None:
+    branch = suggest_branch("x" * 300, TASK_ID)
+    assert branch == f"claude/{'x' * SLUG_MAX}-{TASK_ID[:8]}"

@@ -34,7 +34,7 @@ def test_our_own_claim_pushed_by_a_sibling_process_is_not_a_lost_claim(team: Tea
     db.update(task_id, to_running, "running")
     publish(db.repo, "origin")  # a sibling process of this clone pushed it with its own change
     _create(b, "Another clone moves the remote on")  # so this push is behind: rejected
-    claims.publish_claim(db, "origin", task_id, 1)  # our claim: no ClaimLost
+    claims.publish_claim(db, "origin", task_id, 1, db.task(task_id).started_at)  # no ClaimLost
     assert team.remote_ref("refs/heads/claude-tasks") == git(a, "rev-parse", layout.DATA_REF)
     assert db.task(task_id).status is TaskStatus.RUNNING
 
@@ -57,12 +57,12 @@ def test_another_clone_s_claim_of_the_same_run_still_wins(team: Team) -> None:
 
     db_a, db_b = TaskDatabase.open(a), TaskDatabase.open(b)
     claim(db_a, "a" * 64)
-    claims.publish_claim(db_a, "origin", task_id, 1)
+    claims.publish_claim(db_a, "origin", task_id, 1, db_a.task(task_id).started_at)
     git(b, "config", "user.name", "A Dev")  # the same person, on another clone
     git(b, "config", "user.email", "a@example.com")
     claim(db_b, "b" * 64)
     try:
-        claims.publish_claim(db_b, "origin", task_id, 1)
+        claims.publish_claim(db_b, "origin", task_id, 1, db_b.task(task_id).started_at)
     except claims.ClaimLost:
         pass
     else:

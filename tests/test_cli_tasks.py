@@ -46,6 +46,12 @@ def test_version_and_help(cli: Cli, repo: Path) -> None:
         ["task", "delete"],
         ["task", "search"],
         ["task", "history"],
+        ["task", "stop"],
+        ["task", "diff"],
+        ["task", "checkout"],
+        ["task", "open"],
+        ["task", "ls"],
+        ["config", "unset"],
     ):
         result = cli(repo, *args, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, args
@@ -64,7 +70,7 @@ def test_create_list_show_json(cli: Cli, repo: Path) -> None:
     text = cli(repo, "task", "show", first[:10]).stdout
     assert "Fix the login bug" in text and "It fails on empty passwords." in text
     plain = cli(repo, "task", "list").stdout.splitlines()
-    assert plain[0].split() == ["ID", "STATUS", "BRANCH", "CREATED", "TITLE"]
+    assert plain[0].split() == ["ID", "STATUS", "BRANCH", "PR", "AGE", "TITLE"]
     assert plain[1].startswith(second[:8]) and "Add dark mode" in plain[1]
     pending = json.loads(cli(repo, "task", "list", "--status", "pending", "--json").stdout)
     assert len(pending) == 2
@@ -171,8 +177,9 @@ def test_unknown_and_ambiguous_ids(cli: Cli, repo: Path) -> None:
 
 
 def test_unknown_status_filter(cli: Cli, repo: Path) -> None:
-    line = one_line_error(cli(repo, "task", "list", "--status", "done"), 2)
-    assert "unknown status 'done'" in line and "pending, running, created" in line
+    line = one_line_error(cli(repo, "task", "list", "--status", "finished"), 2)
+    assert "unknown status 'finished'" in line and "pending, running, created" in line
+    assert "ready-for-review" in line
 
 
 def test_not_a_git_repository(cli: Cli, tmp_path: Path) -> None:
@@ -291,10 +298,9 @@ def test_a_feedback_file_without_its_id_is_not_duplicated(cli: Cli, repo: Path) 
     hand_edit(
         repo,
         {
-            f"{folder}/{name}": lambda t: "\n".join(
-                line for line in t.splitlines() if not line.startswith("id:")
+            f"{folder}/{name}": lambda t: (
+                "\n".join(line for line in t.splitlines() if not line.startswith("id:")) + "\n"
             )
-            + "\n"
         },
     )
     for text in ("second note", "third note"):
@@ -337,8 +343,9 @@ def test_hand_edits_of_any_kind_never_end_in_a_traceback(cli: Cli, repo: Path) -
     hand_edit(
         repo,
         {
-            f"{folder}/{name}": lambda t: t.replace("author: null", "author: [Ann, Bob]")
-            .replace("claude_response_summary: null", "claude_response_summary: {done: 3}"),
+            f"{folder}/{name}": lambda t: t.replace("author: null", "author: [Ann, Bob]").replace(
+                "claude_response_summary: null", "claude_response_summary: {done: 3}"
+            ),
             f"{layout.task_dir(broken)}/metadata.yaml": lambda t: t.replace(
                 "run_count: 0", "run_count: .inf"
             ),
@@ -391,3 +398,59 @@ def test_works_in_a_repository_with_no_commits(cli: Cli, tmp_path: Path) -> None
     empty = init_repo(tmp_path / "empty", commit=False)
     task_id = create(cli, empty, "first task ever")
     assert json.loads(cli(empty, "task", "list", "--json").stdout)[0]["id"] == task_id
+
+
+def test_aliases_ls_rm_view(cli: Cli, repo: Path) -> None:
+    task_id = create(cli, repo, "Aliased")
+    assert json.loads(cli(repo, "task", "ls", "--json").stdout)[0]["id"] == task_id
+    assert json.loads(cli(repo, "task", "view", task_id, "--json").stdout)["id"] == task_id
+    assert cli(repo, "task", "rm", task_id, "--yes").returncode == 0
+    assert cli(repo, "task", "ls", "--json").stdout.strip() == "[]"
+    assert cli(repo, "task", "view", task_id).returncode == 1
+
+
+def test_open_prints_the_pull_request_url(cli: Cli, repo: Path) -> None:
+    from gittask.model import TaskMetadata
+    from gittask.store.database import TaskDatabase
+
+    task_id = create(cli, repo, "Reviewed elsewhere")
+    refused = cli(repo, "task", "open", task_id)
+    assert refused.returncode == 1 and "has no pull request" in refused.stderr
+    url = "https://github.com/acme/app/pull/42"
+
+    def with_pull(task: TaskMetadata) -> str:
+        task.pr_url, task.pr_number = url, 42
+        return "pull request"
+
+    TaskDatabase.open(repo).update(task_id, with_pull, "pr")
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""}
+    opened = cli(repo, "task", "open", task_id[:8], env=env)
+    assert (opened.returncode, opened.stdout) == (0, url + "\n")
+    web = cli(repo, "task", "show", task_id, "--web", env=env)
+    assert (web.returncode, web.stdout) == (0, url + "\n")
+    listed = cli(repo, "task", "list")
+    assert "#42" in listed.stdout
+
+
+def test_labels_on_create_and_label_command(cli: Cli, repo: Path) -> None:
+    tagged = create(cli, repo, "Labelled", "--label", "bug", "-l", "ui")
+    plain = create(cli, repo, "Plain")
+    assert json.loads(cli(repo, "task", "show", tagged, "--json").stdout)["labels"] == ["bug", "ui"]
+    changed = cli(repo, "task", "label", tagged, "+urgent", "-ui", "docs")
+    assert (changed.returncode, changed.stdout) == (0, "bug urgent docs\n"), changed.stderr
+    assert cli(repo, "task", "label", plain).stdout == "(no labels)\n"
+    listed = json.loads(cli(repo, "task", "list", "--json", "--label", "urgent").stdout)
+    assert [t["id"] for t in listed] == [tagged] and listed[0]["labels"] == [
+        "bug",
+        "urgent",
+        "docs",
+    ]
+    assert "labels:" in cli(repo, "task", "show", tagged).stdout
+    before = ref_tip(repo)
+    for args in (
+        ["task", "label", tagged, "+has space"],
+        ["task", "create", "--no-run", "-m", "x", "--label", "a,b"],
+    ):
+        result = cli(repo, *args)
+        assert result.returncode == 2 and "bad label" in result.stderr, result.stderr
+    assert ref_tip(repo) == before

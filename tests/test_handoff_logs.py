@@ -175,6 +175,58 @@ def test_keep_run_masks_checks_and_publishes_a_run(team: Team, tmp_path: Path) -
     assert secret not in git(team.origin, "log", "-p", "--all")
 
 
+def test_a_codex_session_goes_back_where_codex_keeps_it(team: Team, tmp_path: Path) -> None:
+    """Codex keeps a thread as sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl: the
+    stored run records that path and the other clone gets the file back there."""
+    from gittask.config import load_config
+    from gittask.runner.agents.codex import CodexAgent
+    from gittask.store.database import TaskDatabase
+
+    a, b = team.clone("a"), team.clone("b")
+    created = subprocess.run(
+        [*_cli(), "task", "create", "--no-run", "-m", "Codex work"],
+        cwd=a, capture_output=True, text=True, check=False, env=_env(),
+    )
+    assert created.returncode == 0, created.stderr
+    db = TaskDatabase.open(a)
+    thread = "019a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8"
+    task = db.update(
+        created.stdout.split()[-1], lambda t: setattr(t, "session_id", thread), "session"
+    )
+    task.run_count = 1
+    state = tmp_path / "codex-home-a"
+    day = state / "sessions" / "2026" / "12" / "02"
+    rollout = day / f"rollout-2026-12-02T01-00-00-{thread}.jsonl"
+    rollout.parent.mkdir(parents=True)
+    rollout.write_text('{"type":"session_meta"}\n')
+    folder = tmp_path / "run-001"
+    folder.mkdir()
+    (folder / "claude_output.log").write_text('{"type":"thread.started"}\n')
+    (folder / "run.json").write_text(json.dumps({"run": 1, "session_id": thread}))
+    agent = CodexAgent()
+    ref = tasklogs.keep_run(
+        db, load_config(db.repo), task, 1, folder, state, Scrubber([]), {}, "origin",
+        lambda line: None, agent.session_file,
+    )
+    assert ref == runlogs.logs_ref(task.id)
+    stored = runlogs.read_run(db.repo, task.id, 1)
+    assert stored is not None
+    assert stored.info["session_path"] == rollout.relative_to(state).as_posix()
+
+    # clone B: fetch the task, restore the session where Codex looks for it
+    for clone in (a, b):
+        subprocess.run(
+            [*_cli(), "task", "sync"], cwd=clone, check=True, env=_env(), capture_output=True
+        )
+    db_b = TaskDatabase.open(b)
+    target_home = tmp_path / "codex-home-b"
+    restored = tasklogs.restore_session(db_b, "origin", db_b.get(task.id), target_home, print)
+    assert restored
+    found = agent.session_file(target_home, thread)
+    assert found is not None and found.read_text() == '{"type":"session_meta"}\n'
+    assert found.relative_to(target_home) == rollout.relative_to(state)
+
+
 # -- the logs ref: store, combine, push, fetch, prune (real git, no Docker) ----------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -77,14 +78,24 @@ def test_deleting_the_index_costs_only_a_rebuild(repo: Path) -> None:
     assert [(r.id, r.status, r.title) for r in db3.rows()] == rows
 
 
+def _registry_ids(root: Path) -> set[str]:
+    ids: set[str] = set()
+    for shard in (root / "registry").glob("*.json"):
+        entries = json.loads(shard.read_text())
+        assert all(task_id.startswith(shard.stem) for task_id in entries)
+        ids |= set(entries)
+    return ids
+
+
 def test_working_copy_mirrors_the_ref(repo: Path) -> None:
     db = TaskDatabase.open(repo)
     task = db.create(_task("Write docs\n\nIn detail."))
     db.add_feedback(task.id, FeedbackEntry(feedback="shorter please"))
     root = repo / ".claude-container" / "tasks"
     registry = json.loads((root / "task_registry.json").read_text())
-    assert registry["tip"] == db.index.tip
-    assert registry["tasks"][task.id]["title"] == "Write docs"
+    assert registry["tip"] == db.index.tip and registry["tasks"] == 1
+    shard = json.loads((root / "registry" / f"{task.id[:2]}.json").read_text())
+    assert shard[task.id]["title"] == "Write docs"
     folder = root / "tasks" / task.id
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["continuation_count"] == 1
@@ -98,9 +109,49 @@ def test_working_copy_mirrors_the_ref(repo: Path) -> None:
     db.create(_task("another"))
     assert TaskDatabase.open(repo).get(task.id[:8]).title == "Write docs"
     registry = json.loads((root / "task_registry.json").read_text())
-    assert set(registry["tasks"]) == {r.id for r in db.rows()}
+    assert _registry_ids(root) == {r.id for r in db.rows()} and registry["tasks"] == 2
     db.delete(task.id)
     assert not folder.exists()
+    assert _registry_ids(root) == {r.id for r in db.rows()}
+
+
+def test_working_copy_follows_changes_from_elsewhere(repo: Path) -> None:
+    """Written behind its back (another clone's merge, plain git): the next command shows it."""
+    db = TaskDatabase.open(repo)
+    tasks = [db.create(_task(f"task {i}")) for i in range(6)]
+    root = repo / ".claude-container" / "tasks"
+    other = TaskDatabase.open(repo)
+    other.store.add_feedback(tasks[0].id, FeedbackEntry(feedback="from elsewhere"))
+    other.store.delete(tasks[1].id)
+    added = _task("added elsewhere")
+    other.store.create(added)
+    TaskDatabase.open(repo).rows()
+    assert _registry_ids(root) == {t.id for t in [*tasks[:1], *tasks[2:], added]}
+    assert (
+        "from elsewhere"
+        in (root / "tasks" / tasks[0].id / "feedback" / "002_continue.md").read_text()
+    )
+    assert not (root / "tasks" / tasks[1].id).exists()
+    # a lost state file or an older layout: rewritten from scratch, strays removed
+    (root / ".state.json").unlink()
+    stray = root / "tasks" / ("f" * 32)
+    stray.mkdir(parents=True)
+    TaskDatabase.open(repo).create(_task("one more"))
+    assert not stray.exists()
+    assert len(_registry_ids(root)) == 7
+
+
+def test_working_copy_stays_small(repo: Path) -> None:
+    """Registry entries for every task; a folder only for the tasks a command worked with."""
+    db = TaskDatabase.open(repo)
+    made = [db.create(_task(f"task {i}")) for i in range(5)]
+    root = repo / ".claude-container" / "tasks"
+    for task in made:
+        shutil.rmtree(root / "tasks" / task.id)
+    TaskDatabase.open(repo).create(_task("one more"))
+    assert not any((root / "tasks" / t.id).exists() for t in made)  # no O(N) rewrite
+    TaskDatabase.open(repo).get(made[2].id)  # `task show` works with it: its folder appears
+    assert (root / "tasks" / made[2].id / "metadata.json").is_file()
 
 
 def damage_tables(path: Path) -> None:
@@ -182,3 +233,90 @@ def test_records_index_whatever_values_they_hold() -> None:
 
     text = _record_json({"id": "x", "due": date(2024, 5, 1), (1, 2): "pair", 3: "three"})
     assert json.loads(text) == {"id": "x", "due": "2024-05-01", "(1, 2)": "pair", "3": "three"}
+
+
+# -- the self-check (issue 11, item 2): valid SQLite, inconsistent contents ---------------
+
+
+def _twelve(repo: Path) -> tuple[TaskDatabase, list[str]]:
+    db = TaskDatabase.open(repo)
+    ids = [db.create(_task(f"needle task {i}")).id for i in range(12)]
+    assert len(db.rows()) == 12
+    db.index.close()
+    return db, sorted(ids)
+
+
+def _listed(repo: Path) -> tuple[list[str], list[str], list[str]]:
+    """What the read-only fast path, the slow path and search show."""
+    fast = fast_index(repo)
+    assert fast is not None  # the tip still matches: only the self-check can notice
+    quick = sorted(r.id for r in fast.rows())
+    fast.close()
+    db = TaskDatabase.open(repo)
+    slow = sorted(r.id for r in db.rows())
+    found = sorted(r.id for r, _ in db.index.search("needle"))
+    db.index.close()
+    return quick, slow, found
+
+
+def test_rows_deleted_from_the_index_come_back(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks WHERE rowid % 2 = 0")  # a crash, a hand edit: 6 of 12 left
+    conn.commit()
+    conn.close()
+    assert _listed(repo) == (ids, ids, ids)
+
+
+def test_rows_deleted_from_the_index_come_back_in_search(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks WHERE id IN (?, ?)", (ids[0], ids[5]))
+    conn.commit()
+    conn.close()
+    fresh = TaskDatabase.open(repo)
+    fresh.refresh()
+    assert sorted(r.id for r, _ in fresh.index.search("needle")) == ids
+
+
+@pytest.mark.parametrize("table", ["tasks", "fans", "meta"])
+def test_a_dropped_table_is_rebuilt(repo: Path, table: str) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    db2 = TaskDatabase.open(repo)
+    assert sorted(r.id for r in db2.rows()) == ids
+    assert sorted(r.id for r, _ in db2.index.search("needle")) == ids
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DELETE FROM tasks")  # an index another version wrote, with other contents
+    conn.execute("UPDATE meta SET value = 'older' WHERE key = 'schema'")
+    conn.commit()
+    conn.close()
+    fast = fast_index(repo)  # opening it notices the version
+    assert fast is None or sorted(r.id for r in fast.rows()) == ids
+    assert sorted(r.id for r in TaskDatabase.open(repo).rows()) == ids
+    check = sqlite3.connect(db.index.path)
+    from gittask.store.index import SCHEMA_VERSION
+
+    assert check.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == (
+        SCHEMA_VERSION,
+    )
+    check.close()
+
+
+def test_a_dropped_index_is_rebuilt(repo: Path) -> None:
+    db, ids = _twelve(repo)
+    conn = sqlite3.connect(db.index.path)
+    conn.execute("DROP INDEX tasks_list")
+    conn.commit()
+    conn.close()
+    assert sorted(r.id for r in TaskDatabase.open(repo).rows()) == ids
+    conn = sqlite3.connect(db.index.path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'tasks_list'").fetchone()
+    conn.close()

@@ -31,11 +31,12 @@ RANK = {
     "errors": 0,
     "notices": 0,
     "text": 0,
+    "display": 0,
     "files": 0,
     "": 0,  # gittask/__init__.py: the version
 }
 #: What the CLI may import besides itself.
-CLI_MAY_USE = {"workflow", "config", "model", "errors", "notices", ""}
+CLI_MAY_USE = {"workflow", "config", "model", "errors", "notices", "text", "display", ""}
 
 
 @dataclass(frozen=True)

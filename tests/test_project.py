@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -630,21 +629,105 @@ def test_clean_task_data_refused_while_a_run_is_live(
 
 
 @needs_docker
-def test_demo_script_runs_end_to_end() -> None:
-    started = time.monotonic()
+def test_demo_script_runs_end_to_end(tmp_path: Path, claude_image: str) -> None:
+    """The demo with the real claude in the real image; its output sent to one file,
+    as `scripts/demo > demo.log 2>&1` does (no NUL bytes from a reopened stderr)."""
+    from tests.real_image import cache_env
+
     env = {k: v for k, v in os.environ.items() if k not in ("GIT_CONFIG_NOSYSTEM",)}
+    env.pop("ANTHROPIC_API_KEY", None)
+    env.pop("CLAUDE_CODE_OAUTH_TOKEN", None)
     env["GITTASK_VENV"] = sys.prefix
-    proc = subprocess.run(
-        [str(ROOT / "scripts" / "demo")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = proc.stdout
-    for command in ("init", "task continue", "task list", "task show", "task logs"):
+    env.update(cache_env())
+    log = tmp_path / "demo.log"
+    with log.open("wb") as handle:
+        proc = subprocess.run(
+            [str(ROOT / "scripts" / "demo")],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+            env=env,
+            check=False,
+        )
+    raw = log.read_bytes()
+    out = raw.decode("utf-8", "replace")
+    assert proc.returncode == 0, out[-4000:]
+    assert b"\x00" not in raw
+    assert "the real claude talks to a scripted Messages-API server at http://127.0.0.1:" in out
+    for command in ("init", "build --base-from-debian --check", "task continue", "task list",
+                    "task show", "task logs"):
         assert f"$ claude-container {command}" in out
+    assert "ok   claude       Claude Code 2.1.332" in out
+    assert "→ Write greeting.py" in out and "→ Edit greeting.py" in out
     assert "on origin with 2 commit(s)" in out
-    assert time.monotonic() - started < 90
+    assert "agent: the real claude, 2 runs, 5 turns" in out
+
+
+def test_config_null_clears_optional_keys_and_unset_restores_defaults(repo: Path) -> None:
+    assert run_cli(repo, "init").returncode == 0
+    assert run_cli(repo, "config", "set", "model", "opus").returncode == 0
+    proc = run_cli(repo, "config", "set", "model", "null")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "model = null\n"
+    assert json.loads((repo / CONFIG).read_text())["model"] is None  # JSON null, not "null"
+    for word in ("None", ""):
+        run_cli(repo, "config", "set", "max_turns", "5")
+        assert run_cli(repo, "config", "set", "max_turns", word).returncode == 0
+        assert json.loads((repo / CONFIG).read_text())["max_turns"] is None
+    # a key with a real default: null is refused, unset goes back to the default
+    before = (repo / CONFIG).read_bytes()
+    proc = run_cli(repo, "config", "set", "timeout_seconds", "null")
+    assert proc.returncode == 2 and "config unset timeout_seconds" in proc.stderr
+    assert (repo / CONFIG).read_bytes() == before
+    assert run_cli(repo, "config", "set", "network", "none").returncode == 0  # a real mode
+    assert run_cli(repo, "config", "set", "timeout_seconds", "60").returncode == 0
+    proc = run_cli(repo, "config", "unset", "timeout_seconds")
+    assert proc.returncode == 0 and proc.stdout == "timeout_seconds = 3600 (the default)\n"
+    assert json.loads((repo / CONFIG).read_text())["timeout_seconds"] == 3600
+    before = (repo / CONFIG).read_bytes()
+    proc = run_cli(repo, "config", "unset", "nope")
+    assert proc.returncode == 2 and "unknown config key 'nope'" in proc.stderr
+    assert (repo / CONFIG).read_bytes() == before
+
+
+def test_init_names_its_git_settings_and_suggests_committing(team: object) -> None:
+    from tests.conftest import Team
+
+    assert isinstance(team, Team)
+    work = team.clone("alice")
+    proc = run_cli(work, "init")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = lines.index("changed in this clone's git config (.git/config; `uninit` undoes it):")
+    assert lines[header + 1].startswith("  set notes.")
+    assert "commit .claude-container/ and .gitignore so that teammates share" in proc.stdout
+    git(work, "add", ".claude-container", ".gitignore")
+    git(work, "commit", "-q", "-m", "setup")
+    again = run_cli(work, "init")
+    assert "nothing to change" in again.stdout and "commit " not in again.stdout
+
+
+@needs_docker
+def test_build_and_clean_leave_an_image_they_did_not_build(repo: Path, images: list[str]) -> None:
+    _scratch_dockerfile(repo)
+    foreign = f"gittask-foreign-{os.getpid()}:latest"
+    images.append(foreign)
+    context = repo.parent / "foreign"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nLABEL made.by=someone-else\nCMD x\n")
+    _docker("build", "-q", "-t", foreign, str(context), check=True)
+    before = json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"]
+    assert run_cli(repo, "config", "set", "image", foreign).returncode == 0
+    proc = run_cli(repo, "build")
+    assert proc.returncode == 1
+    assert f"image {foreign} was not built by claude-container" in proc.stderr
+    assert "config set image" in proc.stderr and "--force" in proc.stderr
+    proc = run_cli(repo, "clean", "--images")
+    assert proc.returncode == 0, proc.stderr
+    assert f"kept image {foreign}: claude-container did not build it" in proc.stdout
+    assert json.loads(_docker("image", "inspect", foreign, check=True).stdout)[0]["Id"] == before
+    # --force: the user says so
+    assert run_cli(repo, "build", "--force").returncode == 0
+    assert "removed image" in run_cli(repo, "clean", "--images", "--force").stdout
+    assert not _image_exists(foreign)
+    assert run_cli(repo, "clean", "--force").returncode == 2

@@ -191,3 +191,26 @@ def test_a_claim_behind_an_unrelated_change_merges_and_wins(team: Team) -> None:
     claims.publish_claim(db_b, "origin", task_id, 1)
     assert team.remote_ref(REMOTE_TASKS) == rev(b, layout.DATA_REF)
     assert db_b.store.exists(other)
+
+
+def test_a_claim_another_command_of_this_clone_already_pushed_is_still_ours(
+    team: Team,
+) -> None:
+    """Two tasks run at once in one clone: the other run's push carries this claim
+    (the data ref is shared), then a teammate moves the remote on. The claim's push
+    is rejected, and the remote copy it fetches is its own claim: it must win."""
+    from gittask.store.database import TaskDatabase
+    from gittask.workflow import claims
+
+    a, b = team.clone("a"), team.clone("b")
+    task_id = create(a, "Run next to another task")
+    db_a = TaskDatabase.open(a)
+    _claim(db_a, task_id, 1)
+    claimed = db_a.store.get(task_id)
+    ok(a, "task", "sync")  # another command of this clone pushes the data ref, claim and all
+    ok(b, "task", "sync")
+    create(b, "A teammate's task moves the remote on")
+
+    claims.publish_claim(db_a, "origin", task_id, 1, claimed.started_at)  # no ClaimLost
+    assert db_a.store.get(task_id).claimed_by == claimed.claimed_by
+    assert team.remote_ref(REMOTE_TASKS) == rev(a, layout.DATA_REF)

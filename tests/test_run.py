@@ -351,7 +351,6 @@ def test_credentials_in_the_agents_transcripts_are_masked(project: Project, imag
     [
         ("AGENT:FAIL", "agent exited with code 3"),
         ("AGENT:IS_ERROR", "Claude reported an error"),
-        ("AGENT:NOCHANGE", "changed nothing"),
     ],
 )
 def test_agent_failure_is_recorded(project: Project, keyword: str, expected: str) -> None:
@@ -363,6 +362,38 @@ def test_agent_failure_is_recorded(project: Project, keyword: str, expected: str
     assert record["status"] == "failed" and expected in record["error_message"]
     assert record["completed_at"] and record["run_count"] == 1
     assert project.remote_branch(record["branch_name"]) == ""  # nothing pushed
+
+
+def test_a_run_that_changes_nothing_is_its_own_outcome(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Look only AGENT:NOCHANGE")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip().splitlines()[-1]
+    record = project.show(task_id)
+    assert record["outcome"] == "no changes" and "changed nothing" in record["error_message"]
+    assert f"task {task_id[:8]}: no changes" in proc.stderr
+    assert f"task continue {task_id[:8]}" in proc.stderr
+    assert project.remote_branch(record["branch_name"]) == ""  # nothing pushed
+
+
+def test_a_failure_names_the_command_that_retries_it(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Doomed AGENT:FAIL")
+    line = one_error(proc)
+    task_id = project.tasks()[0]["id"]
+    assert f"retry with 'claude-container task start {task_id[:8]}'" in line
+
+
+def test_finished_run_says_done_and_follow_ends_with_the_outcome(project: Project) -> None:
+    proc = project.cli("task", "create", "-m", "Finish me")
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip().splitlines()[-1]
+    branch = project.show(task_id)["branch_name"]
+    assert f"task {task_id[:8]} is done: branch {branch}" in proc.stderr
+    assert project.show(task_id)["outcome"] == "done"
+    detached = project.cli("task", "continue", task_id, "-m", "more AGENT:SLEEP=2", "--detach")
+    assert detached.returncode == 0, detached.stderr
+    follow = project.cli("task", "logs", task_id, "--follow", timeout=60)
+    assert follow.returncode == 0, follow.stderr
+    assert f"task {task_id[:8]} is done: branch {branch}" in follow.stderr
 
 
 def test_timeout_stops_the_agent(project: Project) -> None:
@@ -573,7 +604,9 @@ def test_no_docker_engine(project: Project) -> None:
         "task", "create", "-m", "x", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     )
     line = one_error(proc)
-    assert "cannot reach the Docker engine" in line and "systemctl start docker" in line
+    # the endpoint tried, how it was chosen, and what to do
+    assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock (DOCKER_HOST)" in line
+    assert "start that engine" in line
     assert project.tasks() == []  # nothing recorded
 
 

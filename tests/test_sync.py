@@ -443,17 +443,19 @@ def test_a_corrupted_remote_ref_is_a_clear_error_and_local_data_stays(team: Team
     assert "error: origin's claude-tasks is not task data (src: unexpected" in result.stderr
     assert rev(b, layout.DATA_REF) == before
 
-    # a tracking ref pointing at a blob: reading commands work on local data, one warning
+    # a tracking ref pointing at a blob: every reading command says so, in one
+    # warning line, and goes on with the local tasks (`task sync` refuses it)
     blob = git(b, "hash-object", "-w", "--stdin")
     git(b, "update-ref", TRACKING, blob)
     listing = run_cli(b, "task", "list", "--json")
     assert listing.returncode == 0
-    assert {row["id"] for row in json.loads(listing.stdout)} == {task_id, local}
     assert listing.stderr.strip().splitlines() == [
         f"warning: origin's claude-tasks is not task data (it points at a blob "
         f"({blob[:12]}), not a commit): showing local tasks only; "
         "`task sync` says how to repair it"
     ]
+    assert {row["id"] for row in json.loads(listing.stdout)} == {task_id, local}
+    assert run_cli(b, "task", "sync").returncode == 1
     git(b, "update-ref", "-d", TRACKING)
     assert set(listed(b)) == {task_id, local}
     assert rev(b, layout.DATA_REF) == before

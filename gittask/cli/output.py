@@ -22,8 +22,10 @@ def print_json(data: Any) -> None:
 
 
 def error(message: str) -> None:
-    """One line on stderr."""
-    text = " ".join(str(message).split())
+    """One line on stderr (control characters in it shown as escapes)."""
+    from gittask.display import escape
+
+    text = escape(" ".join(str(message).split()))
     sys.stderr.write(f"error: {text}\n")
 
 
@@ -32,16 +34,24 @@ def info(message: str) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-    """A rich table on a terminal, aligned plain text when piped."""
+    """A rich table on a terminal, aligned plain text when piped.
+
+    Cells are data (titles, branch names): control characters in them are shown
+    as escapes, and on a terminal ``[...]`` is text, never rich markup.
+    """
+    from gittask.display import escape
+
+    rows = [[escape(cell) for cell in row] for row in rows]
     if stdout_is_terminal():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         tbl = Table(title=title, show_lines=False, header_style="bold")
         for header in headers:
             tbl.add_column(header, overflow="fold" if header in ("TITLE", "TEXT") else "ellipsis")
         for row in rows:
-            tbl.add_row(*row)
+            tbl.add_row(*(Text(cell) for cell in row))
         Console().print(tbl)
         return
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)

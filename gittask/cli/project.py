@@ -88,7 +88,12 @@ def build(
         bool, typer.Option("--no-cache", help="Build every step afresh (and the base).")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Build even when the Dockerfile fails validation.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Build even when the Dockerfile fails validation, or when the tag names "
+            "an image claude-container did not build.",
+        ),
     ] = False,
     base_from_debian: Annotated[
         bool,
@@ -145,9 +150,10 @@ def build(
         result = run(_milestones_only if as_json else _say)
     report = None
     if check:
+        from gittask.config import load_config
         from gittask.workflow.doctor import probe_built_image
 
-        report = probe_built_image(result.tag)
+        report = probe_built_image(result.tag, str(load_config(repo)["agent"]))
     if as_json:
         data = result.to_json()
         if report is not None:
@@ -239,12 +245,26 @@ def config_set(
     key: Annotated[str, typer.Argument(metavar="KEY")],
     value: Annotated[str, typer.Argument(metavar="VALUE")],
 ) -> None:
-    """Set one key (checked; a bad key or value changes nothing)."""
+    """Set one key (checked; a bad key or value changes nothing).
+
+    'null' (or 'none', or '') clears a key whose default is no value (model,
+    max_turns, image, ...); 'config unset KEY' puts any key back to its default."""
     from gittask.workflow.project import config_set as set_value
     from gittask.workflow.project import format_value
 
     parsed = set_value(_repo(), key, value)
-    typer.echo(f"{key} = {format_value(parsed)}")
+    typer.echo(f"{key} = {format_value(parsed) if parsed is not None else 'null'}")
+
+
+@config_app.command("unset")
+def config_unset(key: Annotated[str, typer.Argument(metavar="KEY")]) -> None:
+    """Put one key back to its default."""
+    from gittask.workflow.project import config_unset as unset
+    from gittask.workflow.project import format_value
+
+    default = unset(_repo(), key)
+    shown = format_value(default) if default is not None else "null"
+    typer.echo(f"{key} = {shown} (the default)")
 
 
 # -- clean -----------------------------------------------------------------------------
@@ -257,7 +277,15 @@ def clean(
     worktrees: Annotated[
         bool, typer.Option("--worktrees", help="Worktrees and run markers left by crashed runs.")
     ] = False,
-    images: Annotated[bool, typer.Option("--images", help="The project's agent image.")] = False,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images", help="The project's agent image (only one claude-container built)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --images: remove it though another tool built it.")
+    ] = False,
     task_data: Annotated[
         bool,
         typer.Option(
@@ -312,8 +340,15 @@ def clean(
             return
     if not (containers or worktrees or images or task_data):
         containers = worktrees = True
+    if force and not images:
+        raise UsageError("--force goes with --images (nothing was removed)")
     plan = plan_clean(
-        repo, containers=containers, worktrees=worktrees, images=images, task_data=task_data
+        repo,
+        containers=containers,
+        worktrees=worktrees,
+        images=images,
+        task_data=task_data,
+        force=force,
     )
     going = plan.describe()
     done: list[str] = []

@@ -32,6 +32,10 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
+BASE_LOCAL_HELP = (
+    "Start the first run from the local base branch (with its unpushed commits), "
+    "not the remote's copy."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -42,10 +46,11 @@ def register(app: typer.Typer) -> None:
     app.command("_run", hidden=True)(run_hidden)
 
 
-def _db() -> TaskDatabase:
+def _db(reading: bool = False) -> TaskDatabase:
+    """``reading``: the command only reads (it works without write access, from the ref)."""
     from gittask.workflow.database import open_database
 
-    return open_database()
+    return open_database(reading=reading)
 
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
@@ -79,14 +84,21 @@ def execute(
     as_json: bool = False,
     pre: Preflight | None = None,
     background: bool = False,
+    local_base: bool = False,
 ) -> None:
     """Run the task (in the foreground, or in a background process) and report."""
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
     pre = pre or preflight(db)
+    if not background:
+        from gittask.workflow.local_work import local_work
+
+        left_out = local_work(db.repo, db.task(task_id), pre.config)
+        if left_out is not None:
+            _say(left_out.describe(local_base))
     if detach:
-        _detach(db, task_id, kind, feedback_id, as_json)
+        _detach(db, task_id, kind, feedback_id, as_json, local_base)
         return
     request = RunRequest(
         task_id=task_id,
@@ -95,6 +107,7 @@ def execute(
         show=(lambda line: None) if background else _show_line(to_stderr=as_json),
         say=_say,
         detached=background,
+        local_base=local_base,
     )
     try:
         result = run_task(db, request, pre)
@@ -111,7 +124,7 @@ def execute(
     for note in result.notes:
         _say(note)
     if as_json:
-        output.print_json(result.task.to_dict())
+        output.print_json(task_json(result.task))
     if result.interrupted:
         output.error(
             f"task {task_id[:8]} {result.error or 'interrupted'}; recorded as failed"
@@ -119,19 +132,67 @@ def execute(
             else f"interrupted after task {task_id[:8]} was pushed"
         )
         raise typer.Exit(130)
-    if not result.success:
-        raise GittaskError(f"task {task_id[:8]} failed: {result.error}")
+    word = _outcome_of(result.task)
+    if not result.success and word != "no changes":
+        raise GittaskError(f"task {task_id[:8]} failed: {result.error}", retry_hint(result.task))
+    _say(outcome_line(result.task))
     if not as_json:
         typer.echo(task_id)
 
 
+def _outcome_of(task: TaskMetadata) -> str:
+    from gittask.model.outcome import outcome
+
+    return outcome(task.status.value, task.error_message, task.pr_url)
+
+
+def task_json(task: TaskMetadata) -> dict[str, object]:
+    """The record as --json prints it: the stored fields plus ``outcome``."""
+    data = task.to_dict()
+    data["outcome"] = _outcome_of(task)
+    return data
+
+
+def retry_hint(task: TaskMetadata) -> str:
+    """The command that tries a failed task again."""
+    short = task.id[:8]
+    if task.publish_error:
+        return f"publish the work with 'claude-container task push {short}'"
+    return f"retry with 'claude-container task start {short}'"
+
+
+def outcome_line(task: TaskMetadata) -> str:
+    """How a run ended, in one line: the PR, the pushed branch, or why not."""
+    short, word = task.id[:8], _outcome_of(task)
+    if word == "ready for review":
+        return f"task {short} is ready for review: {task.pr_url}"
+    if word == "done":
+        line = f"task {short} is done: branch {task.branch_name}"
+        if task.pr_note:
+            line += f"; no pull request: {task.pr_note}"
+        return line
+    if word == "no changes":
+        said = (task.error_message or "").partition("; it said: ")[2]
+        line = f"task {short}: no changes (the agent changed nothing"
+        line += f"; it said: {said})" if said else ")"
+        return line + f"; ask again with 'claude-container task continue {short} -m ...'"
+    if word in ("failed", "stopped"):
+        return f"task {short} {word}: {task.error_message}; {retry_hint(task)}"
+    return f"task {short} is {word}"
+
+
 def _detach(
-    db: TaskDatabase, task_id: str, kind: str, feedback_id: str | None, as_json: bool
+    db: TaskDatabase,
+    task_id: str,
+    kind: str,
+    feedback_id: str | None,
+    as_json: bool,
+    local_base: bool = False,
 ) -> None:
     """Start the run in a background process; return once its container runs."""
     from gittask.workflow.detach import start_detached
 
-    pid = start_detached(db, task_id, kind, feedback_id)
+    pid = start_detached(db, task_id, kind, feedback_id, local_base=local_base)
     if as_json:
         output.print_json({"id": task_id, "detached": True, "pid": pid})
         return
@@ -146,10 +207,11 @@ def run_hidden(
     task_id: Annotated[str, typer.Argument()],
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
+    local_base: Annotated[bool, typer.Option("--base-local")] = False,
 ) -> None:
     """Internal: the background half of --detach (its output is in the run's logs)."""
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True)
+    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
 
 
 # -- start -----------------------------------------------------------------------------
@@ -166,6 +228,7 @@ def start(
             help="Do not run: push the last run's work and open its PR (as 'task push ID').",
         ),
     ] = False,
+    local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
@@ -181,7 +244,14 @@ def start(
     task = db.get(task_id)
     check_continuable(db, task)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
-    execute(db, task.id, "continue" if again else "create", detach=detach, as_json=as_json)
+    execute(
+        db,
+        task.id,
+        "continue" if again else "create",
+        detach=detach,
+        as_json=as_json,
+        local_base=local_base,
+    )
 
 
 # -- continue --------------------------------------------------------------------------
@@ -190,27 +260,27 @@ def start(
 def _read_feedback(
     db: TaskDatabase, task: TaskMetadata, text: str | None, file: Path | None
 ) -> tuple[str, str]:
+    """The feedback from --feedback, --feedback-file (or stdin) or the editor: UTF-8 text
+    without NUL, within ``description.max_bytes``; anything else is one UsageError line."""
     from gittask.cli.editor import edit, find_editor
+    from gittask.config import load_config
     from gittask.errors import UsageError
+    from gittask.workflow.inputs import check_text, read_text
 
     if text is not None and file is not None:
         raise UsageError("give the feedback with --feedback or --feedback-file, not both")
+    limit = int(load_config(db.repo)["description.max_bytes"])
     if text is not None:
-        return text, "inline"
+        return check_text("the feedback", text, limit), "inline"
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read(), "file"
-        try:
-            return file.read_text(encoding="utf-8"), "file"
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+        return read_text("the feedback", file, limit), "file"
     context = [*FEEDBACK_HELP, "", f"Task {task.id[:8]}: {task.title}", f"Status: {task.status}"]
     if task.error_message:
         context.append(f"Last error: {task.error_message}")
     if task.pr_url:
         context.append(f"Pull request: {task.pr_url}")
     editor = find_editor(db.repo.config_get("core.editor"))
-    return edit("", context, editor, "feedback"), "text"
+    return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
 
 
 def continue_task(
@@ -236,9 +306,9 @@ def continue_task(
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
-    from gittask.model import FeedbackEntry, FeedbackType
     from gittask.workflow.lookup import check_continuable, resolve_task
     from gittask.workflow.publish import refresh_from_remote
+    from gittask.workflow.records import new_feedback
     from gittask.workflow.run import preflight
 
     db = _db()
@@ -247,23 +317,30 @@ def continue_task(
     resolved = resolve_task(db, task_id)
     task = db.task(resolved)
     check_continuable(db, task)
-    pre = preflight(db)
+    entry = None  # odd input is refused before anything runs
     if from_review:
         if feedback is not None or feedback_file is not None:
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
+    elif feedback is not None or feedback_file is not None:
+        entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
+    pre = preflight(db)
+    if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
         entry = review_feedback(db, task, pre.config)
-    else:
-        text, kind = _read_feedback(db, task, feedback, feedback_file)
-        if not text.strip():
-            raise UsageError("the feedback is empty; nothing was stored")
-        entry = FeedbackEntry(
-            feedback=text.strip() + "\n",
-            feedback_type=FeedbackType(kind),
-            author=db.repo.author_string(),
-        )
-    db.add_feedback(task.id, entry)
+    elif entry is None:
+        entry = new_feedback(db, task, *_read_feedback(db, task, None, None))
+    try:
+        db.add_feedback(task.id, entry)
+    except BaseException:
+        from gittask.model import FeedbackType
+
+        if entry.feedback_type is FeedbackType.TEXT:  # written in the editor: keep it
+            from gittask.cli import prompts
+
+            kept = prompts.save_draft(db.repo.state_dir, "feedback", entry.feedback)
+            prompts.say_draft_kept(kept, "feedback", "--feedback-file")
+        raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
     execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
@@ -293,13 +370,16 @@ def logs(
     """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
     from gittask.workflow.logview import run_log
 
-    db = _db()
+    db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
     shown = run_log(db, task, run, follow, execution, say=output.info)
     if feedback:
         _print_feedback(task, shown.info, shown.run)
     _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "")
+    if shown.followed:
+        db.refresh()
+        output.info(outcome_line(db.task(task.id)))  # push and PR: how it ended
 
 
 def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:

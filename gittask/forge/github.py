@@ -212,6 +212,11 @@ class GitHubForge:
     def get_pull(self, number: int) -> PullInfo:
         return self._info(self._call(self.repo.get_pull, number))
 
+    def close_pull(self, number: int) -> None:
+        pr = self._call(self.repo.get_pull, number)
+        if pr.state != "closed":
+            self._call(pr.edit, state="closed")
+
     def comment(self, number: int, body: str) -> None:
         pr = self._call(self.repo.get_pull, number)
         self._call(pr.create_issue_comment, body)

@@ -41,15 +41,39 @@ def connect(timeout: int = 30) -> DockerClient:
     import docker
     from docker.errors import DockerException
 
+    from gittask.runner.endpoint import DEFAULT_HOST, resolve
+
+    endpoint = resolve()
+    where = f"cannot reach the Docker engine at {endpoint.describe()}"
+    hint = ENGINE_HINT
+    if endpoint.url != DEFAULT_HOST:
+        hint = (
+            "start that engine, or point DOCKER_HOST / `docker context use` at one that "
+            "runs; `docker info` shows the same endpoint"
+        )
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
         client.ping()
     except DockerException as exc:
-        reason = first_line(exc)
-        raise EngineUnavailable(f"cannot reach the Docker engine: {reason}", ENGINE_HINT) from None
+        raise EngineUnavailable(f"{where}: {_engine_reason(exc)}", hint) from None
     except OSError as exc:
-        raise EngineUnavailable(f"cannot reach the Docker engine: {exc}", ENGINE_HINT) from None
+        raise EngineUnavailable(f"{where}: {exc.strerror or exc}", hint) from None
     return client
+
+
+def _engine_reason(exc: BaseException) -> str:
+    """Why the engine did not answer, in words (not requests' nested reprs)."""
+    text = str(exc)
+    for needle, words in (
+        ("No such file or directory", "no socket there"),
+        ("Connection refused", "connection refused"),
+        ("Permission denied", "permission denied (are you in the docker group?)"),
+        ("timed out", "no answer (timed out)"),
+        ("Name or service not known", "unknown host name"),
+    ):
+        if needle in text:
+            return words
+    return first_line(exc)
 
 
 def ensure_image(client: DockerClient, image: str) -> None:

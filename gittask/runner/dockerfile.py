@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 from gittask.runner.agents.base import WORKDIR
 from gittask.runner.agents.claude import CLAUDE_CONFIG_DIR, CONTAINER_HOME
+from gittask.runner.agents.codex import CODEX_HOME
 
 __all__ = [
     "AGENT_BIN_DIR",
     "CLAUDE_CODE_VERSION",
+    "CODEX_VERSION",
     "CONTAINER_USER",
     "DOCKERFILE_NAME",
     "NODE_IMAGE",
@@ -34,6 +36,11 @@ __all__ = [
 #: Exact Claude Code release installed by the generated image (setting
 #: ``claude_code_version``; ``npm view @anthropic-ai/claude-code version``).
 CLAUDE_CODE_VERSION = "2.1.332"
+#: Exact Codex release installed by the image of ``agent = codex`` (setting
+#: ``codex_version``; ``npm view @openai/codex version``).
+CODEX_VERSION = "0.171.0"
+#: Where ``codex_install = host`` puts Codex's platform folder (``bin/codex``…).
+CODEX_DIR = "/opt/agent/codex"
 #: The default base (setting ``base_image``): Node.js LTS on Debian, so npm can
 #: install Claude Code inside the build.
 NODE_IMAGE = "node:22-bookworm-slim"
@@ -108,6 +115,65 @@ COPY {agent_bin}/ /usr/local/bin/
 """
 
 
+_CODEX_TEMPLATE = """\
+# Agent image for claude-container (agent = codex): generated, then yours to edit.
+# `claude-container build` validates it: keep a non-root USER at the end,
+# WORKDIR {workdir}, and never put a credential in it (no ENV/ARG with keys,
+# no copied credential files); they are passed at container start only.
+# `build` sets the ARGs from the settings base_image, codex_version and
+# codex_install, and USER_UID/USER_GID from whoever builds. Few steps, the big
+# one last: on some storage drivers every step copies the whole image.
+ARG BASE_IMAGE={node_image}
+FROM ${{BASE_IMAGE}}
+
+ARG USER_UID={uid}
+ARG USER_GID={gid}
+ARG CODEX_VERSION={version}
+ARG CODEX_INSTALL=npm
+
+ENV HOME={home} \\
+    CODEX_HOME={codex_home} \\
+    PATH={codex_dir}/bin:{codex_dir}/codex-path:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# git (the agent runs git status/diff in its worktree) and CA certificates,
+# unless the base has them (a base made with --base-from-debian does); Codex
+# from npm unless the host's npm provides it (the COPY below); a non-root user
+# with the builder's uid/gid (the node image's `node` user, uid 1000, is
+# replaced; a uid/gid another account uses is accepted).
+RUN set -eu; \\
+    if ! command -v git >/dev/null || [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then \\
+        apt-get update; \\
+        apt-get install -y --no-install-recommends ca-certificates git; \\
+        rm -rf /var/lib/apt/lists/*; \\
+    fi; \\
+    if [ "$CODEX_INSTALL" = npm ]; then \\
+        npm install -g "@openai/codex@${{CODEX_VERSION}}"; \\
+        npm cache clean --force; \\
+    fi; \\
+    if getent passwd node >/dev/null; then userdel --remove node; fi; \\
+    if getent group node >/dev/null; then groupdel node; fi; \\
+    if ! getent group "$USER_GID" >/dev/null; then groupadd --gid "$USER_GID" {user}; fi; \\
+    useradd --uid "$USER_UID" --gid "$USER_GID" --non-unique --create-home \\
+        --home-dir {home} --shell /bin/sh {user}; \\
+    mkdir -p {workdir} {codex_home}; \\
+    chown -R "$USER_UID:$USER_GID" {workdir} {home}; \\
+    git config --system --add safe.directory '*'
+
+USER ${{USER_UID}}:${{USER_GID}}
+WORKDIR {workdir}
+CMD ["codex", "--version"]
+
+# what `build` compares to skip a build when nothing changed
+ARG GITTASK_BUILD_KEY=""
+LABEL gittask.build-key="${{GITTASK_BUILD_KEY}}" \\
+      gittask.codex-version="${{CODEX_VERSION}}"
+
+# codex_install = host: Codex's platform folder from the host's npm ({agent_bin}/codex:
+# bin/codex, bin/codex-code-mode-host, codex-path/rg); with npm it is empty.
+COPY {agent_bin}/ /opt/agent/
+"""
+
+
 def check_version(claude_code_version: str) -> str:
     """*claude_code_version* if it is an exact release, else ValueError."""
     if not _VERSION.match(claude_code_version):
@@ -118,11 +184,20 @@ def check_version(claude_code_version: str) -> str:
     return claude_code_version
 
 
-def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_CODE_VERSION) -> str:
+def default_dockerfile(
+    uid: int,
+    gid: int,
+    claude_code_version: str = CLAUDE_CODE_VERSION,
+    *,
+    agent: str = "claude",
+    codex_version: str = CODEX_VERSION,
+) -> str:
     """The default ``Dockerfile.claude`` for a host user with *uid*/*gid*.
 
-    Raises ValueError for uid 0 (Claude Code refuses to skip permission prompts
-    as root; run claude-container as a normal user) and for a version that is not
+    *agent* ``codex`` gives the image that installs Codex ``codex_version``
+    instead of Claude Code (any other agent gets Claude Code's image).  Raises
+    ValueError for uid 0 (Claude Code refuses to skip permission prompts as
+    root; run claude-container as a normal user) and for a version that is not
     an exact ``X.Y.Z`` release.
     """
     for label, value in (("uid", uid), ("gid", gid)):
@@ -132,6 +207,24 @@ def default_dockerfile(uid: int, gid: int, claude_code_version: str = CLAUDE_COD
         raise ValueError(
             "refusing to build an agent image that runs as root (uid 0): Claude Code "
             "will not skip permission prompts as root; run claude-container as a normal user"
+        )
+    if agent == "codex":
+        if not _VERSION.match(codex_version):
+            raise ValueError(
+                f"Codex version must be an exact release such as {CODEX_VERSION}, "
+                f"not {codex_version!r}"
+            )
+        return _CODEX_TEMPLATE.format(
+            node_image=NODE_IMAGE,
+            uid=uid,
+            gid=gid,
+            version=codex_version,
+            user=CONTAINER_USER,
+            home=CONTAINER_HOME,
+            codex_home=CODEX_HOME,
+            codex_dir=CODEX_DIR,
+            workdir=WORKDIR,
+            agent_bin=AGENT_BIN_DIR,
         )
     check_version(claude_code_version)
     return _TEMPLATE.format(

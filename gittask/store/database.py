@@ -19,7 +19,7 @@ from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
 from gittask.store.history import HistoryEntry
 from gittask.store.history import history as walk_history
-from gittask.store.index import IndexRow, TaskIndex
+from gittask.store.index import MEMORY, IndexRow, IndexUnwritableError, TaskIndex
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
@@ -44,9 +44,15 @@ class RemoteLink(Protocol):
 
 
 class TaskDatabase:
-    def __init__(self, repo: GitRepo, link: RemoteLink | None = None) -> None:
+    def __init__(
+        self, repo: GitRepo, link: RemoteLink | None = None, *, reading: bool = False
+    ) -> None:
+        """``link``: the remote side (none: local only); ``reading``: a command that only
+        reads tasks; it goes on from the ref (with one warning) when the index cannot
+        be written."""
         self.repo = repo
         self.link = link
+        self.reading = reading
         self.store = TaskStore(repo)
         self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
         main = repo.main_workdir
@@ -54,25 +60,54 @@ class TaskDatabase:
 
     @classmethod
     def open(
-        cls, start: str | os.PathLike[str] | None = None, link: RemoteLink | None = None
+        cls,
+        start: str | os.PathLike[str] | None = None,
+        link: RemoteLink | None = None,
+        *,
+        reading: bool = False,
     ) -> TaskDatabase:
-        return cls(GitRepo.discover(start), link)
+        return cls(GitRepo.discover(start), link, reading=reading)
 
     # -- freshness -----------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Merge fetched state if any, then bring index and working copy up to date."""
-        remote_seen = self.link.integrate(self.repo, self.index) if self.link else ""
-        self.index.refresh(self.store)
-        if self.index.get_meta("remote_seen") != remote_seen:
-            self.index.set_meta("remote_seen", remote_seen)
+        """Merge fetched state if any, then bring index and working copy up to date.
+
+        When the index cannot be written (a read-only ``.git``, a full disk), reads
+        go on from the ref through an index kept in memory, with one warning.
+        """
+        if self.index.path == MEMORY:
+            self.index.refresh(self.store)
+            return
+        try:
+            remote_seen = self.link.integrate(self.repo, self.index) if self.link else ""
+            self.index.refresh(self.store)
+            if self.index.get_meta("remote_seen") != remote_seen:
+                self.index.set_meta("remote_seen", remote_seen)
+        except IndexUnwritableError as exc:
+            if not self.reading:
+                raise  # a change is not made while its index cannot follow
+            self._without_index_file(exc)
+            return
         self._sync_workcopy()
 
-    def _sync_workcopy(self) -> None:
+    def _without_index_file(self, exc: IndexUnwritableError) -> None:
+        from gittask.notices import warn
+
+        warn(
+            f"{exc.message}; reading tasks from {self.store.ref} directly "
+            "(slower; tasks fetched but not yet merged are not shown)"
+        )
+        self.index.close()
+        self.index = TaskIndex(MEMORY, self.store)
+        self.index.refresh(self.store)
+
+    def _sync_workcopy(self, touched: tuple[str, ...] = ()) -> None:
+        """``touched``: the tasks this command works with get their folder."""
         if self.workcopy is not None:
             # a browsing aid: never fail a command because of it
             with contextlib.suppress(OSError, GittaskError):
-                self.workcopy.sync(self.index)
+                self.workcopy.sync(self.index, touched)
 
     # -- reading -------------------------------------------------------------------
 
@@ -84,7 +119,9 @@ class TaskDatabase:
         return self.store.resolve(prefix)
 
     def get(self, prefix: str) -> TaskMetadata:
-        return self.store.get(self.resolve(prefix))
+        task = self.store.get(self.resolve(prefix))
+        self._sync_workcopy((task.id,))
+        return task
 
     def task(self, task_id: str, at: pygit2.Oid | None = None) -> TaskMetadata:
         """The record of the task with this full id (as of commit ``at``, default the tip)."""
@@ -125,16 +162,16 @@ class TaskDatabase:
 
     # -- writing -------------------------------------------------------------------
 
-    def _after_write(self) -> None:
+    def _after_write(self, task_id: str | None) -> None:
         try:
             self.index.refresh(self.store)
         except GittaskError as exc:  # the ref has moved: say that the change is stored
             raise GittaskError(
                 f"the change was stored on {self.store.ref}, but {exc.message}", exc.hint
             ) from None
-        self._sync_workcopy()
+        self._sync_workcopy((task_id,) if task_id else ())
         if self.link is not None:
-            self.link.after_write(self.repo)
+            self.link.after_write(self.repo)  # the first task sets up the fetch refspecs
 
     def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
         """Store a new task; ``check`` sees the index as of the ref it writes on."""
@@ -146,24 +183,24 @@ class TaskDatabase:
                 check()
 
         self.store.create(task, guard)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def update(
         self, task_id: str, change: Callable[[TaskMetadata], str | None], verb: str = "update"
     ) -> TaskMetadata:
         task = self.store.update(task_id, change, verb)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def add_feedback(self, task_id: str, entry: FeedbackEntry) -> TaskMetadata:
         task = self.store.add_feedback(task_id, entry)
-        self._after_write()
+        self._after_write(task.id)
         return task
 
     def delete(self, task_id: str) -> TaskMetadata:
         task = self.store.delete(task_id, deleted_by=self.repo.author_string())
-        self._after_write()
+        self._after_write(None)
         return task
 
     def logs_folder(self, task_id: str) -> Path:

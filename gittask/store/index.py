@@ -6,6 +6,13 @@ write, a merge, a plain ``git fetch`` followed by a merge), it is brought up to
 date by walking only the fan-out folders and task folders whose tree ids
 changed. Deleting the file costs one rebuild.
 
+It also checks itself, so that an index that is valid SQLite but inconsistent
+heals instead of silently hiding tasks: on opening, every table and index must
+be there and the schema version must be this code's (else the file is rebuilt);
+before the first read of a command, the number of task rows must match the
+count recorded for each fan-out folder (else the folders that disagree are read
+again from the ref).
+
 Being a cache, a damaged index (not a database, a malformed page) is deleted
 and rebuilt from the ref without a word; what cannot be cured that way (a lock
 held too long, a full disk, a folder that cannot be written) is a one-line
@@ -30,10 +37,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS fans (name TEXT PRIMARY KEY, oid TEXT NOT NULL);
+-- count: the rows of `tasks` this fan-out folder put there (the self-check)
+CREATE TABLE IF NOT EXISTS fans (name TEXT PRIMARY KEY, oid TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
     fan TEXT NOT NULL,
@@ -53,6 +61,8 @@ CREATE INDEX IF NOT EXISTS tasks_branch ON tasks(branch);
 CREATE INDEX IF NOT EXISTS tasks_list
     ON tasks(created_at DESC, id, oid, status, branch, title, pr_url, error);
 """
+# every table and index the schema makes: a missing one means the file was tampered with
+_OBJECTS = frozenset({"meta", "fans", "tasks", "tasks_fan", "tasks_branch", "tasks_list"})
 
 
 class IndexRow(NamedTuple):
@@ -77,6 +87,19 @@ _COLUMNS = "id, oid, status, branch, created_at, title, pr_url, error"
 
 # sqlite's primary result codes (the low byte of an extended code)
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
+
+
+#: Where an index kept only in memory lives (built from the ref when the file cannot be written).
+MEMORY = Path(":memory:")
+
+# what the machine refused: the index cannot be written here, though the ref may be readable
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN = 3, 8, 10, 14
+_UNWRITABLE = (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN)
+
+
+class IndexUnwritableError(GittaskError):
+    """The index file cannot be created or written (a read-only ``.git``, a full disk):
+    a read can go on from the ref without it."""
 
 
 class _OldSchema(Exception):
@@ -126,6 +149,7 @@ class TaskIndex:
         # where a damaged index is rebuilt from (opened on demand: the fast
         # path of read-only commands does not load pygit2)
         self._store = store
+        self._verified = False  # the row counts were checked in this process
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -135,9 +159,10 @@ class TaskIndex:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path != MEMORY:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise GittaskError(
+            raise IndexUnwritableError(
                 f"cannot create the folder of the task index {self.path.parent}: "
                 f"{exc.strerror or exc}",
                 f"it must be a folder you can write to inside {self.path.parent.parent}",
@@ -150,14 +175,7 @@ class TaskIndex:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
-                version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                if version is None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
-                    )
-                elif version[0] != SCHEMA_VERSION:
-                    raise _OldSchema()
+                self._check_schema(conn)
                 return conn
             except _OldSchema:
                 conn.close()
@@ -172,6 +190,26 @@ class TaskIndex:
             f"check the disk and free space under {self.path.parent}",
         )
 
+    @staticmethod
+    def _check_schema(conn: sqlite3.Connection) -> None:
+        """Create the schema in a new file; raise _OldSchema unless it is all there."""
+        listed = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+            "AND name NOT LIKE 'sqlite_%'"
+        )
+        names = {row[0] for row in listed}
+        if not names:  # a new file (one transaction: a racing opener sees all or nothing)
+            conn.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA};"
+                f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;"
+            )
+            names = set(_OBJECTS)
+        if not names >= _OBJECTS:
+            raise _OldSchema()  # a table or index was dropped
+        version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise _OldSchema()
+
     def _failure(self, exc: sqlite3.Error) -> GittaskError:
         """What the user reads when the index cannot do its job."""
         code = _sqlite_code(exc)
@@ -183,11 +221,12 @@ class TaskIndex:
                 "try again; if no other command is running, delete the file: it is only a cache",
             )
         if code == _SQLITE_FULL:
-            return GittaskError(
+            return IndexUnwritableError(
                 f"the task index {self.path} cannot grow: the disk is full",
                 "free some space and try again",
             )
-        return GittaskError(
+        kind = IndexUnwritableError if code in _UNWRITABLE else GittaskError
+        return kind(
             f"the task index {self.path} failed: {text}",
             f"check that you can write to {self.path.parent} and that the disk has room; "
             "the file is only a cache, deleting it is safe",
@@ -202,9 +241,15 @@ class TaskIndex:
             self._store = TaskStore(GitRepo(git_dir=self.path.parent.parent, workdir=None))
         return self._store
 
-    def _query(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a read; a damaged index is rebuilt from the ref and the read done again."""
+    def _query(self, op: Callable[[sqlite3.Connection], T], verify: bool = False) -> T:
+        """Run a read; a damaged index is rebuilt from the ref and the read done again.
+
+        ``verify``: a read of task rows; the first one of a process checks the row
+        counts first and heals the index when they disagree.
+        """
         try:
+            if verify and not self._verified:
+                self._verify()
             return op(self.conn)
         except sqlite3.Error as exc:
             if not is_damaged(exc):
@@ -219,6 +264,8 @@ class TaskIndex:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self.path == MEMORY:
+            return
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
 
@@ -249,14 +296,19 @@ class TaskIndex:
 
     # -- queries -----------------------------------------------------------------
 
-    def rows(self, status: str | None = None) -> list[IndexRow]:
+    def rows(self, status: str | None = None, fan: str | None = None) -> list[IndexRow]:
         sql = f"SELECT {_COLUMNS} FROM tasks"
         args: tuple[str, ...] = ()
         if status:
             sql += " WHERE status = ?"
             args = (status,)
+        elif fan is not None:
+            sql += " WHERE fan = ?"
+            args = (fan,)
         sql += " ORDER BY created_at DESC, id"
-        return self._query(lambda conn: list(map(IndexRow._make, conn.execute(sql, args))))
+        return self._query(
+            lambda conn: list(map(IndexRow._make, conn.execute(sql, args))), verify=True
+        )
 
     def record(self, task_id: str) -> dict[str, Any]:
         sql = "SELECT record FROM tasks WHERE id = ?"
@@ -265,12 +317,49 @@ class TaskIndex:
 
     def ids(self) -> list[str]:
         return self._query(
-            lambda conn: [r[0] for r in conn.execute("SELECT id FROM tasks ORDER BY id")]
+            lambda conn: [r[0] for r in conn.execute("SELECT id FROM tasks ORDER BY id")],
+            verify=True,
         )
+
+    def neighbours(self, task_id: str) -> list[str]:
+        """The ids just before and after ``task_id`` in order (what its short id depends on)."""
+        sql = (
+            "SELECT * FROM (SELECT id FROM tasks WHERE id < ?1 ORDER BY id DESC LIMIT 1) "
+            "UNION ALL SELECT * FROM (SELECT id FROM tasks WHERE id > ?1 ORDER BY id LIMIT 1)"
+        )
+        return self._query(lambda conn: [r[0] for r in conn.execute(sql, (task_id,))])
+
+    def fans(self) -> dict[str, str]:
+        """Fan-out folder name -> tree id, as indexed."""
+        return self._query(lambda conn: dict(conn.execute("SELECT name, oid FROM fans")))
+
+    # -- the self-check ------------------------------------------------------------
+
+    def _verify(self) -> None:
+        """Heal the index if its rows disagree with the counts the refreshes recorded.
+
+        Cheap when all is well (two counts). Otherwise the fan-out folders whose
+        rows are missing (or extra) are forgotten and read again from the ref.
+        """
+        conn = self.conn
+        have, want = conn.execute(
+            "SELECT (SELECT count(*) FROM tasks), (SELECT coalesce(sum(count), 0) FROM fans)"
+        ).fetchone()
+        self._verified = True
+        if have == want:
+            return
+        actual = dict(conn.execute("SELECT fan, count(*) FROM tasks GROUP BY fan"))
+        recorded = dict(conn.execute("SELECT name, count FROM fans"))
+        bad = {n for n in set(actual) | set(recorded) if actual.get(n, 0) != recorded.get(n, 0)}
+        with self._write() as conn:
+            for name in bad:
+                conn.execute("DELETE FROM fans WHERE name = ?", (name,))
+                conn.execute("DELETE FROM tasks WHERE fan = ?", (name,))
+        self._refresh(self._source(), force=True)
 
     def branch_owner(self, branch: str) -> str | None:
         sql = "SELECT id FROM tasks WHERE branch = ?"
-        row = self._query(lambda conn: conn.execute(sql, (branch,)).fetchone())
+        row = self._query(lambda conn: conn.execute(sql, (branch,)).fetchone(), verify=True)
         return row[0] if row else None
 
     def search(self, query: str) -> list[tuple[IndexRow, float]]:
@@ -280,7 +369,7 @@ class TaskIndex:
         sql = f"SELECT {_COLUMNS}, search FROM tasks WHERE " + " AND ".join(
             "instr(search, ?) > 0" for _ in terms
         )
-        found = self._query(lambda conn: conn.execute(sql, terms).fetchall())
+        found = self._query(lambda conn: conn.execute(sql, terms).fetchall(), verify=True)
         scored = []
         for *cols, text in found:
             row = IndexRow(*cols)
@@ -330,19 +419,19 @@ class TaskIndex:
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
 
-    def _refresh(self, store: TaskStore) -> RefreshResult:
+    def _refresh(self, store: TaskStore, force: bool = False) -> RefreshResult:
         from gittask.store import layout
         from gittask.store.trees import subtree
 
         tip = store.tip()
         tip_hex = str(tip) if tip is not None else ""
         indexed = self._meta(self.conn, "tip") or ""
-        if tip_hex == indexed:
+        if tip_hex == indexed and not force:
             return RefreshResult(set(), set())
         result = RefreshResult(set(), set(), rebuilt=not indexed)
         with self._write() as conn:
-            if (self._meta(conn, "tip") or "") == tip_hex:  # another process did it meanwhile
-                return result
+            if (self._meta(conn, "tip") or "") == tip_hex and not force:
+                return result  # another process did it meanwhile
             root = store.root(tip) if tip is not None else None
             tasks_tree = subtree(store.git, root, layout.TASKS_DIR)
             known_fans = dict(conn.execute("SELECT name, oid FROM fans").fetchall())
@@ -369,7 +458,8 @@ class TaskIndex:
                 gone = set(known) - present
                 conn.executemany("DELETE FROM tasks WHERE id = ?", [(t,) for t in gone])
                 result.removed |= gone
-                conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?)", (fan_name, fan_oid))
+                row = (fan_name, fan_oid, len(present))
+                conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?, ?)", row)
             for fan_name in set(known_fans) - seen_fans:
                 rows = conn.execute("SELECT id FROM tasks WHERE fan = ?", (fan_name,))
                 result.removed |= {r[0] for r in rows}

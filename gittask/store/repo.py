@@ -20,13 +20,17 @@ if TYPE_CHECKING:
     import pygit2
 
 
+#: What git reads from the environment to find a repository.
+ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE")
+
+
 def find_git_dir(start: Path) -> Path | None:
     """The git dir for ``start`` without importing pygit2 (fast path).
 
     Returns None when in doubt (GIT_DIR set, odd layouts); callers then use
     pygit2's discovery.
     """
-    if os.environ.get("GIT_DIR") or os.environ.get("GIT_COMMON_DIR"):
+    if any(name in os.environ for name in (*ENVIRONMENT, "GIT_COMMON_DIR")):
         return None
     for folder in (start, *start.parents):
         dotgit = folder / ".git"
@@ -62,6 +66,8 @@ class GitRepo:
         import pygit2
 
         where = Path(start or os.getcwd()).resolve()
+        if any(name in os.environ for name in ENVIRONMENT):
+            return cls._from_environment(where)
         found = pygit2.discover_repository(str(where))
         if not found:
             raise NotARepositoryError(
@@ -83,6 +89,63 @@ class GitRepo:
             ) from None
         workdir = Path(repo.workdir) if repo.workdir else None
         self = cls(git_dir=Path(repo.path).resolve(), workdir=workdir)
+        self.__dict__["pygit"] = repo
+        return self
+
+    @classmethod
+    def _from_environment(cls, where: Path) -> GitRepo:
+        """The repository ``GIT_DIR``/``GIT_WORK_TREE`` name, found as git finds it.
+
+        git itself answers (``rev-parse``), so every rule it has applies: a
+        relative path is relative to ``where``, a ``GIT_DIR`` that is not a
+        repository is an error (never the current folder's repository), and
+        without ``GIT_WORK_TREE`` the current folder is the top of the work
+        tree. Both variables are then made absolute, so the git commands this
+        tool runs from other folders see the same repository.
+        """
+        named = " ".join(f"{k}={os.environ[k]}" for k in ENVIRONMENT if k in os.environ)
+        try:
+            proc = subprocess.run(
+                [
+                    "git",
+                    "rev-parse",
+                    "--absolute-git-dir",
+                    "--is-bare-repository",
+                    "--show-toplevel",
+                ],
+                cwd=where,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GittaskError("the git executable was not found", "install git") from None
+        lines = proc.stdout.splitlines()
+        if len(lines) < 2:
+            reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+            raise NotARepositoryError(
+                f"{named} does not name a git repository: {reason.removeprefix('fatal: ')}",
+                "fix or unset the variable",
+            )
+        git_dir = Path(lines[0])
+        workdir = Path(lines[2]) if lines[1] == "false" and len(lines) > 2 else None
+        if workdir is not None and not workdir.is_dir():
+            raise NotARepositoryError(
+                f"{named}: the work tree {workdir} is not a folder", "fix or unset the variable"
+            )
+        import pygit2
+
+        try:
+            repo = pygit2.Repository(str(git_dir), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+        except pygit2.GitError as exc:
+            text = " ".join(str(exc).split())
+            raise NotARepositoryError(
+                f"cannot open the git repository at {git_dir}: {text}"
+            ) from None
+        os.environ["GIT_DIR"] = str(git_dir)
+        if workdir is not None:
+            os.environ["GIT_WORK_TREE"] = str(workdir)
+        self = cls(git_dir=git_dir, workdir=workdir)
         self.__dict__["pygit"] = repo
         return self
 

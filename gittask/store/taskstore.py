@@ -24,6 +24,7 @@ from gittask.errors import (
     CorruptRecordError,
     GittaskError,
     TaskNotFoundError,
+    UsageError,
 )
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.model.clock import format_ts, utcnow
@@ -115,13 +116,31 @@ def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> Ta
     return task
 
 
+def record_bytes(path: str, data: dict[str, Any]) -> bytes:
+    """One YAML record as stored; never one the reader would refuse (UsageError)."""
+    text = yamlio.dump(data).encode()
+    if len(text) > yamlio.MAX_RECORD_BYTES:
+        raise UsageError(
+            f"{path} would be {len(text):,} bytes, over the {yamlio.MAX_RECORD_BYTES:,} bytes "
+            "a task record may have; nothing was changed",
+            "shorten the text (feedback is stored in one record per entry)",
+        )
+    return text
+
+
 def task_files(task: TaskMetadata) -> dict[str, Any]:
     """The folder written for a task (merged over what is already stored)."""
+    folder = layout.task_dir(task.id)
     feedback = {
-        f"{entry.id}.yaml": yamlio.dump(entry.to_dict()).encode() for entry in task.feedback_history
+        f"{entry.id}.yaml": record_bytes(
+            f"{folder}/{layout.FEEDBACK_DIR}/{entry.id}.yaml", entry.to_dict()
+        )
+        for entry in task.feedback_history
     }
     files: dict[str, Any] = {
-        layout.METADATA_FILE: yamlio.dump(task.metadata_dict()).encode(),
+        layout.METADATA_FILE: record_bytes(
+            f"{folder}/{layout.METADATA_FILE}", task.metadata_dict()
+        ),
         layout.DESCRIPTION_FILE: task.description.encode(),
     }
     if feedback:

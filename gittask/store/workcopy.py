@@ -1,13 +1,23 @@
 """The browsable working copy ``.claude-container/tasks/``: derived, never read back.
 
-    task_registry.json                       the master list (id -> summary)
-    tasks/<id>/metadata.json                 the full record
-    tasks/<id>/feedback/001_initial.md       the description, then one file per
+    README.md                                what this folder is
+    task_registry.json                       the tip it shows, the task count, where to look
+    registry/<ab>.json                       every task whose id starts with <ab>: id -> summary
+    tasks/<id>/metadata.json                 the full record of a task you worked with
+    tasks/<id>/feedback/001_initial.md       its description, then one file per
     tasks/<id>/feedback/002_continue.md      feedback entry in order
     tasks/<id>/logs/                         run logs (written by the runner)
 
-Refreshed from the index after every change, under a file lock, with atomic
-file replacement, so concurrent commands never leave a half-written file.
+It is brought up to date incrementally, as the index is: only the registry
+files of the fan-out folders whose tree ids changed are rewritten, so a write
+costs the same with 100 or 100,000 tasks. A task's own folder appears when a
+command works with that task (``show``, ``create``, ``continue``, ``logs``, ...)
+and is kept current from then on, or removed with the task; the registry
+lists every task. That keeps the folder to a few hundred bytes a task (a
+folder per task costs at least 8 KB of disk blocks).
+
+Updated under a file lock, with atomic file replacement, so concurrent
+commands never leave a half-written file.
 """
 
 from __future__ import annotations
@@ -15,15 +25,28 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from gittask.files import write_atomic
-from gittask.store.index import TaskIndex
+from gittask.store.index import IndexRow, TaskIndex
 
 WORKCOPY_DIR = Path(".claude-container") / "tasks"
+STATE_FILE = ".state.json"  # the tip and fan-out tree ids shown, for the next update
+README = """\
+# Task records (derived)
+
+claude-container keeps this folder in step with `refs/claude-tasks`; edits here
+are overwritten and never read back.
+
+- `task_registry.json`: which commit of `refs/claude-tasks` this shows.
+- `registry/<ab>.json`: every task whose id starts with `<ab>`: status, branch, title.
+- `tasks/<id>/`: the full record of each task a command worked with (show,
+  create, continue, logs, ...): `metadata.json`, `feedback/`, `logs/`.
+  `claude-container task show ID` adds the folder of any task.
+"""
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -36,6 +59,18 @@ def feedback_file_name(number: int, entry: dict[str, Any]) -> str:
     return f"{number:03d}_{kind}.md"
 
 
+def _summary(row: IndexRow) -> dict[str, Any]:
+    return {
+        "oid": row.oid,
+        "status": row.status,
+        "branch_name": row.branch,
+        "created_at": row.created_at,
+        "title": row.title,
+        "pr_url": row.pr_url,
+        "error": row.error,
+    }
+
+
 class WorkCopy:
     def __init__(self, root: Path) -> None:
         self.root = root  # <worktree>/.claude-container/tasks
@@ -45,6 +80,9 @@ class WorkCopy:
 
     def logs_folder(self, task_id: str) -> Path:
         return self.task_folder(task_id) / "logs"
+
+    def shard(self, fan: str) -> Path:
+        return self.root / "registry" / f"{fan}.json"
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -56,48 +94,99 @@ class WorkCopy:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _registry(self) -> dict[str, Any]:
+    def _state(self) -> dict[str, Any]:
         try:
-            data = json.loads((self.root / "task_registry.json").read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
+            data = json.loads((self.root / STATE_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        ok = isinstance(data, dict) and isinstance(data.get("fans"), dict)
+        return data if ok else {}
 
-    def sync(self, index: TaskIndex) -> None:
-        """Make the working copy match the index (which matches the ref)."""
-        tip_file = self.root / ".tip"
-        if tip_file.is_file() and tip_file.read_text().strip() == index.tip:
+    def _read_shard(self, fan: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self.shard(fan).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def sync(self, index: TaskIndex, touched: Iterable[str] = ()) -> None:
+        """Make the working copy match the index (which matches the ref).
+
+        ``touched``: tasks a command worked with; their folders are written.
+        """
+        wanted = [t for t in touched if t]
+        tip = index.tip
+        state = self._state()
+        if state.get("tip") == tip and all(
+            (self.task_folder(t) / "metadata.json").is_file() for t in wanted
+        ):
             return
         with self._locked():
-            ignore = self.root / ".gitignore"
-            if not ignore.exists():  # never show up in `git status`, even before `init`
-                _write_atomic(ignore, "# derived from refs/claude-tasks by claude-container\n*\n")
-            tip = index.tip
-            registry = self._registry()
-            old = registry.get("tasks") or {}
-            new: dict[str, Any] = {}
-            for row in index.rows():
-                new[row.id] = {
-                    "oid": row.oid,
-                    "status": row.status,
-                    "branch_name": row.branch,
-                    "created_at": row.created_at,
-                    "title": row.title,
-                    "pr_url": row.pr_url,
-                    "error": row.error,
-                }
-                if (old.get(row.id) or {}).get("oid") != row.oid:
-                    self._write_task(row.id, index.record(row.id))
-            for task_id in set(old) - set(new):
-                shutil.rmtree(self.task_folder(task_id), ignore_errors=True)
+            state = self._state()
+            full = not state
+            if full:
+                self._start_over()
+            shown: dict[str, str] = state.get("fans") or {}
+            fans = index.fans()
+            count = int(state.get("count") or 0)
+            for fan in sorted(set(shown) | set(fans)):
+                if shown.get(fan) != fans.get(fan) or (full and fan in fans):
+                    count += self._sync_fan(index, fan)
+            if full:  # folders of tasks that are gone (an older layout, a lost state)
+                self._drop_strays(set(index.ids()))
+            for task_id in wanted:
+                if not (self.task_folder(task_id) / "metadata.json").is_file():
+                    self._write_task(task_id, index.record(task_id))
             registry = {
                 "generated_from": "refs/claude-tasks",
                 "tip": tip,
+                "tasks": count,
+                "registry": "registry/<first two hex digits of the id>.json",
                 "note": "derived from refs/claude-tasks; edits here are overwritten",
-                "tasks": new,
             }
-            _write_atomic(self.root / "task_registry.json", json.dumps(registry, indent=1))
-            _write_atomic(tip_file, tip + "\n")
+            _write_atomic(self.root / "task_registry.json", json.dumps(registry, indent=1) + "\n")
+            state = {"tip": tip, "count": count, "fans": fans}
+            _write_atomic(self.root / STATE_FILE, json.dumps(state, separators=(",", ":")))
+
+    def _start_over(self) -> None:
+        """No usable state (first run, an older layout, a damaged file): rewrite it all."""
+        ignore = self.root / ".gitignore"
+        if not ignore.exists():  # never show up in `git status`, even before `init`
+            _write_atomic(ignore, "# derived from refs/claude-tasks by claude-container\n*\n")
+        _write_atomic(self.root / "README.md", README)
+        shutil.rmtree(self.root / "registry", ignore_errors=True)
+        # an older layout kept a folder for every task: keep those with logs,
+        # they are refreshed or removed with their fan-out folder below
+        tasks = self.root / "tasks"
+        if tasks.is_dir():
+            for folder in tasks.iterdir():
+                if folder.is_dir() and not (folder / "logs").is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _drop_strays(self, ids: set[str]) -> None:
+        tasks = self.root / "tasks"
+        if tasks.is_dir():
+            for folder in tasks.iterdir():
+                if folder.name not in ids:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _sync_fan(self, index: TaskIndex, fan: str) -> int:
+        """Rewrite one registry file and the task folders under it; the change in count."""
+        old = self._read_shard(fan)
+        rows = index.rows(fan=fan)
+        new = {row.id: _summary(row) for row in rows}
+        if new:
+            _write_atomic(self.shard(fan), json.dumps(new, indent=1, ensure_ascii=False) + "\n")
+        else:
+            self.shard(fan).unlink(missing_ok=True)
+        for task_id in set(old) - set(new):
+            shutil.rmtree(self.task_folder(task_id), ignore_errors=True)
+        for task_id, summary in new.items():
+            if (old.get(task_id) or {}).get("oid") == summary["oid"]:
+                continue
+            if self.task_folder(task_id).is_dir():
+                self._write_task(task_id, index.record(task_id))
+        return len(new) - len(old)
 
     def _write_task(self, task_id: str, record: dict[str, Any]) -> None:
         folder = self.task_folder(task_id)
@@ -113,6 +202,7 @@ class WorkCopy:
         if feedback.is_dir():
             for stale in feedback.iterdir():
                 if stale.name not in wanted:
-                    stale.unlink()
+                    with suppress(OSError):
+                        stale.unlink()
         for name, text in wanted.items():
             _write_atomic(feedback / name, text if text.endswith("\n") else text + "\n")

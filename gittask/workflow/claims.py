@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import pygit2
 
@@ -109,19 +110,30 @@ def _remote_copy(db: TaskDatabase, remote: str, task_id: str) -> TaskMetadata | 
         return None  # not readable: the merge says what is wrong
 
 
-def publish_claim(db: TaskDatabase, remote: str, task_id: str, run: int) -> None:
+def publish_claim(
+    db: TaskDatabase, remote: str, task_id: str, run: int, started_at: datetime | None = None
+) -> None:
     """Push the local claim of run ``run``; raise ClaimLost if another clone won.
 
-    Any other failure (unreachable, a broken remote branch, a hook) is a notice:
-    the run goes on with a local claim.
+    ``started_at`` is the claim's own time: a remote copy showing this very claim
+    (another command of this clone pushed the data ref, claim included, first)
+    is ours, not a rival's. Any other failure (unreachable, a broken remote
+    branch, a hook) is a notice: the run goes on with a local claim.
     """
     me = identity(db.repo)
-    mine = db.task(task_id)  # this run's claim as recorded here (its container id)
 
     def check() -> None:
         theirs = _remote_copy(db, remote, task_id)
-        if theirs is None or _same_claim(theirs, mine, run):
-            return  # another process of this clone pushed our claim with its own change
+        if theirs is None:
+            return
+        if (
+            started_at is not None
+            and theirs.status is TaskStatus.RUNNING
+            and theirs.run_count == run
+            and theirs.started_at == started_at
+            and theirs.claimed_by == me
+        ):
+            return  # our own claim, already carried there by another push from here
         taken = theirs.run_count >= run
         busy = theirs.status is TaskStatus.RUNNING and theirs.claimed_by not in (None, me)
         if taken or busy:
@@ -138,16 +150,6 @@ def publish_claim(db: TaskDatabase, remote: str, task_id: str, run: int) -> None
         notice(publish.unreachable_line(remote))
     except GittaskError as exc:
         notice(f"warning: the run's claim is local only ({exc.message})")
-
-
-def _same_claim(theirs: TaskMetadata, mine: TaskMetadata, run: int) -> bool:
-    """The remote holds this very claim: same run, same claimant, same container."""
-    return (
-        theirs.run_count == run
-        and theirs.claimed_by == mine.claimed_by
-        and theirs.container_id is not None
-        and theirs.container_id == mine.container_id
-    )
 
 
 def roll_back(

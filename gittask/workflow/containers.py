@@ -25,6 +25,14 @@ class ContainerTable:
         return any("ORPHANED" in r[-1] or "STALE" in r[-1] for r in self.rows)
 
 
+def runs_here(start: Path | None = None) -> bool | None:
+    """Whether a live-run marker exists in this repository (None: no repository here)."""
+    git_dir = find_git_dir((start or Path.cwd()).resolve())
+    if git_dir is None:
+        return None
+    return bool(live.all_markers(GitRepo(git_dir=git_dir, workdir=None)))
+
+
 def task_containers(statuses: set[str], start: Path | None = None) -> ContainerTable:
     """Running task containers and those a crash left.
 

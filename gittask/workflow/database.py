@@ -32,19 +32,24 @@ def open_repo(start: str | os.PathLike[str] | None = None) -> GitRepo:
     return GitRepo.discover(start)
 
 
-def open_database(start: str | os.PathLike[str] | None = None) -> TaskDatabase:
-    """The database of the repository at ``start`` (default: the current folder)."""
+def open_database(
+    start: str | os.PathLike[str] | None = None, *, reading: bool = False
+) -> TaskDatabase:
+    """The database of the repository at ``start`` (default: the current folder).
+
+    ``reading``: a command that only reads tasks (it goes on without a writable index).
+    """
     from gittask.store.repo import GitRepo
 
-    return database_for(GitRepo.discover(start))
+    return database_for(GitRepo.discover(start), reading=reading)
 
 
-def database_for(repo: GitRepo) -> TaskDatabase:
+def database_for(repo: GitRepo, *, reading: bool = False) -> TaskDatabase:
     """The database of ``repo``, linked to the remote its project's config names."""
     from gittask.store.database import TaskDatabase
     from gittask.store.sync import SyncLink
 
-    return TaskDatabase(repo, SyncLink(configured_remote(project_root(repo))))
+    return TaskDatabase(repo, SyncLink(configured_remote(project_root(repo))), reading=reading)
 
 
 def fast_index(start: Path | None = None) -> TaskIndex | None:

@@ -21,6 +21,7 @@ def start_detached(
     kind: str,
     feedback_id: str | None,
     wait: float = DETACH_WAIT_SECONDS,
+    local_base: bool = False,
 ) -> int:
     """Start ``task _run`` in its own session; its pid, once its container runs."""
     folder = naming.runs_dir(db.repo)
@@ -29,6 +30,8 @@ def start_detached(
     command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
     if feedback_id:
         command += ["--feedback-id", feedback_id]
+    if local_base:
+        command.append("--base-local")
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command,

@@ -1,7 +1,7 @@
 """``claude-container doctor`` and ``build --check``: is this machine ready to run a task?
 
 Each check gives one :class:`Check` (name, ok, detail, hint). The image check
-runs the image once (``--network none``, read-only): ``claude --version``, the
+runs the image once (``--network none``): the agent's ``--version``, the
 user's uid and ``git --version``, so a user learns before a task whether the
 agent can start and whether it can run git in its worktree.
 """
@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 
     from gittask.store.repo import GitRepo
 
+#: ``sh -c`` probe; $1 is the agent's executable (claude, codex)
 _PROBE = (
-    'printf "claude=%s\\n" "$(claude --version 2>&1 | head -n 1)"; '
+    'printf "agent=%s\\n" "$("$1" --version 2>&1 | head -n 1)"; '
     'printf "uid=%s\\n" "$(id -u)"; '
     'printf "git=%s\\n" "$(git --version 2>/dev/null)"'
 )
+#: what each agent's ``--version`` prints after its version number
+_AGENT_LABELS = {"claude": ("Claude Code", "(Claude Code)"), "codex": ("Codex", "codex-cli")}
 
 
 @dataclass
@@ -48,25 +51,32 @@ class Check:
 @dataclass
 class ImageReport:
     tag: str
-    claude_version: str | None
+    agent_version: str | None  # Claude Code or Codex: the number it prints
     image_uid: int | None
     git_version: str | None
     run_uid: int  # the uid runs use (the host user's)
+    agent: str = "claude"
 
     def checks(self) -> list[Check]:
-        claude_ok = bool(self.claude_version and self.claude_version[0].isdigit())
+        label = _AGENT_LABELS.get(self.agent, (self.agent, ""))[0]
+        agent_ok = bool(self.agent_version and self.agent_version[0].isdigit())
         uid_note = (
             "runs use uid 0 with IS_SANDBOX=1 (you are root)"
             if self.run_uid == 0
             else f"runs use your uid {self.run_uid}"
         )
-        return [
+        agent_checks = [
             Check(
-                "claude",
-                claude_ok,
-                f"Claude Code {self.claude_version}" if claude_ok else str(self.claude_version),
-                None if claude_ok else "rebuild the image: claude-container build --no-cache",
+                self.agent,
+                agent_ok,
+                f"{label} {self.agent_version}" if agent_ok else str(self.agent_version),
+                None if agent_ok else "rebuild the image: claude-container build --no-cache",
             ),
+        ]
+        if self.agent not in _AGENT_LABELS:
+            agent_checks = []  # the command agent: its program is the user's business
+        return [
+            *agent_checks,
             Check(
                 "user",
                 self.image_uid is not None and self.image_uid != 0,
@@ -82,15 +92,15 @@ class ImageReport:
         ]
 
 
-def probe_built_image(tag: str) -> ImageReport:
+def probe_built_image(tag: str, agent: str = "claude") -> ImageReport:
     """:func:`probe_image` on the Docker engine that answers (``build --check``)."""
     from gittask.runner.image import docker_client
 
-    return probe_image(docker_client(), tag)
+    return probe_image(docker_client(), tag, agent)
 
 
-def probe_image(client: DockerClient, tag: str) -> ImageReport:
-    """Run ``tag`` once to read its Claude Code version, uid and git version."""
+def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageReport:
+    """Run ``tag`` once to read its agent's version, uid and git version."""
     from docker.errors import DockerException, ImageNotFound
 
     try:
@@ -102,19 +112,16 @@ def probe_image(client: DockerClient, tag: str) -> ImageReport:
     try:
         raw = client.containers.run(
             tag,
-            ["sh", "-c", _PROBE],
+            ["sh", "-c", _PROBE, "probe", agent],
             entrypoint=[],
             network_mode="none",
             remove=True,
             stdout=True,
             stderr=True,
-            read_only=True,
             environment={"DISABLE_AUTOUPDATER": "1"},
         )
     except ImageNotFound:
-        raise GittaskError(
-            f"there is no image {tag}", "build it: claude-container build"
-        ) from None
+        raise GittaskError(f"there is no image {tag}", "build it: claude-container build") from None
     except DockerException as exc:
         first = str(exc).strip().splitlines()
         raise GittaskError(
@@ -124,18 +131,21 @@ def probe_image(client: DockerClient, tag: str) -> ImageReport:
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("claude", "uid", "git") and key not in fields:
+        if sep and key in ("agent", "uid", "git") and key not in fields:
             fields[key] = value.strip()
-    version = fields.get("claude") or None
-    if version and version.endswith("(Claude Code)"):
-        version = version.removesuffix("(Claude Code)").strip()
+    version = fields.get("agent") or None
+    suffix = _AGENT_LABELS.get(agent, ("", ""))[1]
+    if version and suffix:
+        # "2.1.332 (Claude Code)", "codex-cli 0.171.0": keep the number
+        version = version.replace(suffix, "").strip()
     uid_text = fields.get("uid", "")
     return ImageReport(
         tag=tag,
-        claude_version=version,
+        agent_version=version,
         image_uid=int(uid_text) if uid_text.isdigit() else None,
         git_version=fields.get("git") or None,
         run_uid=os.getuid(),
+        agent=agent,
     )
 
 
@@ -158,7 +168,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
     tag = image_tag(repo, config)
     if client is not None:
         try:
-            checks.extend(probe_image(client, tag).checks())
+            checks.extend(probe_image(client, tag, str(config["agent"])).checks())
         except GittaskError as exc:
             checks.append(Check("image", False, exc.message, exc.hint))
     if config["agent"] == "claude":
@@ -182,9 +192,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
             required=False,
         )
     )
-    token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(
-        shutil.which("gh")
-    )
+    token = any(os.environ.get(n) for n in ("GH_TOKEN", "GITHUB_TOKEN")) or bool(shutil.which("gh"))
     checks.append(
         Check(
             "github",

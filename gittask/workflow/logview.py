@@ -22,6 +22,7 @@ class RunLog:
     info: dict[str, Any]  # run.json
     chunks: Iterable[bytes]
     agent: str  # the agent that printed it ("" when unknown)
+    followed: bool = False  # the chunks follow a run going on here until it ends
 
 
 def run_log(
@@ -69,7 +70,8 @@ def run_log(
         chunks = iter([path.read_bytes()])
     else:
         chunks = iter([])
-    return RunLog(wanted, info, chunks, str(info.get("agent") or task.agent or ""))
+    agent = str(info.get("agent") or task.agent or "")
+    return RunLog(wanted, info, chunks, agent, followed=follow and live_run)
 
 
 def _stored(

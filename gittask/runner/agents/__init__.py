@@ -1,4 +1,4 @@
-"""Agents that can run on a task: ``claude`` (the default) and ``command``.
+"""Agents that can run on a task: ``claude`` (the default), ``codex`` and ``command``.
 
 See :mod:`gittask.runner.agents.base` for the interface and how a run uses it.
 """
@@ -19,6 +19,7 @@ from gittask.runner.agents.base import (
     credentials_for,
 )
 from gittask.runner.agents.claude import ClaudeAgent
+from gittask.runner.agents.codex import CodexAgent
 from gittask.runner.agents.command import CommandAgent
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AgentRun",
     "AgentSettings",
     "ClaudeAgent",
+    "CodexAgent",
     "CommandAgent",
     "StopReason",
     "credentials_for",
@@ -40,6 +42,7 @@ __all__ = [
 
 _AGENTS: dict[str, Callable[[], Agent]] = {
     "claude": ClaudeAgent,
+    "codex": CodexAgent,
     "command": CommandAgent,
 }
 

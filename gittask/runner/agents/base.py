@@ -148,7 +148,7 @@ class AgentOutput(Protocol):
 class Agent(Protocol):
     """One kind of agent (see the module docstring for how a run uses it)."""
 
-    #: Registry name (``claude``, ``command``).
+    #: Registry name (``claude``, ``codex``, ``command``).
     name: str
     #: A directory inside the container whose contents must persist between runs
     #: of the same task (mount a per-task host directory there), or None.
@@ -172,6 +172,13 @@ class Agent(Protocol):
 
     def seed_state_dir(self, host_dir: Path) -> None:
         """Prepare a host directory to be mounted at :attr:`state_dir` (idempotent)."""
+        ...
+
+    def session_file(self, host_dir: Path, session_id: str) -> Path | None:
+        """The transcript of *session_id* in the state folder *host_dir*, if it is there.
+
+        A run resumes a recorded session only when its transcript exists.
+        """
         ...
 
     def new_output(self) -> AgentOutput:

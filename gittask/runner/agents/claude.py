@@ -173,6 +173,13 @@ class ClaudeAgent:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         tmp.replace(config)
 
+    def session_file(self, host_dir: Path, session_id: str) -> Path | None:
+        """``projects/-workspace/<session>.jsonl`` under the config folder, if present."""
+        if not _SESSION_ID.match(session_id):
+            return None
+        path = host_dir / "projects" / WORKDIR.replace("/", "-") / f"{session_id}.jsonl"
+        return path if path.is_file() else None
+
     def new_output(self) -> ClaudeOutput:
         return ClaudeOutput()
 

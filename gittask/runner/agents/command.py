@@ -77,6 +77,9 @@ class CommandAgent:
     def seed_state_dir(self, host_dir: Path) -> None:
         return None  # no state between runs
 
+    def session_file(self, host_dir: Path, session_id: str) -> Path | None:
+        return None  # no sessions
+
     def new_output(self) -> CommandOutput:
         return CommandOutput()
 

@@ -79,10 +79,14 @@ def fetch_branch(repo: GitRepo, remote: str, branch: str) -> bool:
     return proc.returncode == 0
 
 
-def base_commit(repo: GitRepo, base: str, remote: str, how: str) -> tuple[str, str]:
-    """(commit, ref) the base branch points to: origin's copy first, else the local one."""
+def base_commit(
+    repo: GitRepo, base: str, remote: str, how: str, prefer_local: bool = False
+) -> tuple[str, str]:
+    """(commit, ref) the base branch points to: origin's copy first, else the local one
+    (``prefer_local``: the local branch first, with its unpushed commits)."""
     fetch_branch(repo, remote, base)
-    for ref in (f"refs/remotes/{remote}/{base}", f"refs/heads/{base}"):
+    refs = [f"refs/remotes/{remote}/{base}", f"refs/heads/{base}"]
+    for ref in reversed(refs) if prefer_local else refs:
         commit = rev(repo, ref)
         if commit:
             return commit, ref

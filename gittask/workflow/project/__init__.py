@@ -17,9 +17,19 @@
 
 from __future__ import annotations
 
-from gittask.workflow.project.build import BuildResult, build_project_image
+from gittask.workflow.project.build import (
+    BUILD_KEY_LABEL,
+    CODEX_VERSION_LABEL,
+    DEBOOTSTRAP,
+    VERSION_LABEL,
+    BuildResult,
+    build_project_image,
+    labelled_image,
+)
 from gittask.workflow.project.clean import CleanPlan, apply_clean, plan_clean
 from gittask.workflow.project.initialise import (
+    FALLBACK_UID,
+    GITIGNORE_LINE,
     InitResult,
     default_config_text,
     ensure_gitignore,
@@ -28,9 +38,21 @@ from gittask.workflow.project.initialise import (
     uninit_project,
 )
 from gittask.workflow.project.paths import config_dir, image_tag, project_dir
-from gittask.workflow.project.settings import config_get, config_set, config_show, format_value
+from gittask.workflow.project.settings import (
+    config_get,
+    config_set,
+    config_show,
+    config_unset,
+    format_value,
+)
 
 __all__ = [
+    "BUILD_KEY_LABEL",
+    "CODEX_VERSION_LABEL",
+    "DEBOOTSTRAP",
+    "FALLBACK_UID",
+    "GITIGNORE_LINE",
+    "VERSION_LABEL",
     "BuildResult",
     "CleanPlan",
     "InitResult",
@@ -40,12 +62,14 @@ __all__ = [
     "config_get",
     "config_set",
     "config_show",
+    "config_unset",
     "default_config_text",
     "ensure_gitignore",
     "format_value",
     "image_tag",
     "image_user_ids",
     "init_project",
+    "labelled_image",
     "plan_clean",
     "project_dir",
     "uninit_project",

@@ -21,14 +21,8 @@ from gittask.store.workcopy import WORKCOPY_DIR
 if TYPE_CHECKING:
     from docker import DockerClient
 
-
 from gittask.workflow.project.initialise import image_user_ids
 from gittask.workflow.project.paths import image_tag, project_dir
-
-#: Image labels written by ``build``.
-BUILD_KEY_LABEL = "gittask.build-key"
-VERSION_LABEL = "gittask.claude-code-version"
-DEBOOTSTRAP = "debootstrap"
 
 
 @dataclass
@@ -41,12 +35,15 @@ class BuildResult:
     install: str | None  # npm or host; None: the Dockerfile installs the agent its own way
     cached: bool  # nothing changed: the image was already built from these inputs
     seconds: float
+    codex_version: str | None = None  # agent codex: the Codex release it holds
 
     def describe(self) -> str:
         verb = "up to date" if self.cached else "built"
         parts = [f"image {self.image_id.removeprefix('sha256:')[:12]}", f"{self.size / 1e6:.0f} MB"]
         if self.claude_code_version:
             parts.append(f"Claude Code {self.claude_code_version}")
+        if self.codex_version:
+            parts.append(f"Codex {self.codex_version}")
         if self.base:
             parts.append(f"base {self.base}")
         if self.install:
@@ -60,11 +57,22 @@ class BuildResult:
             "image_id": self.image_id,
             "size": self.size,
             "claude_code_version": self.claude_code_version,
+            "codex_version": self.codex_version,
             "base": self.base,
             "install": self.install,
             "cached": self.cached,
             "seconds": round(self.seconds, 3),
         }
+
+
+#: Image labels written by ``build``.
+BUILD_KEY_LABEL = "gittask.build-key"
+
+VERSION_LABEL = "gittask.claude-code-version"
+
+CODEX_VERSION_LABEL = "gittask.codex-version"
+
+DEBOOTSTRAP = "debootstrap"
 
 
 def build_project_image(
@@ -85,46 +93,108 @@ def build_project_image(
     """
     import time
 
-    from gittask.runner.dockerfile import AGENT_BIN_DIR
-    from gittask.runner.image import build_image, docker_client
+    from gittask.runner.dockerfile import AGENT_BIN_DIR, validate_dockerfile
+    from gittask.runner.image import build_image, declared_args, docker_client
 
     started = time.monotonic()
     say = progress or (lambda line: None)
     root = project_dir(repo)
     folder = root / CONFIG_DIR
-    text = _checked_dockerfile(folder / DOCKERFILE, force, say)
+    path = folder / DOCKERFILE
+    if not path.is_file():
+        raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
+    problems = validate_dockerfile(text)
+    if problems and not force:
+        raise GittaskError(
+            f"{CONFIG_DIR}/{DOCKERFILE} is not fit to run the agent: " + "; ".join(problems),
+            "fix it, or build anyway with --force",
+        )
+    for problem in problems:
+        say(f"warning: {problem}")
     config = ProjectConfig.load(root)
     tag = image_tag(repo, config)
-    version = str(config["claude_code_version"])
-    engine = client or docker_client()
-    plan = _plan(config, text, engine, base_from_debian, nocache, say)
-    base, install, binary, declared, buildargs = (
-        plan.base,
-        plan.install,
-        plan.binary,
-        plan.declared,
-        plan.buildargs,
+    codex = config["agent"] == "codex"
+    version = str(config["codex_version" if codex else "claude_code_version"])
+    base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
+    install = str(config["codex_install" if codex else "claude_install"])
+    if install == "auto":
+        install = "host" if base == DEBOOTSTRAP else "npm"
+    declared = declared_args(text)
+    version_arg, install_arg = (
+        ("CODEX_VERSION", "CODEX_INSTALL") if codex else ("CLAUDE_CODE_VERSION", "CLAUDE_INSTALL")
     )
+    if codex and "CLAUDE_CODE_VERSION" in declared and "CODEX_VERSION" not in declared:
+        raise GittaskError(
+            f"the agent is codex but {CONFIG_DIR}/{DOCKERFILE} installs Claude Code",
+            f"delete {CONFIG_DIR}/{DOCKERFILE} and run `claude-container init` to write "
+            "the Codex one (init --force would also reset the settings)",
+        )
+    if not codex and "CODEX_VERSION" in declared and "CLAUDE_CODE_VERSION" not in declared:
+        raise GittaskError(
+            f"the agent is {config['agent']} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
+            f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
+            "`claude-container init`",
+        )
+    engine = client or docker_client()
+    if base == DEBOOTSTRAP:
+        from gittask.runner.debian_base import ensure_base
+
+        if "BASE_IMAGE" not in declared:
+            raise GittaskError(
+                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
+                "the one made from Debian's packages",
+                "regenerate it with `claude-container init --force`",
+            )
+        base = ensure_base(engine, progress=say, rebuild=nocache)
+    binary: Path | None = None
+    from gittask.runner.npm_package import CLAUDE_CODE, CODEX, agent_binary
+
+    npm_agent = CODEX if codex else CLAUDE_CODE
+    if install == "host":
+        binary = agent_binary(npm_agent, version, progress=say)
+    # the image's user gets the uid/gid of whoever builds it, whatever the
+    # committed file's defaults say (a teammate's init wrote theirs)
+    uid, gid, note = image_user_ids()
+    wanted = {
+        "USER_UID": str(uid),
+        "USER_GID": str(gid),
+        "BASE_IMAGE": base,
+        version_arg: version,
+        install_arg: install,
+    }
+    buildargs = {k: v for k, v in wanted.items() if k in declared}
+    if "USER_UID" in buildargs and note:
+        say(f"note: {note}")
     # the task working copy (records, logs) lives in the same folder: not context
     skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
     key = _build_key(engine, folder, skip, buildargs, base, install, binary)
     # what the summary names: only what the Dockerfile takes from the settings
     shown_base = base if "BASE_IMAGE" in declared else None
-    shown_install = install if "CLAUDE_INSTALL" in declared else None
-    if not nocache:
-        current = _labelled(engine, tag)
-        if current is not None and current[1].get(BUILD_KEY_LABEL) == key:
-            return _result(engine, tag, shown_base, shown_install, True, started)
+    shown_install = install if install_arg in declared else None
+    current = labelled_image(engine, tag)
+    if current is not None and not current[1].get(BUILD_KEY_LABEL) and not force:
+        raise GittaskError(
+            f"image {tag} was not built by claude-container (no {BUILD_KEY_LABEL} label): "
+            "building would put another image under that name; nothing was built",
+            "set another name with `config set image NAME`, or replace it with build --force",
+        )
+    if not nocache and current is not None and current[1].get(BUILD_KEY_LABEL) == key:
+        return _result(engine, tag, shown_base, shown_install, True, started)
     extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}
     if binary is not None:
-        extra[f"{AGENT_BIN_DIR}/claude"] = binary
+        for name, source in npm_agent.image_files(binary).items():
+            extra[f"{AGENT_BIN_DIR}/{name}"] = source
     labels: dict[str, str] = {}
     if "GITTASK_BUILD_KEY" in declared:  # labelled by the Dockerfile itself: no extra step
         buildargs["GITTASK_BUILD_KEY"] = key
     else:
         labels = {BUILD_KEY_LABEL: key}
-        if "CLAUDE_CODE_VERSION" in declared:
-            labels[VERSION_LABEL] = version
+        if version_arg in declared:
+            labels[CODEX_VERSION_LABEL if codex else VERSION_LABEL] = version
     build_image(
         folder,
         tag,
@@ -141,85 +211,7 @@ def build_project_image(
     return _result(engine, tag, shown_base, shown_install, False, started)
 
 
-def _checked_dockerfile(path: Path, force: bool, say: Callable[[str], None]) -> str:
-    """The Dockerfile's text; refused when it is not fit to run the agent (unless forced)."""
-    from gittask.runner.dockerfile import validate_dockerfile
-
-    if not path.is_file():
-        raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GittaskError(f"cannot read {path}: {exc.strerror or exc}") from None
-    problems = validate_dockerfile(text)
-    if problems and not force:
-        raise GittaskError(
-            f"{CONFIG_DIR}/{DOCKERFILE} is not fit to run the agent: " + "; ".join(problems),
-            "fix it, or build anyway with --force",
-        )
-    for problem in problems:
-        say(f"warning: {problem}")
-    return text
-
-
-@dataclass(frozen=True)
-class _Plan:
-    base: str  # an image reference (the Debian-made base resolved to its id)
-    install: str  # npm or host
-    binary: Path | None  # the host's Claude Code, copied in (install host)
-    declared: frozenset[str]  # the ARGs the Dockerfile declares
-    buildargs: dict[str, str]
-
-
-def _plan(
-    config: ProjectConfig,
-    text: str,
-    engine: DockerClient,
-    base_from_debian: bool,
-    nocache: bool,
-    say: Callable[[str], None],
-) -> _Plan:
-    """Base image, how Claude Code gets in, and the build arguments the Dockerfile takes."""
-    from gittask.runner.image import declared_args
-
-    version = str(config["claude_code_version"])
-    base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
-    install = str(config["claude_install"])
-    if install == "auto":
-        install = "host" if base == DEBOOTSTRAP else "npm"
-    declared = declared_args(text)
-    if base == DEBOOTSTRAP:
-        from gittask.runner.debian_base import ensure_base
-
-        if "BASE_IMAGE" not in declared:
-            raise GittaskError(
-                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
-                "the one made from Debian's packages",
-                "regenerate it with `claude-container init --force`",
-            )
-        base = ensure_base(engine, progress=say, rebuild=nocache)
-    binary: Path | None = None
-    if install == "host":
-        from gittask.runner.npm_package import claude_binary
-
-        binary = claude_binary(version, progress=say)
-    # the image's user gets the uid/gid of whoever builds it, whatever the
-    # committed file's defaults say (a teammate's init wrote theirs)
-    uid, gid, note = image_user_ids()
-    wanted = {
-        "USER_UID": str(uid),
-        "USER_GID": str(gid),
-        "BASE_IMAGE": base,
-        "CLAUDE_CODE_VERSION": version,
-        "CLAUDE_INSTALL": install,
-    }
-    buildargs = {k: v for k, v in wanted.items() if k in declared}
-    if "USER_UID" in buildargs and note:
-        say(f"note: {note}")
-    return _Plan(base, install, binary, frozenset(declared), buildargs)
-
-
-def _labelled(client: DockerClient, tag: str) -> tuple[str, dict[str, str], int] | None:
+def labelled_image(client: DockerClient, tag: str) -> tuple[str, dict[str, str], int] | None:
     """``(id, labels, size)`` of the image ``tag``, or None if the engine lacks it."""
     from docker.errors import DockerException
 
@@ -241,7 +233,7 @@ def _result(
 ) -> BuildResult:
     import time
 
-    found = _labelled(client, tag)
+    found = labelled_image(client, tag)
     if found is None:
         raise GittaskError(f"the build finished but the engine has no image {tag}")
     image_id, labels, size = found
@@ -250,6 +242,7 @@ def _result(
         image_id=image_id,
         size=size,
         claude_code_version=labels.get(VERSION_LABEL),
+        codex_version=labels.get(CODEX_VERSION_LABEL),
         base=base,
         install=install,
         cached=cached,
@@ -281,7 +274,7 @@ def _build_key(
             digest.update(b"?")
     for name, value in sorted(buildargs.items()):
         digest.update(f"{name}={value}\0".encode())
-    found = _labelled(client, base)
+    found = labelled_image(client, base)
     digest.update(f"base={found[0] if found else base}\0install={install}\0".encode())
     if binary is not None:
         stat = binary.stat()

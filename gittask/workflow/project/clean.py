@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from gittask.runner.leftovers import Leftovers
-
+from gittask.workflow.project.build import (
+    BUILD_KEY_LABEL,
+    labelled_image,
+)
 from gittask.workflow.project.paths import image_tag, project_dir
 
 
@@ -92,8 +95,10 @@ def plan_clean(
     worktrees: bool = True,
     images: bool = False,
     task_data: bool = False,
+    force: bool = False,
 ) -> CleanPlan:
-    """What ``clean`` would remove; nothing is changed."""
+    """What ``clean`` would remove; nothing is changed. An image is only removed when
+    this tool built it (its ``gittask.build-key`` label), or with ``force``."""
     from gittask.runner import leftovers
 
     client: DockerClient | None = None
@@ -117,8 +122,14 @@ def plan_clean(
         from gittask.runner.image import image_exists
 
         tag = image_tag(repo)
-        if image_exists(tag, client):
+        found_image = labelled_image(client, tag) if image_exists(tag, client) else None
+        if found_image is not None and (found_image[1].get(BUILD_KEY_LABEL) or force):
             plan.images.append(tag)
+        elif found_image is not None:
+            plan.notes.append(
+                f"kept image {tag}: claude-container did not build it (no {BUILD_KEY_LABEL} "
+                "label); clean --images --force removes it"
+            )
         else:
             plan.notes.append(f"no image {tag} to remove")
     if task_data:

@@ -24,11 +24,11 @@ from gittask.store.workcopy import WORKCOPY_DIR
 
 if TYPE_CHECKING:
     pass
-
 from gittask.workflow.project.paths import project_dir
 
 #: The line ``init`` adds to ``.gitignore`` (the derived, browsable copy of the tasks).
 GITIGNORE_LINE = f"{WORKCOPY_DIR.as_posix()}/"
+
 #: uid/gid given to the image's user when the CLI runs as root (Claude Code refuses root).
 FALLBACK_UID = 1000
 
@@ -161,7 +161,11 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     )
     uid, gid, note = image_user_ids()
     try:
-        dockerfile = default_dockerfile(uid, gid)
+        agent = str(ProjectConfig.load(root)["agent"])
+    except UsageError:
+        agent = "claude"  # a broken kept config: its agent setting cannot be read
+    try:
+        dockerfile = default_dockerfile(uid, gid, agent=agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     _place(folder / DOCKERFILE, dockerfile, force, result, f"{CONFIG_DIR}/{DOCKERFILE}")
@@ -175,8 +179,33 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     except UsageError:
         remote = DEFAULT_REMOTE  # a broken kept config: its remote setting cannot be read
     settings = _configure_remote(repo, remote)
-    result.lines += settings
     result.settings = [line for line in settings if line.startswith(("set ", "added ", "removed "))]
+    if result.settings:
+        result.lines.append("changed in this clone's git config (.git/config; `uninit` undoes it):")
+    result.lines += [f"  {line}" if line in result.settings else line for line in settings]
     if not result.written and not result.settings:
         result.lines.insert(0, "already initialised: nothing to change")
+    uncommitted = _uncommitted(repo, root, [CONFIG_DIR, ".gitignore"])
+    if uncommitted:
+        result.lines.append(
+            f"commit {' and '.join(uncommitted)} so that teammates share the image and the "
+            f"settings: git add {' '.join(uncommitted)} && git commit -m 'claude-container'"
+        )
     return result
+
+
+def _uncommitted(repo: GitRepo, root: Path, paths: list[str]) -> list[str]:
+    """Which of ``paths`` (below ``root``) hold changes git has not committed."""
+    if repo.workdir is None:
+        return []
+    proc = repo.git(
+        "status", "--porcelain", "--untracked-files=all", "--", *paths, check=False, cwd=root
+    )
+    if proc.returncode != 0:
+        return []
+    changed = [line[3:].strip().strip('"') for line in proc.stdout.splitlines() if line.strip()]
+    return [
+        f"{p}/" if p == CONFIG_DIR else p
+        for p in paths
+        if any(c == p or c.startswith(p + "/") for c in changed)
+    ]

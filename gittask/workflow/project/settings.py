@@ -1,4 +1,4 @@
-"""``config show|get|set``: typed keys; a bad key or value changes nothing."""
+"""``config show|get|set|unset``: typed keys; a bad key or value changes nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from gittask.store.repo import GitRepo
 
 if TYPE_CHECKING:
     pass
-
 from gittask.workflow.project.paths import project_dir
 
 
@@ -29,6 +28,14 @@ def config_set(repo: GitRepo, key: str, value: str) -> Any:
     parsed = config.set(key, value)
     config.save()
     return parsed
+
+
+def config_unset(repo: GitRepo, key: str) -> Any:
+    """Put one key back to its default; the default."""
+    config = ProjectConfig.load(project_dir(repo))
+    default = config.unset(key)
+    config.save()
+    return default
 
 
 def format_value(value: Any) -> str:

@@ -80,7 +80,7 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
         ctx.recorded_running = True
         if ctx.sync_remote:
             try:
-                claims.publish_claim(db, ctx.sync_remote, task.id, run)
+                claims.publish_claim(db, ctx.sync_remote, task.id, run, ctx.task.started_at)
             except claims.ClaimLost as lost:
                 # another clone claimed this run first: ours never happened
                 claims.roll_back(db, ctx.sync_remote, task, ctx.task, before)

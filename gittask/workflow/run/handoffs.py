@@ -51,6 +51,7 @@ class RunRequest:
     show: Callable[[str], None] = lambda line: None  # the live view of the agent's output
     say: Callable[[str], None] = lambda line: None  # the tool's own progress lines
     detached: bool = False
+    local_base: bool = False  # start a first run from the local base branch, not origin's
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gittask.errors import GittaskError
+from gittask.model.outcome import NOTHING_CHANGED
 from gittask.runner import worktree as wt
 from gittask.runner.agents import AgentOutcome
 from gittask.store.notes import add_note
@@ -134,10 +135,7 @@ def _add_notes(
 
 
 def _nothing_changed(ctx: RunContext, outcome: AgentOutcome) -> str:
-    error = (
-        "the agent finished but changed nothing: no commit and no modified file "
-        "(nothing was pushed)"
-    )
+    error = f"{NOTHING_CHANGED}: no commit and no modified file (nothing was pushed)"
     if outcome.summary and outcome.summary.strip():
         error += f"; it said: {one_line(ctx.scrub.text(outcome.summary.strip()), 300)}"
     return error

@@ -40,7 +40,9 @@ def plan(ctx: RunContext, claimed: Claimed) -> Plan:
     """The base branch and where the task's branch starts (fetching both)."""
     repo, task = ctx.db.repo, claimed.task
     base, how = wt.resolve_base(repo, task.base_branch, ctx.config["base_branch"], ctx.remote)
-    base_tip, base_ref = wt.base_commit(repo, base, ctx.remote, how)
+    base_tip, base_ref = wt.base_commit(
+        repo, base, ctx.remote, how, prefer_local=ctx.request.local_base
+    )
     ctx.log(f"base branch {base} ({how}) at {base_tip[:12]} via {base_ref}")
     first_run = task.run_count == 0 and not task.commit_hash
     branch = wt.plan_branch(repo, task.branch_name, ctx.remote, first_run, base, base_tip)
@@ -93,7 +95,7 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
     state_host = agent_state_dir(ctx.db, task.id)
     agent.seed_state_dir(state_host)
     tasklogs.restore_session(ctx.db, ctx.remote, task, state_host, ctx.log)
-    if task.session_id and tasklogs.transcript_path(state_host, task.session_id).is_file():
+    if task.session_id and agent.session_file(state_host, task.session_id) is not None:
         ctx.log(f"resuming session {task.session_id}")
         return task.session_id, state_host
     if task.session_id:

@@ -67,6 +67,7 @@ def keep_logs(ctx: RunContext, logs: RunLogs) -> None:
         ctx.pre.credentials,
         ctx.remote,
         ctx.request.say,
+        ctx.pre.agent.session_file,
     )
 
 

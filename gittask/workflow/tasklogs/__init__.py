@@ -18,7 +18,12 @@ from __future__ import annotations
 from gittask.workflow.tasklogs.capping import Capped, cap_file, find_credential
 from gittask.workflow.tasklogs.keep import LOCAL_FILES, keep_run, push_logs
 from gittask.workflow.tasklogs.prune import CleanLogs, clean_logs, local_logs_roots, parse_age
-from gittask.workflow.tasklogs.sessions import restore_session, transcript_path
+from gittask.workflow.tasklogs.sessions import (
+    SessionLocator,
+    claude_transcript,
+    restore_session,
+    transcript_path,
+)
 from gittask.workflow.tasklogs.views import (
     RunView,
     Say,
@@ -34,7 +39,9 @@ __all__ = [
     "CleanLogs",
     "RunView",
     "Say",
+    "SessionLocator",
     "cap_file",
+    "claude_transcript",
     "clean_logs",
     "fetch_logs",
     "find_credential",

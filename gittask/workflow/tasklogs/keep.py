@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gittask.store.database import TaskDatabase
 
 from gittask.workflow.tasklogs.capping import cap_file, find_credential
-from gittask.workflow.tasklogs.sessions import safe_session_id, transcript_path
+from gittask.workflow.tasklogs.sessions import SessionLocator, claude_transcript, safe_session_id
 from gittask.workflow.tasklogs.views import Say
 
 #: local file in the run folder -> stored name
@@ -43,6 +43,7 @@ def keep_run(
     credentials: Mapping[str, str],
     remote: str,
     say: Say,
+    locate: SessionLocator = claude_transcript,
 ) -> str | None:
     """Store run ``run``'s logs (and session) on the task's logs ref and push it;
     the ref's name, or None when the run never started. Never raises: the run is
@@ -50,7 +51,9 @@ def keep_run(
     if task is None or task.run_count < run or run < 1:
         return None  # the run did not reach its container: nothing worth keeping
     try:
-        ref = _store(db, config, task.id, run, folder, state_dir, scrub, credentials, say)
+        ref = _store(
+            db, config, task.id, run, folder, state_dir, scrub, credentials, say, locate
+        )
     except (GittaskError, OSError) as exc:
         say(f"warning: the logs of run {run} were not stored in git: {exc}")
         return None
@@ -73,6 +76,7 @@ def _store(
     scrub: Scrubber,
     credentials: Mapping[str, str],
     say: Say,
+    locate: SessionLocator = claude_transcript,
 ) -> str:
     max_bytes = int(config["logs.max_bytes"])
     info = scrub.data(runner_logs.read_run_info(folder))
@@ -90,9 +94,9 @@ def _store(
         if capped.withheld:
             say(f"warning: {stored} of run {run} held the value of {capped.withheld}: not stored")
     session_id = safe_session_id(str(info.get("session_id") or "") or _record_session(db, task_id))
-    if state_dir is not None and session_id:
-        path = transcript_path(state_dir, session_id)
-        with contextlib.suppress(OSError):
+    path = locate(state_dir, session_id) if state_dir is not None and session_id else None
+    if state_dir is not None and session_id and path is not None:
+        with contextlib.suppress(OSError, ValueError):
             size = path.stat().st_size
             if size > max_bytes:  # a cut transcript cannot be resumed: keep none
                 notes.append(f"session not stored: {size} bytes > logs.max_bytes ({max_bytes})")
@@ -103,6 +107,7 @@ def _store(
                 elif capped is not None:
                     files[runlogs.SESSION] = capped.data
                     info["session_file"] = session_id
+                    info["session_path"] = path.relative_to(state_dir).as_posix()
     if notes:
         info["stored_notes"] = notes
     leaked = find_credential(json.dumps(info, default=str).encode(), credentials)

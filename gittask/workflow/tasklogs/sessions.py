@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,13 +45,33 @@ def restore_session(
         return False
 
 
+#: Where an agent keeps a session's transcript in its state folder, if it is there
+#: (``Agent.session_file``: Claude's projects/-workspace/<id>.jsonl, Codex's rollouts).
+SessionLocator = Callable[[Path, str], Path | None]
+
+
+def claude_transcript(state_dir: Path, session_id: str) -> Path | None:
+    path = transcript_path(state_dir, session_id)
+    return path if path.is_file() else None
+
+
+def _stored_session_path(state_dir: Path, info: Mapping[str, object], session_id: str) -> Path:
+    """Where a stored transcript goes back: the path the run recorded, relative to the
+    state folder (checked: no absolute path, no ``..``), else Claude's layout."""
+    relative = info.get("session_path")
+    if isinstance(relative, str) and relative and not relative.startswith("/"):
+        parts = Path(relative).parts
+        if ".." not in parts and all(re.fullmatch(r"[A-Za-z0-9._-]+", p) for p in parts):
+            return state_dir.joinpath(*parts)
+    return transcript_path(state_dir, session_id)
+
+
 def _restore_session(
     db: TaskDatabase, remote: str, task: TaskMetadata, state_dir: Path, log: Say
 ) -> bool:
     session_id = safe_session_id(task.session_id)
     if session_id is None:
         return False
-    target = transcript_path(state_dir, session_id)
     # runs this clone made (not the one starting now, whose folder may exist already)
     local_runs = {n for n, _ in runner_logs.runs(db.logs_folder(task.id)) if n <= task.run_count}
     stored = _session_run(db, task.id, session_id)
@@ -63,6 +84,7 @@ def _restore_session(
         stored = _session_run(db, task.id, session_id)
     if stored is None:
         return False
+    target = _stored_session_path(state_dir, stored.info, session_id)
     if target.is_file() and max(local_runs, default=0) >= stored.run:
         return False  # this clone ran the session since: its transcript is the newest
     data = stored.read(runlogs.SESSION)
