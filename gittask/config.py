@@ -9,7 +9,6 @@ the *names* of host variables passed to the agent.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import UsageError
+from gittask.files import write_atomic
+from gittask.store.layout import DEFAULT_REMOTE as DEFAULT_REMOTE
 
 if TYPE_CHECKING:
     from gittask.store.repo import GitRepo
@@ -173,7 +174,10 @@ KEYS: dict[str, Key] = {
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
     "max_budget_usd": Key(None, _optional(_positive_float), "Claude --max-budget-usd"),
     "max_retries": Key(None, _optional(_non_negative_int), "Claude API retries (default 3)"),
-    "remote": Key("origin", _optional_str, "git remote tasks and branches are pushed to"),
+    "append_system_prompt": Key(
+        None, _optional_str, "text added to Claude's system prompt (--append-system-prompt)"
+    ),
+    "remote": Key(DEFAULT_REMOTE, _optional_str, "git remote tasks and branches are pushed to"),
     "github_repo": Key(None, _repo_name, "owner/name of the GitHub repository (default: origin)"),
     "github_api_url": Key(None, _optional_str, "GitHub API base URL (GitHub Enterprise)"),
     "pr_draft": Key(True, _bool, "open pull requests as drafts"),
@@ -262,14 +266,8 @@ class ProjectConfig:
         return self.values[key]
 
     def save(self) -> None:
-        import tempfile
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.values, indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".config.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self.values, indent=2) + "\n")
 
 
 def project_root(repo: GitRepo) -> Path:
@@ -290,6 +288,11 @@ def configured_remote(root: Path) -> str:
     try:
         stored = json.loads((root / CONFIG_DIR / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "origin"
+        return DEFAULT_REMOTE
     value = stored.get("remote") if isinstance(stored, dict) else None
-    return value if isinstance(value, str) and value.strip() else "origin"
+    return value if isinstance(value, str) and value.strip() else DEFAULT_REMOTE
+
+
+def remote_of(config: ProjectConfig) -> str:
+    """The git remote tasks and branches go to: the ``remote`` key, else ``origin``."""
+    return str(config["remote"] or DEFAULT_REMOTE)

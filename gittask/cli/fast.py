@@ -99,7 +99,7 @@ def list_tasks(status: str | None, as_json: bool) -> bool:
     from gittask.cli.tables import page, render
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
-    from gittask.store.fastpath import fast_index
+    from gittask.workflow.database import fast_index
 
     filters = listing.Filters()
     if status is not None:
@@ -109,16 +109,16 @@ def list_tasks(status: str | None, as_json: bool) -> bool:
     except GittaskError:  # e.g. an index it may not write: the slow path reads the ref
         index = None
     if index is None:
-        from gittask.store.database import TaskDatabase
+        from gittask.workflow.database import open_database
 
-        db = TaskDatabase.open(reading=True)
+        db = open_database(reading=True)
         all_rows = db.rows()
-        source = db.index
+        record = db.indexed_record
     else:
         all_rows = index.rows()
-        source = index
+        record = index.record
     short = short_ids([r.id for r in all_rows])
-    chosen = listing.select(all_rows, filters, source.record)
+    chosen = listing.select(all_rows, filters, record)
     rows = [row for row, _ in chosen]
     if as_json:
         output.print_json([listing.row_json(row, record, short) for row, record in chosen])
@@ -138,12 +138,7 @@ def _containers_to_list(statuses: set[str]) -> bool:
     """Whether ``task list`` has a containers section to print (Docker is asked then)."""
     if "running" in statuses:
         return True
-    from pathlib import Path
+    from gittask.workflow.containers import runs_here
 
-    from gittask.runner import live
-    from gittask.store.repo import GitRepo, find_git_dir
-
-    git_dir = find_git_dir(Path.cwd().resolve())
-    if git_dir is None:
-        return True  # let the full path find the repository
-    return bool(live.all_markers(GitRepo(git_dir=git_dir, workdir=None)))
+    found = runs_here()
+    return True if found is None else found  # no repository: let the full path find it

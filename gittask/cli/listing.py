@@ -17,7 +17,7 @@ from gittask.errors import UsageError
 
 if TYPE_CHECKING:
     from gittask.cli.tables import TaskLine
-    from gittask.store.index import IndexRow
+    from gittask.workflow.database import IndexRow
 
 
 @dataclass

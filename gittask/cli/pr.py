@@ -21,10 +21,10 @@ def pr(
     """Open the task's pull request (adopting one that already exists for its branch)."""
     from gittask.config import load_config
     from gittask.errors import GittaskError
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
     from gittask.workflow.pull_requests import open_pull_request
 
-    db = TaskDatabase.open()
+    db = open_database()
     db.refresh()
     task = db.get(task_id)
     if task.run_count == 0 and not task.commit_hash:

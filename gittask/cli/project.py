@@ -16,7 +16,7 @@ from gittask.cli import output
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gittask.store.repo import GitRepo
+    from gittask.workflow.database import GitRepo
     from gittask.workflow.doctor import Check
     from gittask.workflow.project import BuildResult
 
@@ -41,9 +41,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _repo() -> GitRepo:
-    from gittask.store.repo import GitRepo
+    from gittask.workflow.database import open_repo
 
-    return GitRepo.discover()
+    return open_repo()
 
 
 def _say(line: str) -> None:
@@ -151,10 +151,9 @@ def build(
     report = None
     if check:
         from gittask.config import load_config
-        from gittask.runner.image import docker_client
-        from gittask.workflow.doctor import probe_image
+        from gittask.workflow.doctor import probe_built_image
 
-        report = probe_image(docker_client(), result.tag, str(load_config(repo)["agent"]))
+        report = probe_built_image(result.tag, str(load_config(repo)["agent"]))
     if as_json:
         data = result.to_json()
         if report is not None:
@@ -326,11 +325,11 @@ def clean(
     repo = _repo()
     logs_done = None
     if logs:
-        from gittask.config import load_config
+        from gittask.config import load_config, remote_of
         from gittask.workflow.tasklogs import clean_logs, parse_age
 
         age = parse_age(older_than or "30d")
-        remote = str(load_config(repo)["remote"] or "origin")
+        remote = remote_of(load_config(repo))
         logs_done = clean_logs(repo, remote, age, dry_run=dry_run)
         if not (containers or worktrees or images or task_data):
             if as_json:

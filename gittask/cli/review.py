@@ -19,7 +19,7 @@ from gittask.cli import output
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import TaskDatabase
 
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
@@ -31,11 +31,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _task(task_id: str) -> tuple[TaskDatabase, TaskMetadata, str]:
-    from gittask.config import load_config
-    from gittask.store.database import TaskDatabase
-    from gittask.workflow.publish import remote_of
+    from gittask.config import load_config, remote_of
+    from gittask.workflow.database import open_database
 
-    db = TaskDatabase.open()
+    db = open_database()
     db.refresh()
     task = db.get(task_id)
     return db, task, remote_of(load_config(db.repo))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.store.index import IndexRow
+    from gittask.workflow.database import IndexRow
 
 
 def row_cells(row: IndexRow, short: dict[str, str]) -> list[str]:

@@ -8,9 +8,7 @@ id as soon as the container is running; ``task logs ID --follow`` watches it.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,8 +18,8 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.model import FeedbackEntry, TaskMetadata
-    from gittask.store.database import TaskDatabase
+    from gittask.model import TaskMetadata
+    from gittask.workflow.database import TaskDatabase
     from gittask.workflow.run import Preflight
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as JSON.")]
@@ -38,8 +36,6 @@ BASE_LOCAL_HELP = (
     "Start the first run from the local base branch (with its unpushed commits), "
     "not the remote's copy."
 )
-#: How long ``--detach`` waits for the background run to reach its container.
-DETACH_WAIT_SECONDS = 120.0
 
 
 def register(app: typer.Typer) -> None:
@@ -52,9 +48,9 @@ def register(app: typer.Typer) -> None:
 
 def _db(reading: bool = False) -> TaskDatabase:
     """``reading``: the command only reads (it works without write access, from the ref)."""
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    return TaskDatabase.open(reading=reading)
+    return open_database(reading=reading)
 
 
 def _show_line(to_stderr: bool) -> Callable[[str], None]:
@@ -98,7 +94,7 @@ def execute(
     if not background:
         from gittask.workflow.local_work import local_work
 
-        left_out = local_work(db.repo, db.store.get(task_id), pre.config)
+        left_out = local_work(db.repo, db.task(task_id), pre.config)
         if left_out is not None:
             _say(left_out.describe(local_base))
     if detach:
@@ -193,49 +189,15 @@ def _detach(
     as_json: bool,
     local_base: bool = False,
 ) -> None:
-    """Start ``task _run`` in its own session; return once its container runs."""
-    import os
+    """Start the run in a background process; return once its container runs."""
+    from gittask.workflow.detach import start_detached
 
-    from gittask.errors import GittaskError
-    from gittask.runner import live, naming
-
-    folder = naming.runs_dir(db.repo)
-    folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / f"{task_id}.detached.log"
-    command = [sys.executable, "-m", "gittask", "task", "_run", task_id, "--kind", kind]
-    if feedback_id:
-        command += ["--feedback-id", feedback_id]
-    if local_base:
-        command.append("--base-local")
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=os.getcwd(),
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    deadline = time.monotonic() + DETACH_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        marker = live.marker_for(db.repo, task_id)
-        if marker is not None and marker.pid == child.pid and marker.state != live.STATE_PREPARING:
-            break
-        code = child.poll()
-        if code is not None:
-            if code == 0:
-                break
-            text = log_path.read_text(encoding="utf-8", errors="replace").strip()
-            errors = [x for x in text.splitlines() if x.startswith("error: ")]
-            reason = errors[-1][len("error: ") :] if errors else f"exit code {code}"
-            raise GittaskError(f"the background run did not start: {reason}")
-        time.sleep(0.05)
+    pid = start_detached(db, task_id, kind, feedback_id, local_base=local_base)
     if as_json:
-        output.print_json({"id": task_id, "detached": True, "pid": child.pid})
+        output.print_json({"id": task_id, "detached": True, "pid": pid})
         return
     output.info(
-        f"task {task_id[:8]} is running in the background (pid {child.pid}); "
+        f"task {task_id[:8]} is running in the background (pid {pid}); "
         f"follow it with 'claude-container task logs {task_id[:8]} --follow'"
     )
     typer.echo(task_id)
@@ -270,6 +232,7 @@ def start(
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
+    from gittask.workflow.lookup import check_continuable
 
     if publish_only:
         from gittask.cli.sync import publish_tasks
@@ -279,7 +242,7 @@ def start(
     db = _db()
     db.refresh()
     task = db.get(task_id)
-    _check_continuable(db, task)
+    check_continuable(db, task)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
     execute(
         db,
@@ -292,57 +255,6 @@ def start(
 
 
 # -- continue --------------------------------------------------------------------------
-
-
-def _resolve_task(db: TaskDatabase, text: str) -> str:
-    """A task id (prefix), or a pull request URL / OWNER/REPO#N of a task.
-
-    Unknown here: the remote's task data is fetched and merged, then looked up again.
-    """
-    from gittask.config import load_config
-    from gittask.errors import TaskNotFoundError
-    from gittask.forge.urls import looks_like_pull_ref
-
-    if looks_like_pull_ref(text):
-        from gittask.forge.urls import require_pull_ref
-        from gittask.workflow.pull_requests import task_for_pull
-
-        return task_for_pull(db, require_pull_ref(text), load_config(db.repo))
-    try:
-        return db.resolve(text)
-    except TaskNotFoundError as exc:
-        from gittask.workflow.publish import fetch_and_merge, remote_of
-
-        remote = remote_of(load_config(db.repo))
-        if not fetch_and_merge(db, remote):
-            raise
-        try:
-            return db.resolve(text)
-        except TaskNotFoundError:
-            raise TaskNotFoundError(
-                exc.message, f"not on {remote} either: no clone has published it"
-            ) from None
-
-
-def _check_continuable(db: TaskDatabase, task: TaskMetadata) -> None:
-    from gittask.errors import GittaskError
-    from gittask.model import TaskStatus
-    from gittask.runner import live
-    from gittask.workflow.claims import claimed_elsewhere, running_elsewhere
-
-    if claimed_elsewhere(db.repo, task):
-        raise running_elsewhere(task)
-    if task.status is TaskStatus.MERGED:
-        raise GittaskError(
-            f"task {task.id[:8]} is merged: there is nothing more to continue",
-            "record a new task for further work",
-        )
-    held = live.marker_for(db.repo, task.id)
-    if held is not None and held.alive:
-        raise GittaskError(
-            f"task {task.id[:8]} is running (run {held.run})",
-            f"wait for it: 'task logs {task.id[:8]} --follow'",
-        )
 
 
 def _read_feedback(
@@ -371,24 +283,6 @@ def _read_feedback(
     return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
 
 
-def _feedback_entry(db: TaskDatabase, task: TaskMetadata, text: str, kind: str) -> FeedbackEntry:
-    """The entry to store; refused (UsageError) when empty or too large for one record."""
-    from gittask.errors import UsageError
-    from gittask.model import FeedbackEntry, FeedbackType
-    from gittask.store import layout
-    from gittask.store.taskstore import record_bytes
-
-    if not text.strip():
-        raise UsageError("the feedback is empty; nothing was stored")
-    entry = FeedbackEntry(
-        feedback=text.strip() + "\n",
-        feedback_type=FeedbackType(kind),
-        author=db.repo.author_string(),
-    )
-    record_bytes(f"{layout.task_dir(task.id)}/feedback/{entry.id}.yaml", entry.to_dict())
-    return entry
-
-
 def continue_task(
     task_id: Annotated[
         str,
@@ -412,28 +306,30 @@ def continue_task(
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
+    from gittask.workflow.lookup import check_continuable, resolve_task
     from gittask.workflow.publish import refresh_from_remote
+    from gittask.workflow.records import new_feedback
     from gittask.workflow.run import preflight
 
     db = _db()
     refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
     db.refresh()
-    resolved = _resolve_task(db, task_id)
-    task = db.store.get(resolved)
-    _check_continuable(db, task)
+    resolved = resolve_task(db, task_id)
+    task = db.task(resolved)
+    check_continuable(db, task)
     entry = None  # odd input is refused before anything runs
     if from_review:
         if feedback is not None or feedback_file is not None:
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
-        entry = _feedback_entry(db, task, *_read_feedback(db, task, feedback, feedback_file))
+        entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
     pre = preflight(db)
     if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
         entry = review_feedback(db, task, pre.config)
     elif entry is None:
-        entry = _feedback_entry(db, task, *_read_feedback(db, task, None, None))
+        entry = new_feedback(db, task, *_read_feedback(db, task, None, None))
     try:
         db.add_feedback(task.id, entry)
     except BaseException:
@@ -472,95 +368,30 @@ def logs(
     ] = False,
 ) -> None:
     """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
-    from gittask.config import configured_remote, project_root
-    from gittask.errors import GittaskError
-    from gittask.runner import live
-    from gittask.runner import logs as runlogs
-    from gittask.workflow import tasklogs
+    from gittask.workflow.logview import run_log
 
     db = _db(reading=True)
     db.refresh()
     task = db.get(task_id)
-    root = db.logs_folder(task.id)
-    marker = live.marker_for(db.repo, task.id)
-    if marker is not None and not marker.alive:
-        marker = None
-    wanted = run
-    if wanted is None:
-        if marker is not None and follow:
-            wanted = marker.run
-        else:
-            wanted = tasklogs.latest_run(db, task) or (marker.run if marker else None)
-    if wanted is None:
-        raise GittaskError(
-            f"task {task.id[:8]} has no run logs yet",
-            f"run it with 'task start {task.id[:8]}'" if task.run_count == 0 else None,
-        )
-    folder = runlogs.run_folder(root, wanted)
-    live_run = marker is not None and marker.run == wanted
-    view = None
-    if not live_run:
-        remote = configured_remote(project_root(db.repo))
-        view = tasklogs.find_run(db, task.id, wanted, remote, say=output.info)
-        if view is None:
-            have = ", ".join(str(n) for n in tasklogs.known_runs(db, task.id)) or "none"
-            hint = None
-            if wanted == task.run_count and task.status.value == "running":
-                hint = "that run is still going in another clone: its logs come when it ends"
-            elif wanted <= task.run_count:
-                hint = f"the clone that ran it has not pushed them to {remote}"
-            raise GittaskError(
-                f"task {task.id[:8]} has no logs for run {wanted} (runs: {have})", hint
-            )
-    info = view.info if view is not None else runlogs.read_run_info(folder)
+    shown = run_log(db, task, run, follow, execution, say=output.info)
     if feedback:
-        _print_feedback(task, info, wanted)
-    name = runlogs.EXECUTION_LOG if execution else runlogs.AGENT_LOG
-    path = folder / name
-
-    def still_running() -> bool:
-        held = live.marker_for(db.repo, task.id)
-        return held is not None and held.run == wanted and held.alive
-
-    chunks: Iterable[bytes]
-    if follow and live_run:
-        chunks = runlogs.follow(path, still_running)
-    elif view is not None:
-        data = view.read(execution)
-        chunks = iter([data] if data else [])
-    elif path.is_file():
-        chunks = iter([path.read_bytes()])
-    else:
-        chunks = iter([])
-    agent_name = str(info.get("agent") or task.agent or "")
-    _print_chunks(chunks, agent_name if not (raw or execution) else "")
-    if follow and live_run:
+        _print_feedback(task, shown.info, shown.run)
+    _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "")
+    if shown.followed:
         db.refresh()
-        output.info(outcome_line(db.store.get(task.id)))  # push and PR: how it ended
+        output.info(outcome_line(db.task(task.id)))  # push and PR: how it ended
 
 
 def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:
-    from gittask.runner.agents import get_agent
+    from gittask.workflow.logview import lines
 
-    decoder = None
-    if agent_name:
-        try:
-            decoder = get_agent(agent_name).new_output()
-        except ValueError:
-            decoder = None
     out = sys.stdout
     try:
-        for chunk in chunks:
-            if decoder is None:
-                out.buffer.write(chunk)
-                out.flush()
-                continue
-            for line in decoder.feed(chunk):
-                out.write(line + "\n")
-            out.flush()
-        if decoder is not None:
-            for line in decoder.flush():
-                out.write(line + "\n")
+        for item in lines(chunks, agent_name):
+            if isinstance(item, bytes):
+                out.buffer.write(item)
+            else:
+                out.write(item + "\n")
             out.flush()
     except BrokenPipeError:
         pass
@@ -584,56 +415,15 @@ def _print_feedback(task: TaskMetadata, info: dict[str, object], run: int) -> No
 
 
 def containers_section(statuses: set[str]) -> None:
-    """Print running task containers and those a crash left, for ``task list``.
+    """Print running task containers and those a crash left, for ``task list``."""
+    from gittask.workflow.containers import HEADERS, task_containers
 
-    Docker is only asked when a task is recorded ``running`` or a live-run
-    marker exists: the common case (nothing running) stays on the fast path.
-    """
-    from gittask.runner import live
-    from gittask.store.repo import GitRepo, find_git_dir
-
-    git_dir = find_git_dir(Path.cwd().resolve())
-    repo = GitRepo(git_dir=git_dir, workdir=None) if git_dir is not None else _db().repo
-    markers = live.all_markers(repo)
-    if not markers and "running" not in statuses:
-        return
-    from gittask.errors import GittaskError
-    from gittask.runner import container as ctr
-    from gittask.runner import naming
-
-    by_task = {m.task_id: m for m in markers}
-    try:
-        client = ctr.connect(timeout=5)
-        found = ctr.task_containers(client, naming.repo_key(repo))
-    except GittaskError as exc:
-        output.info(f"warning: containers not listed: {exc}")
-        found = []
-    rows = []
-    for item in found:
-        marker = by_task.get(item.task_id)
-        driven = marker is not None and marker.alive and marker.container_id == item.id
-        alive = driven or live.pid_alive(item.host_pid)
-        state = f"{item.status}, run live" if alive else f"{item.status}, ORPHANED (no live run)"
-        rows.append(
-            [item.name, item.task_id[:8], str(item.run), str(item.host_pid), item.created, state]
-        )
-    seen = {item.task_id for item in found}
-    for marker in markers:
-        if marker.task_id not in seen:
-            state = "starting" if marker.alive else "STALE (its process died)"
-            rows.append(
-                [
-                    marker.container_name or "-",
-                    marker.task_id[:8],
-                    str(marker.run),
-                    str(marker.pid),
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(marker.started_at)),
-                    state,
-                ]
-            )
-    if not rows:
+    table = task_containers(statuses)
+    if table.warning:
+        output.info(table.warning)
+    if not table.rows:
         return
     sys.stdout.write("\nTask containers:\n")
-    output.table(["CONTAINER", "TASK", "RUN", "HOST PID", "CREATED", "STATE"], rows)
-    if any("ORPHANED" in r[-1] or "STALE" in r[-1] for r in rows):
+    output.table(HEADERS, table.rows)
+    if table.leftovers:
         output.info("left by a crashed run: 'claude-container clean' removes them")

@@ -10,8 +10,8 @@ import typer
 from gittask.cli import output
 
 if TYPE_CHECKING:
-    from gittask.store.database import TaskDatabase
-    from gittask.store.sync import SyncResult
+    from gittask.workflow.database import TaskDatabase
+    from gittask.workflow.team import SyncResult
 
 RemoteOpt = Annotated[
     str | None,
@@ -23,15 +23,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def _open(remote: str | None) -> tuple[TaskDatabase, str]:
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    db = TaskDatabase.open()
+    db = open_database()
     if remote:
         return db, remote
-    from gittask.config import load_config
+    from gittask.config import load_config, remote_of
 
-    configured = load_config(db.repo)["remote"]
-    return db, str(configured or "origin")
+    return db, remote_of(load_config(db.repo))
 
 
 def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
@@ -39,7 +38,7 @@ def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
     if as_json:
         output.print_json(result.to_dict())
         return
-    for merge in result._merges():
+    for merge in result.merges():
         if merge.merge is not None:
             for line in [c.line() for c in merge.merge.conflicts] + [
                 d.line() for d in merge.merge.deletes_kept
@@ -63,7 +62,7 @@ def register(app: typer.Typer) -> None:
     @app.command("sync")
     def sync_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
         """Fetch tasks from the remote, merge them with local ones, and push the result."""
-        from gittask.store.sync import sync
+        from gittask.workflow.team import sync
 
         db, name = _open(remote)
         result = sync(db.repo, name, progress=_progress())
@@ -72,7 +71,7 @@ def register(app: typer.Typer) -> None:
     @app.command("pull")
     def pull_command(remote: RemoteOpt = None, as_json: JsonOpt = False) -> None:
         """Fetch tasks from the remote and merge them into the local ones (no push)."""
-        from gittask.store.sync import pull
+        from gittask.workflow.team import pull
 
         db, name = _open(remote)
         result = pull(db.repo, name, progress=_progress())
@@ -99,7 +98,7 @@ def register(app: typer.Typer) -> None:
         if task_ids:
             publish_tasks(task_ids, as_json)
             return
-        from gittask.store.sync import push_tasks
+        from gittask.workflow.team import push_tasks
 
         db, name = _open(remote)
         result = push_tasks(db.repo, name, progress=_progress())
@@ -109,11 +108,11 @@ def register(app: typer.Typer) -> None:
 def publish_tasks(task_ids: list[str], as_json: bool) -> None:
     """``task push ID...`` and ``task start ID --publish-only``."""
     from gittask.config import load_config
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
     from gittask.workflow.records import resolve_many
     from gittask.workflow.republish import publish_task
 
-    db = TaskDatabase.open()
+    db = open_database()
     db.refresh()
     config = load_config(db.repo)
     done: dict[str, list[str]] = {}

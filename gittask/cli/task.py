@@ -13,7 +13,7 @@ from gittask.cli.rows import warn_unreadable as _warn_unreadable
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import TaskDatabase
 
 app = typer.Typer(
     help="Create, run, inspect and manage tasks (aliases: ls = list, rm = delete, view = show).",
@@ -32,9 +32,9 @@ DESCRIPTION_HELP = [
 
 def _db(reading: bool = False) -> TaskDatabase:
     """``reading``: the command only reads (it works without write access, from the ref)."""
-    from gittask.store.database import TaskDatabase
+    from gittask.workflow.database import open_database
 
-    return TaskDatabase.open(reading=reading)
+    return open_database(reading=reading)
 
 
 def _short_map(ids: list[str]) -> dict[str, str]:
@@ -223,7 +223,7 @@ def list_tasks(
     from gittask.cli import listing
     from gittask.cli.tables import page, render
     from gittask.errors import UsageError
-    from gittask.store.fastpath import fast_index
+    from gittask.workflow.database import fast_index
 
     if sum(x is not None for x in (jq, template)) + as_json > 1:
         raise UsageError("give one of --json, --jq and --format")
@@ -244,13 +244,13 @@ def list_tasks(
         filters.author = _db().repo.author_string()
     index = fast_index()
     if index is not None:
-        source, all_rows = index, index.rows()
+        all_rows, record_of = index.rows(), index.record
     else:
         db = _db(reading=True)
         all_rows = db.rows()  # brought up to date first
-        source = db.index
+        record_of = db.indexed_record
     short = _short_map([r.id for r in all_rows])
-    chosen = listing.select(all_rows, filters, source.record)
+    chosen = listing.select(all_rows, filters, record_of)
     rows = [row for row, _ in chosen]
     if as_json or jq is not None or template is not None:
         data = [listing.row_json(row, record, short) for row, record in chosen]
@@ -412,7 +412,7 @@ def show(
     from gittask.cli.run import task_json
 
     record = task_json(task)
-    short = _short_map(db.index.ids()).get(task.id, task.id[:8])
+    short = _short_map(db.indexed_ids()).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)
@@ -433,13 +433,13 @@ def search(
         raise UsageError("the search query is empty")
     db = _db(reading=True)
     db.refresh()
-    hits = db.index.search(query)
-    short = _short_map(db.index.ids())
+    hits = db.search(query)
+    short = _short_map(db.indexed_ids())
     if as_json:
         from gittask.cli.listing import row_json
 
         output.print_json(
-            [{**row_json(r, db.index.record(r.id), short), "score": sc} for r, sc in hits]
+            [{**row_json(r, db.indexed_record(r.id), short), "score": sc} for r, sc in hits]
         )
         return
     if not hits:
@@ -448,7 +448,7 @@ def search(
     from gittask.cli import listing
     from gittask.cli.tables import page, render
 
-    lines = [listing.task_line(r, db.index.record(r.id), short) for r, _ in hits]
+    lines = [listing.task_line(r, db.indexed_record(r.id), short) for r, _ in hits]
     page(render(lines, terminal=output.stdout_is_terminal()))
 
 
@@ -461,19 +461,17 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """What happened to tasks, newest first (from the log of refs/claude-tasks)."""
-    from itertools import islice
-
     from gittask.errors import UsageError
-    from gittask.store.history import history as walk
+    from gittask.workflow.records import history
 
     db = _db(reading=True)
     db.refresh()
     wanted = None
     if branch is not None:
-        wanted = {r.id for r in db.index.rows() if r.branch == branch}
+        wanted = {r.id for r in db.indexed_rows() if r.branch == branch}
         if not wanted:
             raise UsageError(f"no task works on branch '{branch}'")
-    entries = list(islice(walk(db.store, wanted), limit))
+    entries = history(db, wanted, limit)
     if as_json:
         output.print_json([e.to_dict() for e in entries])
         return
@@ -522,12 +520,12 @@ def delete(
     branch and an open pull request stay (each is named) unless --branches or
     --close-pr remove them.
     """
-    from gittask.config import load_config
+    from gittask.config import load_config, remote_of
     from gittask.errors import GittaskError, UsageError
     from gittask.model.status import TaskStatus
     from gittask.workflow import deletion
     from gittask.workflow.claims import claimed_elsewhere
-    from gittask.workflow.publish import after_change, remote_of
+    from gittask.workflow.publish import after_change
     from gittask.workflow.records import delete_tasks, ids_with_status, resolve_many
     from gittask.workflow.stop import running_run, stop_task
 
@@ -566,7 +564,7 @@ def delete(
             raise UsageError(
                 f"refusing to delete {len(ids)} task(s) without confirmation", "pass --yes"
             )
-        short = _short_map(db.index.ids())
+        short = _short_map(db.indexed_ids())
         for task_id, one in readable.items():
             title = one.title if one is not None else "(unreadable record)"
             running = " (running: --force stops it)" if task_id in to_stop else ""
@@ -623,7 +621,7 @@ def _readable(db: TaskDatabase, task_id: str) -> TaskMetadata | None:
     from gittask.errors import CorruptRecordError
 
     try:
-        return db.store.get(task_id)
+        return db.task(task_id)
     except CorruptRecordError:
         return None  # deleting it is how it goes away
 

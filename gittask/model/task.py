@@ -17,6 +17,7 @@ from typing import Any
 from gittask.model.clock import format_ts, parse_ts, utcnow
 from gittask.model.feedback import FeedbackEntry
 from gittask.model.status import TaskStatus, check_transition
+from gittask.text import one_line
 
 # metadata.yaml keys, in the order they are written
 _TIMESTAMPS = ("created_at", "started_at", "completed_at", "last_continued_at")
@@ -71,7 +72,7 @@ def title_of(description: str, width: int = 72) -> str:
     for line in description.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
-            return line if len(line) <= width else line[: width - 1] + "…"
+            return one_line(line, width)
     return "(no description)"
 
 

@@ -1,26 +1,29 @@
-"""The agent's container: connect, check the image, create, stream, stop, remove, list.
+"""The Docker engine: :class:`DockerEngine`, and the calls ``build``, ``doctor`` and ``clean`` use.
 
 Uses the docker SDK (imported inside functions: it costs start-up time). The
-container is hardened whatever the image says: the host user's uid:gid, all
-capabilities dropped, ``no-new-privileges``, pid/memory/CPU limits, the
-configured network mode, no Docker socket and no ``~/.ssh``: only the mounts
-given here.
+container gets exactly what its :class:`~gittask.runner.engine.ContainerSpec`
+says (the policy is :mod:`gittask.runner.sandbox`): the host user's uid:gid, the
+capabilities dropped, ``no-new-privileges``, pid/memory/CPU limits, the network
+mode and only the mounts listed (no Docker socket, no ``~/.ssh``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
+import io
 import re
-import threading
+import tarfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import GittaskError
 from gittask.runner import naming
-from gittask.runner.agents.base import StopReason
+from gittask.runner.engine import BindMount as BindMount
+from gittask.runner.engine import ContainerSpec, ContainerState, TaskContainer
+from gittask.runner.engine import labels_for as labels_for
+from gittask.runner.watch import RunInterrupted as RunInterrupted
+from gittask.text import first_line
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -70,15 +73,7 @@ def _engine_reason(exc: BaseException) -> str:
     ):
         if needle in text:
             return words
-    return _first_line(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    # requests' nested reprs are long: keep the interesting end
-    match = re.search(r"\(([^()]*(?:refused|No such file|not found)[^()]*)\)", line)
-    return (match.group(1) if match else line)[:300]
+    return first_line(exc)
 
 
 def ensure_image(client: DockerClient, image: str) -> None:
@@ -91,41 +86,7 @@ def ensure_image(client: DockerClient, image: str) -> None:
             f"image {image} not found", "run `claude-container build` to build it"
         ) from None
     except APIError as exc:
-        raise GittaskError(f"cannot inspect image {image}: {_first_line(exc)}") from None
-
-
-@dataclass
-class BindMount:
-    source: str
-    target: str
-    read_only: bool = False
-
-
-@dataclass
-class ContainerSpec:
-    image: str
-    command: list[str]
-    environment: dict[str, str]
-    labels: dict[str, str]
-    user: str
-    name: str
-    binds: list[BindMount] = field(default_factory=list)
-    tmpfs: list[str] = field(default_factory=list)  # empty folders laid over paths
-    working_dir: str = "/workspace"
-    network: str | None = "bridge"
-    memory: str | None = "4g"
-    cpus: float | None = 2.0
-    pids_limit: int | None = 512
-
-
-def labels_for(repo_key: str, task_id: str, run: int, pid: int) -> dict[str, str]:
-    return {
-        naming.LABEL_TOOL: "1",
-        naming.LABEL_REPO: repo_key,
-        naming.LABEL_TASK: task_id,
-        naming.LABEL_RUN: str(run),
-        naming.LABEL_HOST_PID: str(pid),
-    }
+        raise GittaskError(f"cannot inspect image {image}: {first_line(exc)}") from None
 
 
 def create(client: DockerClient, spec: ContainerSpec) -> Container:
@@ -142,15 +103,15 @@ def create(client: DockerClient, spec: ContainerSpec) -> Container:
         for t in spec.tmpfs
     ]
     kwargs: dict[str, Any] = {
-        "command": spec.command,
-        "environment": spec.environment,
-        "labels": spec.labels,
+        "command": list(spec.command),
+        "environment": spec.full_environment(),
+        "labels": dict(spec.labels),
         "user": spec.user,
         "name": spec.name,
         "working_dir": spec.working_dir,
         "mounts": mounts,
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
+        "cap_drop": list(spec.cap_drop),
+        "security_opt": list(spec.security_opt),
         "detach": True,
         "stdin_open": False,
         "tty": False,
@@ -196,89 +157,6 @@ def _api_reason(exc: Exception) -> str:
     return " ".join(text.split())[:400]
 
 
-@dataclass
-class StreamResult:
-    exit_code: int | None
-    stopped: StopReason | None
-    duration: float
-
-
-class RunInterrupted(Exception):
-    """Raised in the main thread by SIGINT/SIGTERM/SIGHUP during a run."""
-
-    def __init__(self, signal_name: str = "SIGINT") -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-def stream(
-    container: Container,
-    on_chunk: Callable[[bytes], None],
-    finished: Callable[[], bool],
-    timeout: float,
-    silence: float,
-    grace: float,
-    on_stop: Callable[[StopReason], None] | None = None,
-) -> StreamResult:
-    """Pass the container's output to ``on_chunk`` until it exits or must be stopped.
-
-    Stops (kills) it when the wall-clock ``timeout`` passes, when it prints
-    nothing for ``silence`` seconds, or ``grace`` seconds after ``finished()``
-    turned true while it keeps running. An interrupt (``RunInterrupted`` or
-    ``KeyboardInterrupt``) kills it and is re-raised.
-    """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue()
-
-    def reader() -> None:
-        try:
-            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                chunks.put(chunk)
-        except BaseException as exc:  # handed to the main thread
-            chunks.put(exc)
-        finally:
-            chunks.put(None)
-
-    begun = time.monotonic()
-    last_output = begun
-    finished_at: float | None = None
-    stopped: StopReason | None = None
-    thread = threading.Thread(target=reader, name="container-logs", daemon=True)
-    thread.start()
-    try:
-        while True:
-            now = time.monotonic()
-            if stopped is None:
-                if now - begun >= timeout:
-                    stopped = "timeout"
-                elif now - last_output >= silence:
-                    stopped = "idle"
-                elif finished_at is not None and now - finished_at >= grace:
-                    stopped = "after_result"
-                if stopped is not None:
-                    if on_stop is not None:
-                        on_stop(stopped)
-                    kill(container)
-            try:
-                item = chunks.get(timeout=0.25)
-            except queue.Empty:
-                continue
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                if stopped is None:
-                    raise GittaskError(f"lost the container's output: {_first_line(item)}")
-                break
-            last_output = time.monotonic()
-            on_chunk(item)
-            if finished_at is None and finished():
-                finished_at = last_output
-    except (RunInterrupted, KeyboardInterrupt):
-        kill(container)
-        raise
-    exit_code = wait(container)
-    return StreamResult(exit_code, stopped, time.monotonic() - begun)
-
-
 def wait(container: Container, timeout: int = 30) -> int | None:
     from docker.errors import DockerException
 
@@ -301,7 +179,7 @@ def kill(container: Container) -> None:
 
 def remove(client: DockerClient | None, container_id: str, attempts: int = 5) -> bool:
     """Remove a container, running or not; True when it is gone."""
-    from docker.errors import APIError, DockerException, NotFound
+    from docker.errors import DockerException, NotFound
 
     if client is None:
         return False
@@ -311,28 +189,12 @@ def remove(client: DockerClient | None, container_id: str, attempts: int = 5) ->
             return True
         except NotFound:
             return True
-        except APIError as exc:
-            if "already in progress" in str(exc):
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            time.sleep(0.2 * (attempt + 1))
-        except (DockerException, OSError):
+        except (DockerException, OSError):  # "removal already in progress", a busy engine
             time.sleep(0.2 * (attempt + 1))
     return False
 
 
 # -- listing (task list, clean) --------------------------------------------------------
-
-
-@dataclass
-class TaskContainer:
-    id: str
-    name: str
-    status: str  # docker's state: running, exited, created, ...
-    task_id: str
-    run: int
-    host_pid: int
-    created: str
 
 
 def task_containers(client: DockerClient, repo_key: str | None = None) -> list[TaskContainer]:
@@ -363,3 +225,110 @@ def task_containers(client: DockerClient, repo_key: str | None = None) -> list[T
             )
         )
     return found
+
+
+# -- the Engine ------------------------------------------------------------------------
+
+
+class DockerEngine:
+    """:class:`gittask.runner.engine.Engine` on a Docker engine (the docker SDK)."""
+
+    name = "docker"
+
+    def __init__(self, client: DockerClient) -> None:
+        self.client = client
+        self._images: dict[str, str] = {}  # container id -> image, for start's message
+
+    @classmethod
+    def connect(cls, timeout: int = 30) -> DockerEngine:
+        return cls(connect(timeout))
+
+    def _container(self, container_id: str) -> Container:
+        from docker.errors import DockerException
+
+        try:
+            return self.client.containers.get(container_id)
+        except DockerException as exc:
+            raise GittaskError(f"container {container_id[:12]}: {_api_reason(exc)}") from None
+
+    def ensure_image(self, image: str) -> None:
+        ensure_image(self.client, image)
+
+    def create(self, spec: ContainerSpec) -> str:
+        container_id = str(create(self.client, spec).id)
+        self._images[container_id] = spec.image
+        return container_id
+
+    def start(self, container_id: str) -> None:
+        image = self._images.get(container_id, "the image")
+        start(self._container(container_id), image)
+
+    def output(self, container_id: str) -> Iterator[bytes]:
+        logs = self._container(container_id).logs(
+            stream=True, follow=True, stdout=True, stderr=True
+        )
+        yield from logs
+
+    def stop(self, container_id: str) -> None:
+        from docker.errors import DockerException
+
+        with contextlib.suppress(DockerException, OSError, GittaskError):
+            kill(self._container(container_id))
+
+    def wait(self, container_id: str, timeout: float = 30) -> int | None:
+        try:
+            container = self._container(container_id)
+        except GittaskError:
+            return None
+        return wait(container, int(timeout))
+
+    def remove(self, container_id: str) -> bool:
+        self._images.pop(container_id, None)
+        return remove(self.client, container_id)
+
+    def inspect(self, container_id: str) -> ContainerState | None:
+        from docker.errors import NotFound
+
+        try:
+            attrs = self.client.api.inspect_container(container_id)
+        except NotFound:
+            return None
+        state = attrs.get("State") or {}
+        code = state.get("ExitCode")
+        return ContainerState(
+            id=str(attrs.get("Id", container_id)),
+            status=str(state.get("Status") or ""),
+            exit_code=int(code)
+            if isinstance(code, int) and state.get("Status") == "exited"
+            else None,
+            labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
+        )
+
+    def containers(self, repo_key: str | None = None) -> list[TaskContainer]:
+        return task_containers(self.client, repo_key)
+
+    def copy_in(self, container_id: str, path: str, data: bytes, mode: int = 0o644) -> None:
+        folder, _, name = path.rpartition("/")
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        if not self._container(container_id).put_archive(folder or "/", archive.getvalue()):
+            raise GittaskError(f"cannot copy {path} into container {container_id[:12]}")
+
+    def copy_out(self, container_id: str, path: str) -> bytes:
+        from docker.errors import DockerException
+
+        try:
+            stream, _stat = self._container(container_id).get_archive(path)
+        except DockerException as exc:
+            raise GittaskError(
+                f"cannot copy {path} out of the container: {_api_reason(exc)}"
+            ) from None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r") as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            extracted = tar.extractfile(member) if member is not None else None
+            if extracted is None:
+                raise GittaskError(f"{path} in the container is not a file")
+            return extracted.read()

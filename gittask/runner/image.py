@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from gittask.errors import GittaskError
+from gittask.text import one_line
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -214,8 +215,7 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
 
 
 def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(_ANSI.sub("", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return one_line(_ANSI.sub("", text), limit)
 
 
 def _reason(exc: Exception) -> str:

@@ -20,7 +20,7 @@ from gittask.store.repo import GitRepo
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from gittask.runner.container import TaskContainer
+    from gittask.runner.engine import TaskContainer
 
 
 @dataclass

@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gittask.errors import GittaskError
+from gittask.files import write_atomic
 from gittask.runner import naming
 from gittask.store.repo import GitRepo
 
@@ -147,6 +147,21 @@ def _task_lock(marker_file: Path) -> Iterator[None]:
             os.close(fd)  # releases the lock
 
 
+def already_running(held: RunMarker) -> GittaskError:
+    """The refusal when a live process of this machine runs the task."""
+    return GittaskError(
+        f"task {held.task_id[:8]} is already running (run {held.run}, pid {held.pid})",
+        f"follow it with 'task logs {held.task_id[:8]} --follow'",
+    )
+
+
+def refuse_if_running(repo: GitRepo, task_id: str) -> None:
+    """Raise :func:`already_running` when a live process here runs the task."""
+    held = marker_for(repo, task_id)
+    if held is not None and held.alive:
+        raise already_running(held)
+
+
 def claim(repo: GitRepo, marker: RunMarker) -> Path:
     """Create the marker, refusing when a live run of the task holds it.
 
@@ -158,21 +173,14 @@ def claim(repo: GitRepo, marker: RunMarker) -> Path:
     with _task_lock(path):
         held = read_marker(path)
         if held is not None and held.alive:
-            raise GittaskError(
-                f"task {marker.task_id[:8]} is already running (run {held.run}, pid {held.pid})",
-                f"follow it with 'task logs {marker.task_id[:8]} --follow'",
-            )
+            raise already_running(held)
         update(repo, marker)  # replaces a stale marker (left by a crashed run) at once
     return path
 
 
 def update(repo: GitRepo, marker: RunMarker) -> None:
     """Rewrite the marker atomically (readers never see half a file)."""
-    path = marker_path(repo, marker.task_id)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(marker.to_json())
-    os.replace(tmp, path)
+    write_atomic(marker_path(repo, marker.task_id), marker.to_json())
 
 
 def release(repo: GitRepo, marker: RunMarker) -> None:

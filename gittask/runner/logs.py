@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from gittask.files import write_atomic
+
 AGENT_LOG = "claude_output.log"
 EXECUTION_LOG = "execution.log"
 RUN_INFO = "run.json"
@@ -177,9 +179,8 @@ class RunLogs:
 
     def save_info(self, **fields: Any) -> None:
         self.info.update(self.scrub.data(fields))
-        tmp = self.folder / f".{RUN_INFO}.tmp"
-        tmp.write_text(json.dumps(self.info, indent=1, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, self.folder / RUN_INFO)
+        text = json.dumps(self.info, indent=1, default=str) + "\n"
+        write_atomic(self.folder / RUN_INFO, text, mode=0o644)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):

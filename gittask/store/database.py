@@ -8,41 +8,50 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Protocol
+
+import pygit2
 
 from gittask.errors import GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
+from gittask.store.history import HistoryEntry
+from gittask.store.history import history as walk_history
 from gittask.store.index import MEMORY, IndexRow, IndexUnwritableError, TaskIndex
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
 
-# Merges task state that a plain `git fetch` brought in. Called with the
-# database before every read; returns the remote-tracking tip it integrated
-# ("" when there is none). The default is the sync layer's integrate_fetched.
-IntegrateHook = Callable[["TaskDatabase"], str]
-_integrate_hook: IntegrateHook | None = None
 
+class RemoteLink(Protocol):
+    """The remote side of the database, given to it by whoever opens it.
 
-def set_integrate_hook(hook: IntegrateHook | None) -> None:
-    """Replace the read-path integration (None restores the default)."""
-    global _integrate_hook
-    _integrate_hook = hook
+    The database never imports the sync layer: :func:`gittask.workflow.database.open_database`
+    passes :class:`gittask.store.sync.SyncLink` for the configured remote. Without a
+    link the database is local only (nothing fetched is merged on read).
+    """
 
+    def integrate(self, repo: GitRepo, index: TaskIndex) -> str:
+        """Merge task state a plain ``git fetch`` brought, before a read; the
+        remote-tracking tip now contained ("" when there is none)."""
+        ...
 
-def _integrate_fetched(db: TaskDatabase) -> str:
-    from gittask.store.sync import integrate_fetched
-
-    return integrate_fetched(db)
+    def after_write(self, repo: GitRepo) -> None:
+        """After a write to the data ref (the first task sets up the fetch refspecs)."""
+        ...
 
 
 class TaskDatabase:
-    def __init__(self, repo: GitRepo, *, reading: bool = False) -> None:
-        """``reading``: a command that only reads tasks; it goes on from the ref
-        (with one warning) when the index cannot be written."""
+    def __init__(
+        self, repo: GitRepo, link: RemoteLink | None = None, *, reading: bool = False
+    ) -> None:
+        """``link``: the remote side (none: local only); ``reading``: a command that only
+        reads tasks; it goes on from the ref (with one warning) when the index cannot
+        be written."""
         self.repo = repo
+        self.link = link
         self.reading = reading
         self.store = TaskStore(repo)
         self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
@@ -51,9 +60,13 @@ class TaskDatabase:
 
     @classmethod
     def open(
-        cls, start: str | os.PathLike[str] | None = None, *, reading: bool = False
+        cls,
+        start: str | os.PathLike[str] | None = None,
+        link: RemoteLink | None = None,
+        *,
+        reading: bool = False,
     ) -> TaskDatabase:
-        return cls(GitRepo.discover(start), reading=reading)
+        return cls(GitRepo.discover(start), link, reading=reading)
 
     # -- freshness -----------------------------------------------------------------
 
@@ -67,7 +80,7 @@ class TaskDatabase:
             self.index.refresh(self.store)
             return
         try:
-            remote_seen = (_integrate_hook or _integrate_fetched)(self)
+            remote_seen = self.link.integrate(self.repo, self.index) if self.link else ""
             self.index.refresh(self.store)
             if self.index.get_meta("remote_seen") != remote_seen:
                 self.index.set_meta("remote_seen", remote_seen)
@@ -110,6 +123,43 @@ class TaskDatabase:
         self._sync_workcopy((task.id,))
         return task
 
+    def task(self, task_id: str, at: pygit2.Oid | None = None) -> TaskMetadata:
+        """The record of the task with this full id (as of commit ``at``, default the tip)."""
+        return self.store.get(task_id, self.store.root(at) if at is not None else None)
+
+    def exists(self, task_id: str) -> bool:
+        return self.store.exists(task_id)
+
+    def tip(self) -> pygit2.Oid | None:
+        """The data ref's commit (for an undo by compare-and-swap)."""
+        return self.store.tip()
+
+    # the index as it is (call refresh() first when fetched state may matter)
+
+    def indexed_rows(self, status: str | None = None) -> list[IndexRow]:
+        return self.index.rows(status)
+
+    def indexed_ids(self) -> list[str]:
+        return self.index.ids()
+
+    def indexed_record(self, task_id: str) -> dict[str, Any]:
+        return self.index.record(task_id)
+
+    def search(self, query: str) -> list[tuple[IndexRow, float]]:
+        return self.index.search(query)
+
+    def branch_owner(self, branch: str) -> str | None:
+        """The task whose branch this is, if any."""
+        return self.index.branch_owner(branch)
+
+    def history(self, task_ids: set[str] | None = None) -> Iterator[HistoryEntry]:
+        """What happened to tasks (all, or ``task_ids``), newest first, from the data ref."""
+        return walk_history(self.store, task_ids)
+
+    def reindex(self) -> None:
+        """Bring the index up to the data ref (no fetched state merged)."""
+        self.index.refresh(self.store)
+
     # -- writing -------------------------------------------------------------------
 
     def _after_write(self, task_id: str | None) -> None:
@@ -120,9 +170,8 @@ class TaskDatabase:
                 f"the change was stored on {self.store.ref}, but {exc.message}", exc.hint
             ) from None
         self._sync_workcopy((task_id,) if task_id else ())
-        from gittask.store.sync import ensure_configured
-
-        ensure_configured(self.repo)  # the first task makes `git push` carry the data ref
+        if self.link is not None:
+            self.link.after_write(self.repo)  # the first task sets up the fetch refspecs
 
     def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
         """Store a new task; ``check`` sees the index as of the ref it writes on."""

@@ -6,9 +6,9 @@ ref reads and one sqlite query.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from gittask.config import configured_remote
 from gittask.store import layout
 from gittask.store.fastrefs import read_ref
 from gittask.store.index import TaskIndex
@@ -17,11 +17,18 @@ from gittask.store.repo import common_dir_of, find_git_dir
 INDEX_FILE = "index.sqlite"
 
 
-def fast_index(start: Path | None = None) -> TaskIndex | None:
+def _default_remote(_root: Path) -> str:
+    return layout.DEFAULT_REMOTE
+
+
+def fast_index(
+    start: Path | None = None, remote_for: Callable[[Path], str] = _default_remote
+) -> TaskIndex | None:
     """The index, if it is provably current, found without loading pygit2.
 
     Current means: the data ref and the remote-tracking branch are exactly
-    where they were when the index was last brought up to date.
+    where they were when the index was last brought up to date. ``remote_for``
+    names the remote from the main checkout's folder (the project's config).
     """
     git_dir = find_git_dir((start or Path.cwd()).resolve())
     if git_dir is None:
@@ -32,7 +39,7 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
         return None
     tip = read_ref(common, layout.DATA_REF)
     # the main checkout's config names the remote (a wrong guess only costs the slow path)
-    name = configured_remote(common.parent) if common.name == ".git" else "origin"
+    name = remote_for(common.parent) if common.name == ".git" else layout.DEFAULT_REMOTE
     remote = read_ref(common, f"refs/remotes/{name}/{layout.REMOTE_BRANCH}")
     if tip is None or remote is None:
         return None

@@ -380,7 +380,10 @@ class TaskIndex:
             if query.lower() in text:
                 score += 10  # the whole phrase
             scored.append((row, score))
-        scored.sort(key=lambda pair: (-pair[1], pair[0].created_at or ""), reverse=False)
+        # best first; ties newest first, as `task list` orders rows (created_at DESC, id)
+        scored.sort(key=lambda pair: pair[0].id)
+        scored.sort(key=lambda pair: pair[0].created_at or "", reverse=True)
+        scored.sort(key=lambda pair: -pair[1])
         return scored
 
     # -- bringing it up to date --------------------------------------------------

@@ -15,6 +15,9 @@ from __future__ import annotations
 DATA_REF = "refs/claude-tasks"
 NOTES_REF = "refs/notes/claude-tasks"
 REMOTE_BRANCH = "claude-tasks"  # the data ref's name on a remote (refs/heads/claude-tasks)
+#: The remote when nobody names one (the project's config ``remote`` does: see
+#: :func:`gittask.config.remote_of`).
+DEFAULT_REMOTE = "origin"
 
 TASKS_DIR = "tasks"
 TOMBSTONES_DIR = "tombstones"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gittask.config import configured_remote, project_root
 from gittask.errors import UsageError
 from gittask.store.database import TaskDatabase
 
@@ -71,9 +72,11 @@ def check_branch_name(name: str, what: str = "branch") -> str:
     return name
 
 
-def check_branch_free(db: TaskDatabase, name: str) -> None:
-    """Refuse a branch another task uses, or that exists locally or on origin."""
-    owner = db.index.branch_owner(name)
+def check_branch_free(db: TaskDatabase, name: str, remote: str | None = None) -> None:
+    """Refuse a branch another task uses, or that exists locally or on ``remote``
+    (default: the remote the project's config names)."""
+    remote = remote or configured_remote(project_root(db.repo))
+    owner = db.branch_owner(name)
     if owner is not None:
         raise UsageError(
             f"branch '{name}' is already used by task {owner[:8]}",
@@ -84,16 +87,18 @@ def check_branch_free(db: TaskDatabase, name: str) -> None:
         raise UsageError(
             f"branch '{name}' already exists in this repository", "choose another with --branch"
         )
-    if f"refs/remotes/origin/{name}" in refs:
+    if f"refs/remotes/{remote}/{name}" in refs:
         raise UsageError(
-            f"branch '{name}' already exists on origin", "choose another with --branch"
+            f"branch '{name}' already exists on {remote}", "choose another with --branch"
         )
 
 
-def check_base_exists(db: TaskDatabase, base: str) -> None:
+def check_base_exists(db: TaskDatabase, base: str, remote: str | None = None) -> None:
+    """Refuse a base branch that exists neither here nor as ``remote``'s copy."""
+    remote = remote or configured_remote(project_root(db.repo))
     refs = db.repo.pygit.references
-    if f"refs/heads/{base}" not in refs and f"refs/remotes/origin/{base}" not in refs:
+    if f"refs/heads/{base}" not in refs and f"refs/remotes/{remote}/{base}" not in refs:
         raise UsageError(
-            f"base branch '{base}' does not exist here or on origin",
+            f"base branch '{base}' does not exist here or on {remote}",
             "run 'git fetch', or name an existing branch with --base",
         )

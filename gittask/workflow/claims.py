@@ -87,7 +87,7 @@ class ClaimLost(Exception):
     def refusal(self, db: TaskDatabase) -> GittaskError:
         theirs = self.theirs
         with contextlib.suppress(GittaskError):
-            theirs = db.store.get(theirs.id)  # merged: what this clone now holds
+            theirs = db.task(theirs.id)  # merged: what this clone now holds
         if theirs.status is TaskStatus.RUNNING:
             return running_elsewhere(theirs)
         return GittaskError(
@@ -105,7 +105,7 @@ def _remote_copy(db: TaskDatabase, remote: str, task_id: str) -> TaskMetadata | 
         target = tip.resolve().target
         if not isinstance(target, pygit2.Oid):
             return None
-        return db.store.get(task_id, db.store.root(target))
+        return db.task(task_id, at=target)
     except (GittaskError, KeyError, ValueError, pygit2.GitError):
         return None  # not readable: the merge says what is wrong
 
@@ -193,7 +193,7 @@ def roll_back(
             return f"run {claimed.run_count} lost its claim to another clone"
 
         db.update(claimed.id, undo, "undo")
-    db.index.refresh(db.store)
+    db.reindex()
     with contextlib.suppress(GittaskError):
         sync.integrate(db.repo, remote)
         sync.merge_notes(db.repo, remote)

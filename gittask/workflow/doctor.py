@@ -92,6 +92,13 @@ class ImageReport:
         ]
 
 
+def probe_built_image(tag: str, agent: str = "claude") -> ImageReport:
+    """:func:`probe_image` on the Docker engine that answers (``build --check``)."""
+    from gittask.runner.image import docker_client
+
+    return probe_image(docker_client(), tag, agent)
+
+
 def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageReport:
     """Run ``tag`` once to read its agent's version, uid and git version."""
     from docker.errors import DockerException, ImageNotFound
@@ -144,7 +151,7 @@ def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageR
 
 def run_checks(repo: GitRepo) -> list[Check]:
     """Engine, image, credentials, remote and GitHub token, one :class:`Check` each."""
-    from gittask.config import load_config
+    from gittask.config import load_config, remote_of
     from gittask.workflow.project import image_tag
 
     checks: list[Check] = []
@@ -174,7 +181,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
                 None if names else "export ANTHROPIC_API_KEY=... (or CLAUDE_CODE_OAUTH_TOKEN)",
             )
         )
-    remote = str(config["remote"] or "origin")
+    remote = remote_of(config)
     url = repo.config_get(f"remote.{remote}.url")
     checks.append(
         Check(

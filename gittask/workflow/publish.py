@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gittask.config import ProjectConfig, load_config
+from gittask.config import ProjectConfig, load_config, remote_of
 from gittask.errors import GittaskError
 from gittask.notices import notice
 from gittask.store import sync
@@ -37,10 +37,6 @@ def unreachable_line(remote: str) -> str:
         f"{remote} is unreachable: the change is saved locally and goes with the next "
         "`task sync`"
     )
-
-
-def remote_of(config: ProjectConfig) -> str:
-    return str(config["remote"] or sync.DEFAULT_REMOTE)
 
 
 def auto_remote(db: TaskDatabase, config: ProjectConfig | None = None) -> str | None:

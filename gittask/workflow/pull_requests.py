@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gittask.config import ProjectConfig
+from gittask.config import ProjectConfig, remote_of
 from gittask.errors import GittaskError, TaskNotFoundError, UsageError
 from gittask.forge.github import (
     ForgeError,
@@ -23,10 +23,10 @@ from gittask.forge.urls import PullRef, RepoRef, apply_instead_of, parse_remote_
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store.database import TaskDatabase
-from gittask.workflow.publish import after_change, fetch_and_merge, remote_of
+from gittask.workflow.publish import after_change, fetch_and_merge
 
 if TYPE_CHECKING:
-    from gittask.workflow.hooks import RunInfo
+    from gittask.workflow.run_info import RunInfo
 
 
 #: key of a review feedback entry listing the reviews and comments it took
@@ -49,7 +49,7 @@ def github_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
 
 def remote_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
     """The GitHub repository the task branches are pushed to (the configured remote's)."""
-    remote = config["remote"] or "origin"
+    remote = remote_of(config)
     url = db.repo.config_get(f"remote.{remote}.url")
     from_url = None
     if url:
@@ -116,7 +116,7 @@ def open_pull_request(
     env: Mapping[str, str] | None = None,
 ) -> PullOutcome:
     """Open (or adopt) the task's PR and record it; never raises for a missing forge."""
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     try:
         forge = forge_for(db, config, env)
         title = task.title
@@ -184,7 +184,7 @@ def refresh_pull_states(
 
     db.refresh()
     candidates = []
-    for row in db.index.rows():
+    for row in db.indexed_rows():
         if task_ids is not None and row.id not in task_ids:
             continue
         if row.pr_url and row.status in ("created", "continued", "failed", "closed"):
@@ -194,14 +194,12 @@ def refresh_pull_states(
     forge = forge_for(db, config)
     moved = []
     for task_id in candidates:
-        task = db.store.get(task_id)
+        task = db.task(task_id)
         if not task.pr_number:
             continue
         pull = forge.get_pull(task.pr_number)
         target = _PR_STATUS.get(pull.status)
-        if target is None:
-            if pull.state == "open" and task.status is TaskStatus.CLOSED:
-                continue  # reopened on GitHub: continuing the task will run it
+        if target is None:  # open (or reopened on GitHub: continuing the task runs it)
             continue
         if target is task.status or target not in TRANSITIONS[task.status]:
             continue
@@ -255,7 +253,7 @@ def task_for_pull(db: TaskDatabase, ref: PullRef, config: ProjectConfig) -> str:
 def _by_stored_url(db: TaskDatabase, ref: PullRef) -> str | None:
     from gittask.forge.urls import parse_pull_ref
 
-    for row in db.index.rows():
+    for row in db.indexed_rows():
         if row.pr_url:
             stored = parse_pull_ref(row.pr_url)
             if stored and stored.number == ref.number and stored.repo.same_repo(ref.repo):
@@ -264,9 +262,9 @@ def _by_stored_url(db: TaskDatabase, ref: PullRef) -> str | None:
 
 
 def _by_pull(db: TaskDatabase, marked: str | None, head_branch: str) -> str | None:
-    if marked and db.index.record(marked):
+    if marked and db.indexed_record(marked):
         return marked
-    return db.index.branch_owner(head_branch)
+    return db.branch_owner(head_branch)
 
 
 def review_feedback(db: TaskDatabase, task: TaskMetadata, config: ProjectConfig) -> FeedbackEntry:

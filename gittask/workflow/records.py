@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from gittask.config import configured_remote, project_root
 from gittask.errors import UsageError
-from gittask.model import TaskMetadata, TaskStatus
+from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.task import new_task_id
 from gittask.store.database import TaskDatabase
+from gittask.store.history import HistoryEntry
 from gittask.workflow.branches import (
     check_base_exists,
     check_branch_free,
@@ -39,11 +41,12 @@ def record_task(
     task_id = task_id or new_task_id()
     labels = check_labels(labels or [])
     db.refresh()
+    remote = configured_remote(project_root(db.repo))
     name = check_branch_name(branch) if branch else suggest_branch(description, task_id)
-    check_branch_free(db, name)
+    check_branch_free(db, name, remote)
     if base:
         base = check_branch_name(base, "base branch")
-        check_base_exists(db, base)
+        check_base_exists(db, base, remote)
     task = TaskMetadata(
         id=task_id,
         description=description + "\n",
@@ -55,7 +58,7 @@ def record_task(
         extra={"labels": labels} if labels else {},
     )
     # checked again as part of the write: two creates racing for one branch, one wins
-    stored = db.create(task, lambda: check_branch_free(db, name))
+    stored = db.create(task, lambda: check_branch_free(db, name, remote))
     if publish:
         after_change(db)
     return stored
@@ -80,6 +83,13 @@ def delete_tasks(db: TaskDatabase, ids: list[str]) -> list[TaskMetadata]:
     if deleted:
         after_change(db)
     return deleted
+
+
+def history(db: TaskDatabase, task_ids: set[str] | None, limit: int) -> list[HistoryEntry]:
+    """What happened to tasks (all, or ``task_ids``), newest first, at most ``limit``."""
+    from itertools import islice
+
+    return list(islice(db.history(task_ids), limit))
 
 
 #: Longest label, in characters.
@@ -121,3 +131,20 @@ def change_labels(
     task = db.update(task_id, relabel, "label")
     after_change(db)
     return task
+
+
+def new_feedback(db: TaskDatabase, task: TaskMetadata, text: str, kind: str) -> FeedbackEntry:
+    """The feedback entry to store; refused (UsageError) when empty or too large for one
+    record."""
+    from gittask.store import layout
+    from gittask.store.taskstore import record_bytes
+
+    if not text.strip():
+        raise UsageError("the feedback is empty; nothing was stored")
+    entry = FeedbackEntry(
+        feedback=text.strip() + "\n",
+        feedback_type=FeedbackType(kind),
+        author=db.repo.author_string(),
+    )
+    record_bytes(f"{layout.task_dir(task.id)}/feedback/{entry.id}.yaml", entry.to_dict())
+    return entry

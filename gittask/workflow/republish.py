@@ -9,7 +9,7 @@ task has none yet.
 
 from __future__ import annotations
 
-from gittask.config import ProjectConfig
+from gittask.config import ProjectConfig, remote_of
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.store import runlogs, sync
@@ -21,12 +21,12 @@ def publish_task(db: TaskDatabase, task_id: str, config: ProjectConfig) -> list[
     """Push the task's existing work and record, then open its PR; lines for the user."""
     from gittask.workflow.pull_requests import open_pull_request
 
-    remote = publish.remote_of(config)
+    remote = remote_of(config)
     if not sync.remote_exists(db.repo, remote):
         raise GittaskError(
             f"there is no git remote '{remote}'", f"add one with: git remote add {remote} <url>"
         )
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     short = task.id[:8]
     local = f"refs/heads/{task.branch_name}"
     if not task.commit_hash or local not in db.repo.pygit.references:

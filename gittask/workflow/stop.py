@@ -60,7 +60,7 @@ def stop_task(
     from gittask.workflow.publish import after_change
     from gittask.workflow.run import recover_stale_run
 
-    task = db.store.get(task_id)
+    task = db.task(task_id)
     marker = running_run(db, task)
     if marker is None:
         if task.status is not TaskStatus.RUNNING:
@@ -73,7 +73,7 @@ def stop_task(
         recover_stale_run(db, task.id)
         if publish:
             after_change(db)
-        return StopResult(db.store.get(task.id), None, None)
+        return StopResult(db.task(task.id), None, None)
     try:
         os.kill(marker.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -93,7 +93,7 @@ def stop_task(
             )
         time.sleep(0.1)
     db.refresh()
-    current = db.store.get(task.id)
+    current = db.task(task.id)
     if current.status not in (TaskStatus.RUNNING, TaskStatus.FAILED):
         return StopResult(current, marker.run, marker.pid)  # it finished first
     by = db.repo.author_string()

@@ -110,7 +110,8 @@ class CommandAgent:
     def _check_settings(settings: AgentSettings) -> str | None:
         if not (settings.command and settings.command.strip()):
             return (
-                "the `command` agent needs a command to run: set the agent's `command` "
-                "setting (a shell command run inside the image)"
+                "the `command` agent needs a command to run: set it with "
+                "`claude-container config set agent_command '...'` (a shell command run "
+                "inside the image)"
             )
         return check_settings(settings)

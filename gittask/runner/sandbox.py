@@ -1,0 +1,160 @@
+"""The sandbox policy: what the agent's container may see and do. Review changes here.
+
+One function, :func:`container_spec`, turns a run's inputs into the
+:class:`~gittask.runner.engine.ContainerSpec` an engine creates the container
+from, whatever the image says:
+
+- **user**: the host user's uid:gid (``IS_SANDBOX=1`` when that is root: the
+  container is the sandbox, and Claude Code refuses root without it);
+- **hardening**: every capability dropped, ``no-new-privileges``;
+- **limits**: memory, CPUs, processes, the network mode (config);
+- **mounts**, and nothing else (no Docker socket, no ``~/.ssh``, no home):
+
+  ============================== =========================== ==========
+  host                           container                   access
+  ============================== =========================== ==========
+  the run's worktree             ``/workspace``              read-write
+  the prompt file                ``/run/gittask/prompt.md``  read-only
+  the repository's git folder    the same path               read-only
+  a minimal git config           ``<git folder>/config``     read-only
+  the worktree's admin folder    the same path               read-write
+  the run's new-objects folder   ``/run/gittask/objects``    read-write
+  the agent's per-task state     the agent's ``state_dir``   read-write
+  ============================== =========================== ==========
+
+  and the tool's private folder inside the git folder is hidden under an empty
+  read-only tmpfs;
+- **environment**: the agent's (never a secret), git's identity and object
+  folders; the credentials travel apart (``ContainerSpec.secrets``): given to
+  the container, never logged.
+
+Git inside the container writes new objects to the run's own folder and reads
+the repository's as an alternate: it cannot alter anything already stored (see
+:mod:`gittask.runner.worktree`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gittask.runner.agents.base import DEFAULT_PROMPT_FILE, WORKDIR
+from gittask.runner.engine import BindMount, ContainerSpec, labels_for
+
+#: The container's view of the run's new-objects folder.
+OBJECTS_IN_CONTAINER = "/run/gittask/objects"
+
+
+@dataclass(frozen=True)
+class Limits:
+    network: str | None = "bridge"
+    memory: str | None = "4g"
+    cpus: float | None = 2.0
+    pids_limit: int | None = 512
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The host folders of one run (see :class:`gittask.runner.worktree.Worktree`)."""
+
+    worktree: Path  # the checkout
+    admin: Path  # <git folder>/worktrees/<name>: HEAD, index
+    objects: Path  # the run's new objects
+    git_config: Path  # the minimal config laid over the repository's
+    prompt_file: Path
+    common_dir: Path  # the repository's git folder
+    private_dir: Path | None  # the tool's folder inside it (hidden), when it exists
+    agent_state: Path | None = None  # mounted at the agent's state_dir
+
+
+@dataclass(frozen=True)
+class SandboxInputs:
+    """Everything the policy decides from."""
+
+    image: str
+    name: str
+    command: tuple[str, ...]
+    agent_environment: Mapping[str, str]  # Agent.environment(): never a secret
+    agent_state_dir: str | None  # Agent.state_dir
+    credentials: Mapping[str, str] = field(repr=False)
+    git_name: str
+    git_email: str
+    paths: RunPaths
+    uid: int
+    gid: int
+    limits: Limits
+    repo_key: str
+    task_id: str
+    run: int
+    host_pid: int
+
+
+def container_spec(given: SandboxInputs) -> ContainerSpec:
+    """The container the agent runs in; see the module docstring for the policy."""
+    paths = given.paths
+    common = str(paths.common_dir)
+    binds = [
+        BindMount(str(paths.worktree), WORKDIR),
+        BindMount(str(paths.prompt_file), DEFAULT_PROMPT_FILE, read_only=True),
+        BindMount(common, common, read_only=True),
+        BindMount(str(paths.git_config), f"{common}/config", read_only=True),
+        BindMount(str(paths.admin), str(paths.admin)),
+        BindMount(str(paths.objects), OBJECTS_IN_CONTAINER),
+    ]
+    if paths.agent_state is not None and given.agent_state_dir:
+        binds.append(BindMount(str(paths.agent_state), given.agent_state_dir))
+    environment = dict(given.agent_environment)
+    environment.update(
+        {
+            "GIT_AUTHOR_NAME": given.git_name,
+            "GIT_AUTHOR_EMAIL": given.git_email,
+            "GIT_COMMITTER_NAME": given.git_name,
+            "GIT_COMMITTER_EMAIL": given.git_email,
+            "GIT_OBJECT_DIRECTORY": OBJECTS_IN_CONTAINER,
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": f"{common}/objects",
+        }
+    )
+    if given.uid == 0:
+        environment["IS_SANDBOX"] = "1"  # the container is the sandbox (Claude Code asks)
+    return ContainerSpec(
+        image=given.image,
+        command=tuple(given.command),
+        environment=environment,
+        labels=labels_for(given.repo_key, given.task_id, given.run, given.host_pid),
+        user=f"{given.uid}:{given.gid}",
+        name=given.name,
+        binds=tuple(binds),
+        tmpfs=(str(paths.private_dir),) if paths.private_dir is not None else (),
+        working_dir=WORKDIR,
+        network=given.limits.network,
+        memory=given.limits.memory,
+        cpus=given.limits.cpus,
+        pids_limit=given.limits.pids_limit,
+        cap_drop=("ALL",),
+        security_opt=("no-new-privileges",),
+        secrets=dict(given.credentials),
+    )
+
+
+def describe(spec: ContainerSpec) -> str:
+    """The policy of a spec in one line, for the execution log (no values, no secrets)."""
+    return (
+        f"user {spec.user}, cap_drop {','.join(spec.cap_drop) or 'none'}, "
+        f"{', '.join(spec.security_opt) or 'no security options'}, network {spec.network}, "
+        f"memory {spec.memory}, cpus {spec.cpus}, pids {spec.pids_limit}"
+    )
+
+
+def environment_line(spec: ContainerSpec) -> str:
+    """The names of the variables the container gets (values never), for the log."""
+    line = "environment: " + ", ".join(sorted(spec.environment))
+    if spec.secrets:
+        line += f"; from the host: {', '.join(sorted(spec.secrets))}"
+    return line
+
+
+def host_ids() -> tuple[int, int]:
+    """The uid and gid the container runs as: the host user's."""
+    return os.getuid(), os.getgid()

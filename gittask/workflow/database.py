@@ -1,0 +1,59 @@
+"""Opening the task database the way every command does: linked to the configured remote.
+
+The store knows nothing of the project's settings; this is where they meet it.
+:func:`open_database` gives the database its :class:`~gittask.store.sync.SyncLink`
+(state a plain ``git fetch`` brought is merged before each read; the first write
+sets up the fetch refspecs), for the remote the config names. :func:`fast_index`
+is the read-only fast path of ``task list`` (no pygit2).
+
+Imports of the store happen inside the functions: ``task list`` on a current
+index must not pay for pygit2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gittask.config import configured_remote, project_root
+
+if TYPE_CHECKING:  # re-exported for the CLI's annotations
+    from gittask.store.database import TaskDatabase as TaskDatabase
+    from gittask.store.index import IndexRow as IndexRow
+    from gittask.store.index import TaskIndex
+    from gittask.store.repo import GitRepo as GitRepo
+
+
+def open_repo(start: str | os.PathLike[str] | None = None) -> GitRepo:
+    """The repository at ``start`` (default: the current folder), for the project commands."""
+    from gittask.store.repo import GitRepo
+
+    return GitRepo.discover(start)
+
+
+def open_database(
+    start: str | os.PathLike[str] | None = None, *, reading: bool = False
+) -> TaskDatabase:
+    """The database of the repository at ``start`` (default: the current folder).
+
+    ``reading``: a command that only reads tasks (it goes on without a writable index).
+    """
+    from gittask.store.repo import GitRepo
+
+    return database_for(GitRepo.discover(start), reading=reading)
+
+
+def database_for(repo: GitRepo, *, reading: bool = False) -> TaskDatabase:
+    """The database of ``repo``, linked to the remote its project's config names."""
+    from gittask.store.database import TaskDatabase
+    from gittask.store.sync import SyncLink
+
+    return TaskDatabase(repo, SyncLink(configured_remote(project_root(repo))), reading=reading)
+
+
+def fast_index(start: Path | None = None) -> TaskIndex | None:
+    """The index when it is provably current (else None: take :func:`open_database`)."""
+    from gittask.store.fastpath import fast_index as current_index
+
+    return current_index(start, configured_remote)
