@@ -26,6 +26,19 @@ REAL_IMAGE = f"gittask-test-claude:{CLAUDE_CODE_TEST_VERSION}"
 CACHE_DIR = os.environ.get("GITTASK_CACHE_DIR") or "/var/tmp/gittask-test-cache"
 
 
+#: Project settings for running the real Claude Code against the scripted API on
+#: the host's loopback (this engine runs --bridge=none: host networking reaches it).
+CLAUDE_PROJECT_SETTINGS: dict[str, object] = {
+    "network": "host",
+    "env": ["ANTHROPIC_BASE_URL"],
+    "memory": "2g",
+    "pids_limit": 512,
+    "timeout_seconds": 180,
+    "silence_timeout_seconds": 120,
+    "max_retries": 1,
+}
+
+
 def cache_env() -> dict[str, str]:
     return {"GITTASK_CACHE_DIR": CACHE_DIR}
 

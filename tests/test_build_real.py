@@ -50,7 +50,7 @@ def test_a_second_build_with_nothing_changed_reuses_the_image(claude_image: str)
     report = build_real_image()
     assert report["cached"] is True
     assert report["image_id"] == before
-    assert float(str(report["seconds"])) < 10
+    assert "Step " not in str(report["stderr"])  # no build ran at all
     assert report["claude_code_version"] == CLAUDE_CODE_TEST_VERSION
     assert report["base"] == "claude-container-base:bookworm"
     assert report["install"] == "host"

@@ -24,6 +24,7 @@ import pytest
 
 from tests.fake_anthropic import FakeAnthropic, Usage, bash, edit, text, write
 from tests.fake_anthropic.fixture import TEST_API_KEY
+from tests.real_image import CLAUDE_PROJECT_SETTINGS
 from tests.run_support import (
     DEFAULT_BRANCH,
     Project,
@@ -37,25 +38,13 @@ from tests.run_support import (
 pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
 
 
-def _project_settings(server: FakeAnthropic) -> dict[str, object]:
-    return {
-        "network": "host",  # the scripted API listens on the host's loopback
-        "env": ["ANTHROPIC_BASE_URL"],
-        "memory": "2g",
-        "pids_limit": 512,
-        "timeout_seconds": 180,
-        "silence_timeout_seconds": 120,
-        "max_retries": 1,
-    }
-
-
 def _project_env(server: FakeAnthropic) -> dict[str, str]:
     return {"ANTHROPIC_API_KEY": TEST_API_KEY, "ANTHROPIC_BASE_URL": server.base_url}
 
 
 def _project(root: Path, image: str, server: FakeAnthropic) -> Project:
     proj = Project(root, image).setup()
-    proj.configure(**_project_settings(server))
+    proj.configure(**CLAUDE_PROJECT_SETTINGS)
     proj.env.update(_project_env(server))
     return proj
 
@@ -265,8 +254,7 @@ def test_the_run_works_as_uid_1000_too(
 ) -> None:
     """Root runs are covered above (IS_SANDBOX=1); here the CLI runs as uid 1000."""
     with unprivileged_project(tmp_path, claude_image) as (uid, proj):
-        settings = _project_settings(fake_anthropic)
-        proj.configure(**settings)
+        proj.configure(**CLAUDE_PROJECT_SETTINGS)
         proj.env.update(_project_env(fake_anthropic))
         proj.env["GITTASK_CACHE_DIR"] = str(tmp_path / "cache")
         subprocess.run(["chown", "-R", f"{uid}:{uid}", str(proj.work)], check=True)

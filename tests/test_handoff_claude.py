@@ -16,19 +16,11 @@ import pytest
 
 from tests.fake_anthropic import FakeAnthropic, text, write
 from tests.fake_anthropic.fixture import TEST_API_KEY
+from tests.real_image import CLAUDE_PROJECT_SETTINGS
 from tests.run_support import Project, docker_available, everything_git_holds, git
 
 pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
 
-SETTINGS: dict[str, object] = {
-    "network": "host",  # the scripted API listens on the host's loopback
-    "env": ["ANTHROPIC_BASE_URL"],
-    "memory": "2g",
-    "pids_limit": 512,
-    "timeout_seconds": 180,
-    "silence_timeout_seconds": 120,
-    "max_retries": 1,
-}
 
 
 @pytest.fixture
@@ -37,7 +29,7 @@ def clones(
 ) -> Iterator[tuple[Project, Project]]:
     env = {"ANTHROPIC_API_KEY": TEST_API_KEY, "ANTHROPIC_BASE_URL": fake_anthropic.base_url}
     a = Project(tmp_path / "team", claude_image).setup()
-    a.configure(**SETTINGS)
+    a.configure(**CLAUDE_PROJECT_SETTINGS)
     a.env.update(env)
     # B: a fresh clone of the same origin, a teammate with the same project settings
     b_work = tmp_path / "team" / "b"

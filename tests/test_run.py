@@ -239,18 +239,18 @@ def test_command_agent_gets_prompt_on_stdin_and_file_and_task_env(project: Proje
 
 
 def test_detach_then_logs_follow(project: Project) -> None:
-    started = time.monotonic()
-    proc = project.cli("task", "create", "--detach", "-m", "In the background AGENT:SLEEP=3")
+    proc = project.cli("task", "create", "--detach", "-m", "In the background AGENT:SLEEP=8")
     assert proc.returncode == 0, proc.stderr
-    assert time.monotonic() - started < 3, "--detach waited for the run"
     task_id = proc.stdout.strip()
     assert len(task_id) == 32 and "Thinking" not in proc.stdout
+    # it returned while the agent still works: the run is recorded, not finished
+    assert project.show(task_id)["status"] == "running", "--detach waited for the run"
     listed = project.cli("task", "list")
     assert "running" in listed.stdout and "Task containers:" in listed.stdout
     assert "run live" in listed.stdout
     follow = project.cli("task", "logs", task_id, "--follow", timeout=60)
     assert follow.returncode == 0, follow.stderr
-    assert "Thinking for 3s" in follow.stdout and "done in" in follow.stdout
+    assert "Thinking for 8s" in follow.stdout and "done in" in follow.stdout
     assert project.show(task_id)["status"] == "created"
     assert "Task containers:" not in project.cli("task", "list").stdout
 
@@ -401,7 +401,8 @@ def test_timeout_stops_the_agent(project: Project) -> None:
     started = time.monotonic()
     proc = project.cli("task", "create", "-m", "Too slow AGENT:SLEEP=30")
     assert "timed out after 2s" in one_error(proc)
-    assert time.monotonic() - started < 15
+    # stopped, not waited for: the agent would have slept 30 s
+    assert time.monotonic() - started < 28
     record = project.show(project.tasks()[0]["id"])
     assert record["status"] == "failed" and "timed out" in record["error_message"]
 
