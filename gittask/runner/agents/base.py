@@ -265,3 +265,46 @@ def stop_message(stopped: StopReason) -> str:
         "interrupted": "agent run was interrupted",
         "after_result": "agent did not exit after its final result and was stopped",
     }[stopped]
+
+
+def judge_exit(
+    *,
+    stopped: StopReason | None,
+    exit_code: int | None,
+    reported: str | None,
+    finished: bool,
+    completed: bool,
+    retrying: str | None,
+    last_text_line: str | None,
+    final_event: str,
+) -> str | None:
+    """Why a run failed, from how it ended, or None: the rules every agent shares.
+
+    ``reported``: the agent's own error (its final event said so); ``finished``:
+    the final event arrived; ``completed``: it says the turn completed;
+    ``retrying``: the last API retry, if the agent was retrying when stopped.
+    """
+    if stopped is not None:
+        message = stop_message(stopped)
+        if retrying and not finished:
+            message += f" while retrying the API ({retrying})"
+        return message
+    if exit_code is None:
+        return "agent exit status unknown"
+    if reported is not None:
+        return reported
+    if exit_code != 0:
+        message = f"agent exited with code {exit_code}"
+        if completed:
+            message += " after reporting success"
+        elif last_text_line:
+            message += f": {clip(last_text_line)}"
+        return message
+    if not completed:
+        return f"agent produced no {final_event} event"
+    return None
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

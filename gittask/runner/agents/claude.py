@@ -28,8 +28,8 @@ from gittask.runner.agents.base import (
     AgentSettings,
     StopReason,
     check_settings,
+    judge_exit,
     stdin_from_file,
-    stop_message,
     task_environment,
 )
 from gittask.runner.stream_json import ClaudeTranscript, Item, StreamDecoder, render
@@ -206,22 +206,17 @@ class ClaudeAgent:
         if stopped == "after_result" and t.saw_result:
             # Claude Code sometimes hangs after its result: the result is what counts.
             result.error_message = None if t.succeeded else _reported_error(t)
-        elif stopped is not None:
-            result.error_message = stop_message(stopped)
-            if t.retries and not t.saw_result:
-                result.error_message += f" while retrying the API ({t.retries[-1].describe()})"
-        elif exit_code is None:
-            result.error_message = "agent exit status unknown"
-        elif t.saw_result and not t.succeeded:
-            result.error_message = _reported_error(t)
-        elif exit_code != 0:
-            result.error_message = f"agent exited with code {exit_code}"
-            if t.saw_result:
-                result.error_message += " after reporting success"
-            elif output.last_text_line:
-                result.error_message += f": {_clip(output.last_text_line)}"
-        elif not t.saw_result:
-            result.error_message = "agent produced no result event"
+        else:
+            result.error_message = judge_exit(
+                stopped=stopped,
+                exit_code=exit_code,
+                reported=_reported_error(t) if t.saw_result and not t.succeeded else None,
+                finished=t.saw_result,
+                completed=t.saw_result,
+                retrying=t.retries[-1].describe() if t.retries else None,
+                last_text_line=output.last_text_line,
+                final_event="result",
+            )
         result.success = result.error_message is None
         return result
 
@@ -270,10 +265,6 @@ def _warnings(t: ClaudeTranscript) -> list[str]:
     count = len(t.permission_denials)
     shown = ", ".join(t.permission_denials[:5]) + (", …" if count > 5 else "")
     return [f"Claude was denied {count} tool call{'' if count == 1 else 's'}: {shown}"]
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _format_amount(amount: float) -> str:

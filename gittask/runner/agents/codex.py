@@ -55,7 +55,8 @@ from gittask.runner.agents.base import (
     AgentSettings,
     StopReason,
     check_settings,
-    stop_message,
+    clip,
+    judge_exit,
     task_environment,
 )
 from gittask.runner.stream_json import Item, StreamDecoder
@@ -492,22 +493,18 @@ class CodexAgent:
         )
         if stopped == "after_result" and t.finished:
             result.error_message = None if t.succeeded else _reported_error(t)
-        elif stopped is not None:
-            result.error_message = stop_message(stopped)
-            if t.retries and not t.finished:
-                result.error_message += f" while retrying the API ({_clip(t.retries[-1])})"
-        elif exit_code is None:
-            result.error_message = "agent exit status unknown"
-        elif t.turn_failed or (t.error and not t.turn_completed):
-            result.error_message = _reported_error(t)
-        elif exit_code != 0:
-            result.error_message = f"agent exited with code {exit_code}"
-            if t.turn_completed:
-                result.error_message += " after reporting success"
-            elif output.last_text_line:
-                result.error_message += f": {_clip(output.last_text_line)}"
-        elif not t.turn_completed:
-            result.error_message = "agent produced no turn.completed event"
+        else:
+            failed = t.turn_failed or (t.error and not t.turn_completed)
+            result.error_message = judge_exit(
+                stopped=stopped,
+                exit_code=exit_code,
+                reported=_reported_error(t) if failed else None,
+                finished=t.finished,
+                completed=t.turn_completed,
+                retrying=clip(t.retries[-1]) if t.retries else None,
+                last_text_line=output.last_text_line,
+                final_event="turn.completed",
+            )
         result.success = result.error_message is None
         return result
 
@@ -538,10 +535,6 @@ def _api_hint(error: str) -> str | None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _one_line(text: str | None, limit: int) -> str:
