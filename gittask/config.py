@@ -41,6 +41,13 @@ def _non_negative_int(text: Any) -> int:
     return value
 
 
+def _log_bytes(text: Any) -> int:
+    value = int(text)
+    if value < 4096:
+        raise ValueError("must be at least 4096 (bytes)")
+    return value
+
+
 def _positive_float(text: Any) -> float:
     value = float(text)
     if value <= 0:
@@ -187,7 +194,21 @@ KEYS: dict[str, Key] = {
         "largest task description or feedback text, in bytes (longer input is refused)",
     ),
     "logs.max_bytes": Key(
-        5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
+        5 * 1024 * 1024,
+        _positive_int,
+        "bytes kept of each run log stored in git (before gzip; its head and tail)",
+    ),
+    "logs.run_max_bytes": Key(
+        20 * 1024 * 1024,
+        _log_bytes,
+        "bytes kept of the agent's output of one run on this machine: its head and "
+        "tail, the middle cut with a line saying so",
+    ),
+    "logs.live_max_bytes": Key(
+        1024 * 1024,
+        _log_bytes,
+        "bytes of the agent's output shown live during a run; past it, its last lines "
+        "are shown at the end (`task logs` has the rest)",
     ),
     "sync.auto": Key(
         True, _bool, "publish every task change to the remote at once (false: only `task sync`)"

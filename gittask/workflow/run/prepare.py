@@ -28,7 +28,9 @@ from gittask.workflow.run.preflight import agent_state_dir
 def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
     """The run's log folder: execution.log, the agent's output, run.json."""
     task, run = claimed.task, claimed.run
-    logs = RunLogs(ctx.db.logs_folder(task.id), run, ctx.scrub)
+    logs = RunLogs(
+        ctx.db.logs_folder(task.id), run, ctx.scrub, int(ctx.config["logs.run_max_bytes"])
+    )
     ctx.logs = logs
     claimed.marker.log_dir = str(logs.folder)
     ctx.log(f"run {run} of task {task.id} ({ctx.request.kind}), pid {os.getpid()}")
