@@ -176,6 +176,12 @@ KEYS: dict[str, Key] = {
     "cpus": Key(2.0, _positive_float, "container CPU limit"),
     "pids_limit": Key(512, _positive_int, "container process limit"),
     "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
+    "allow_host_network": Key(
+        False,
+        _bool,
+        "let `network host` give the agent this machine's network (else each run needs "
+        "--allow-host-network)",
+    ),
     "env": Key([], _env_names, "names of host variables passed to the agent"),
     "model": Key(None, _optional_str, "the agent's model (claude --model, codex -m)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
@@ -192,6 +198,12 @@ KEYS: dict[str, Key] = {
         1024 * 1024,
         _positive_int,
         "largest task description or feedback text, in bytes (longer input is refused)",
+    ),
+    "files.max_bytes": Key(
+        50 * 1024 * 1024,
+        _positive_int,
+        "largest file the agent's commits may push, in bytes (a larger one, a nested "
+        "repository or a symlink out of the worktree needs --allow-odd-files)",
     ),
     "logs.max_bytes": Key(
         5 * 1024 * 1024,

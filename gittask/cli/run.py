@@ -27,6 +27,21 @@ DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
+AllowHostNetworkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-host-network",
+        help="Let `network host` run: the agent gets this machine's network (a warning says so).",
+    ),
+]
+AllowOddFilesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-odd-files",
+        help="Push the agent's work even with files over files.max_bytes, nested "
+        "repositories (gitlinks) or symlinks pointing outside the worktree.",
+    ),
+]
 
 FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
@@ -85,12 +100,14 @@ def execute(
     pre: Preflight | None = None,
     background: bool = False,
     local_base: bool = False,
+    allow_host_network: bool = False,
+    allow_odd_files: bool = False,
 ) -> None:
     """Run the task (in the foreground, or in a background process) and report."""
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
-    pre = pre or preflight(db)
+    pre = pre or preflight(db, allow_host_network=allow_host_network)
     if not background:
         from gittask.workflow.local_work import local_work
 
@@ -98,7 +115,8 @@ def execute(
         if left_out is not None:
             _say(left_out.describe(local_base))
     if detach:
-        _detach(db, task_id, kind, feedback_id, as_json, local_base)
+        allowed = _allowed(allow_host_network, allow_odd_files)
+        _detach(db, task_id, kind, feedback_id, as_json, local_base, allowed)
         return
     request = RunRequest(
         task_id=task_id,
@@ -108,6 +126,8 @@ def execute(
         say=_say,
         detached=background,
         local_base=local_base,
+        allow_host_network=allow_host_network,
+        allow_odd_files=allow_odd_files,
     )
     try:
         result = run_task(db, request, pre)
@@ -181,6 +201,16 @@ def outcome_line(task: TaskMetadata) -> str:
     return f"task {short} is {word}"
 
 
+def _allowed(allow_host_network: bool, allow_odd_files: bool) -> tuple[str, ...]:
+    """The --allow-* flags given, for the background process of --detach."""
+    flags = []
+    if allow_host_network:
+        flags.append("--allow-host-network")
+    if allow_odd_files:
+        flags.append("--allow-odd-files")
+    return tuple(flags)
+
+
 def _detach(
     db: TaskDatabase,
     task_id: str,
@@ -188,11 +218,12 @@ def _detach(
     feedback_id: str | None,
     as_json: bool,
     local_base: bool = False,
+    allowed: tuple[str, ...] = (),
 ) -> None:
     """Start the run in a background process; return once its container runs."""
     from gittask.workflow.detach import start_detached
 
-    pid = start_detached(db, task_id, kind, feedback_id, local_base=local_base)
+    pid = start_detached(db, task_id, kind, feedback_id, local_base=local_base, flags=allowed)
     if as_json:
         output.print_json({"id": task_id, "detached": True, "pid": pid})
         return
@@ -208,10 +239,21 @@ def run_hidden(
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
     local_base: Annotated[bool, typer.Option("--base-local")] = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Internal: the background half of --detach (its output is in the run's logs)."""
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
+    execute(
+        db,
+        db.resolve(task_id),
+        kind,
+        feedback_id,
+        background=True,
+        local_base=local_base,
+        allow_host_network=allow_host_network,
+        allow_odd_files=allow_odd_files,
+    )
 
 
 # -- start -----------------------------------------------------------------------------
@@ -229,6 +271,8 @@ def start(
         ),
     ] = False,
     local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
@@ -237,7 +281,7 @@ def start(
     if publish_only:
         from gittask.cli.sync import publish_tasks
 
-        publish_tasks([task_id], as_json)
+        publish_tasks([task_id], as_json, allow_odd_files=allow_odd_files)
         return
     db = _db()
     db.refresh()
@@ -251,6 +295,8 @@ def start(
         detach=detach,
         as_json=as_json,
         local_base=local_base,
+        allow_host_network=allow_host_network,
+        allow_odd_files=allow_odd_files,
     )
 
 
@@ -303,6 +349,8 @@ def continue_task(
     ] = False,
     detach: DetachOpt = False,
     as_json: JsonOpt = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
@@ -323,7 +371,7 @@ def continue_task(
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
         entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    pre = preflight(db)
+    pre = preflight(db, allow_host_network=allow_host_network)
     if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
@@ -343,7 +391,17 @@ def continue_task(
         raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
-    execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
+    execute(
+        db,
+        task.id,
+        "continue",
+        entry.id,
+        detach=detach,
+        as_json=as_json,
+        pre=pre,
+        allow_host_network=allow_host_network,
+        allow_odd_files=allow_odd_files,
+    )
 
 
 # -- logs ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import typer
 
 from gittask.cli import output
 from gittask.cli.rows import warn_unreadable as _warn_unreadable
+from gittask.cli.run import AllowHostNetworkOpt, AllowOddFilesOpt
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
@@ -115,6 +116,8 @@ def create(
             "the remote's copy.",
         ),
     ] = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
@@ -144,7 +147,8 @@ def create(
         if not no_run and description.strip():
             from gittask.workflow.run import preflight
 
-            pre = preflight(db)  # nothing is recorded when the task could not run
+            # nothing is recorded when the task could not run
+            pre = preflight(db, allow_host_network=allow_host_network)
         task_id = new_task_id()
         if (
             branch is None
@@ -173,7 +177,17 @@ def create(
 
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
-    execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local)
+    execute(
+        db,
+        task.id,
+        "create",
+        detach=detach,
+        as_json=as_json,
+        pre=pre,
+        local_base=base_local,
+        allow_host_network=allow_host_network,
+        allow_odd_files=allow_odd_files,
+    )
 
 
 @app.command("list")

@@ -22,6 +22,7 @@ def start_detached(
     feedback_id: str | None,
     wait: float = DETACH_WAIT_SECONDS,
     local_base: bool = False,
+    flags: tuple[str, ...] = (),
 ) -> int:
     """Start ``task _run`` in its own session; its pid, once its container runs."""
     folder = naming.runs_dir(db.repo)
@@ -32,6 +33,7 @@ def start_detached(
         command += ["--feedback-id", feedback_id]
     if local_base:
         command.append("--base-local")
+    command += flags  # --allow-* as given
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command,

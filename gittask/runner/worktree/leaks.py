@@ -48,7 +48,7 @@ def credential_leak(
     if not values or not commits:
         return None
     blobs: dict[str, tuple[str, str]] = {}  # blob -> (commit, path), first seen
-    proc = _git_bytes(
+    proc = git_bytes(
         repo,
         ["diff-tree", "--stdin", "-r", "-z", "--raw", "--no-renames", "--root", "-m"],
         ("\n".join(commits) + "\n").encode(),
@@ -85,7 +85,7 @@ def credential_leak(
     return Leak(name, sha, "the commit message")
 
 
-def _git_bytes(repo: GitRepo, args: list[str], data: bytes) -> bytes:
+def git_bytes(repo: GitRepo, args: list[str], data: bytes) -> bytes:
     try:
         proc = subprocess.run(
             ["git", *args],

@@ -59,6 +59,8 @@ def execute(ctx: RunContext, claimed: Claimed, planned: Plan, container: Contain
             f"could not remove the container {container.id[:12]}; the agent's work was "
             "not taken (is the Docker engine answering?)"
         )
+    if ctx.credential_files is not None:
+        ctx.credential_files.remove()  # no one reads them any more
     claimed.marker.state = live.STATE_FINISHING
     live.update(ctx.db.repo, claimed.marker)
     return Executed(outcome, interrupted, container_gone=True)

@@ -7,6 +7,7 @@ returns the next hand-off:
     preflight   agent, settings, credentials, engine, image          -> Preflight
     claim       live-run marker: one run per task at a time           -> Claimed
     prepare     logs; base and branch plan; worktree; prompt, session -> Plan, Workspace
+                the credentials as files on a tmpfs (runner/credentials.py);
                 the container, as runner/sandbox.py decides           -> Sandboxed
     execute     record ``running`` (claim pushed); start; follow;
                 judge the outcome; the container removed              -> Executed
@@ -50,7 +51,9 @@ def run_task(db: TaskDatabase, request: RunRequest, pre: Preflight | None = None
     """Run the task once, end to end. Raises GittaskError when the run could not start
     (the record is then unchanged), RunAborted when interrupted before it started;
     otherwise returns a RunResult whose ``task`` is the final record."""
-    ctx = RunContext.open(db, request, pre or preflight(db))
+    ctx = RunContext.open(
+        db, request, pre or preflight(db, allow_host_network=request.allow_host_network)
+    )
     ctx.guard.install()
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(ctx.guard.restore)  # last of all: the caller's signal handlers
@@ -80,6 +83,9 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         ws = prepare.workspace(ctx, claimed, planned, worktree)
         if ws.agent_state is not None:
             cleanup.callback(resources.scrub_agent_state, ctx, ws.agent_state)
+        files = prepare.credential_files(ctx)
+        if files is not None:
+            cleanup.callback(files.remove)  # also on Ctrl-C and errors
         container = resources.Container(ctx, prepare.create_container(ctx, claimed, planned, ws))
         cleanup.callback(container.remove)
     except RunInterrupted as exc:

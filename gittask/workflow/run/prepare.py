@@ -17,12 +17,13 @@ from gittask.model.clock import utcnow
 from gittask.runner import live, naming, sandbox
 from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
+from gittask.runner.credentials import CredentialFiles
 from gittask.runner.logs import RunLogs
 from gittask.runner.prompt import branch_state, build_prompt
 from gittask.workflow import tasklogs
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Plan, Sandboxed, Workspace
-from gittask.workflow.run.preflight import agent_state_dir
+from gittask.workflow.run.preflight import agent_state_dir, host_network_warning
 
 
 def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
@@ -105,6 +106,19 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
     return None, state_host
 
 
+def credential_files(ctx: RunContext) -> CredentialFiles | None:
+    """The credentials as files on a tmpfs (never in the container's configuration)."""
+    if not ctx.pre.credentials:
+        return None
+    try:
+        files = CredentialFiles.write(ctx.pre.credentials)
+    except (OSError, ValueError) as exc:
+        raise GittaskError(f"cannot write the credential files: {exc}") from None
+    ctx.credential_files = files
+    ctx.log(files.describe())
+    return files
+
+
 def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Workspace) -> Sandboxed:
     """The agent's container, created (not started) as :mod:`gittask.runner.sandbox` says."""
     repo, pre, task = ctx.db.repo, ctx.pre, claimed.task
@@ -119,6 +133,9 @@ def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Works
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     spec = sandbox.container_spec(_sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run))
+    warning = host_network_warning(spec.network)
+    if warning:
+        ctx.say(warning)
     ctx.log(sandbox.environment_line(spec))
     # from here on the container may write the admin folder: host git stays out
     # of the worktree until the container is gone and the folder is reclaimed
@@ -150,7 +167,7 @@ def _sandbox_inputs(
         command=command,
         agent_environment=pre.agent.environment(pre.settings, agent_run),
         agent_state_dir=pre.agent.state_dir,
-        credentials=pre.credentials,
+        credential_names=tuple(pre.credentials),
         git_name=signature.name,
         git_email=signature.email,
         paths=sandbox.RunPaths(
@@ -162,6 +179,7 @@ def _sandbox_inputs(
             common_dir=repo.common_dir,
             private_dir=repo.state_dir if repo.state_dir.is_dir() else None,
             agent_state=ws.agent_state,
+            credentials=ctx.credential_files.path if ctx.credential_files else None,
         ),
         uid=uid,
         gid=gid,
