@@ -30,6 +30,7 @@ CACHE_DIR = os.environ.get("GITTASK_CACHE_DIR") or "/var/tmp/gittask-test-cache"
 #: the host's loopback (this engine runs --bridge=none: host networking reaches it).
 CLAUDE_PROJECT_SETTINGS: dict[str, object] = {
     "network": "host",
+    "allow_host_network": True,  # the scripted API is on the host's loopback
     "env": ["ANTHROPIC_BASE_URL"],
     "memory": "2g",
     "pids_limit": 512,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gittask.files import write_atomic
+from gittask.runner.encodings import encoded_forms
 from gittask.runner.outputcap import HeadTail
 
 AGENT_LOG = "claude_output.log"
@@ -43,7 +44,8 @@ class Scrubber:
     """Replaces secret values (at least 6 characters long) in text and bytes.
 
     Each value is also looked for as it appears inside a JSON string (escaped),
-    so a masked JSON line stays valid JSON.
+    so a masked JSON line stays valid JSON, and in its usual disguises (base64,
+    URL-encoded, reversed, hex: :func:`gittask.runner.encodings.encoded_forms`).
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -53,6 +55,7 @@ class Scrubber:
                 values.add(secret)
                 values.add(json.dumps(secret)[1:-1])
                 values.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+                values.update(encoded_forms(secret))
         self._text = sorted(values, key=len, reverse=True)
         self._bytes = [s.encode() for s in self._text]
         self.multiline = any(b"\n" in b for b in self._bytes)

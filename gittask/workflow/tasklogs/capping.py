@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gittask.runner.encodings import encoded_forms, squeeze
 from gittask.runner.worktree import MIN_SECRET_LENGTH
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 def _secret_forms(credentials: Mapping[str, str]) -> list[tuple[str, bytes]]:
     """(name, bytes) of each credential value long enough to look for, as written
-    plainly and inside a JSON string, longest first."""
+    plainly, inside a JSON string and in its usual disguises, longest first."""
     forms: set[tuple[str, bytes]] = set()
     for name, value in credentials.items():
         if value and len(value.strip()) >= MIN_SECRET_LENGTH:
@@ -25,16 +26,21 @@ def _secret_forms(credentials: Mapping[str, str]) -> list[tuple[str, bytes]]:
                 value,
                 json.dumps(value)[1:-1],
                 json.dumps(value, ensure_ascii=False)[1:-1],
+                *encoded_forms(value),
             ):
                 forms.add((name, text.encode()))
     return sorted(forms, key=lambda item: -len(item[1]))
 
 
 def find_credential(data: bytes, credentials: Mapping[str, str]) -> str | None:
-    """The name of the first credential whose value ``data`` holds (the check that
-    guards the agent's commits, applied to a log before it is stored)."""
-    for name, value in _secret_forms(credentials):
-        if value in data:
+    """The name of the first credential whose value ``data`` holds, also disguised or
+    cut into lines (the check that guards the agent's commits, applied to a log
+    before it is stored)."""
+    forms = _secret_forms(credentials)
+    flat = squeeze(data) if forms else b""
+    for name, value in forms:
+        squeezed = squeeze(value)
+        if value in data or (len(squeezed) >= MIN_SECRET_LENGTH and squeezed in flat):
             return name
     return None
 
