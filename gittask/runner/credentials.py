@@ -105,15 +105,21 @@ class CredentialFiles:
 
     def remove(self) -> None:
         """Remove the folder (again: nothing happens)."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove_folder(self.path)
 
     def describe(self) -> str:
         where = "a tmpfs" if self.in_memory else "disk: no tmpfs was found"
         return f"credentials {', '.join(self.names)} as read-only files ({where}) at {IN_CONTAINER}"
 
 
-def leftovers() -> list[Path]:
-    """Credential folders of this user whose run's process is gone (killed, crashed)."""
+def remove_folder(path: Path) -> None:
+    """Remove a credential folder (one :func:`leftovers` found)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def leftovers(pid: int | None = None) -> list[Path]:
+    """Credential folders of this user whose run's process is gone (killed, crashed);
+    with ``pid``: only that process's."""
     found: list[Path] = []
     parents = {folder_parent()[0], Path("/dev/shm"), Path(tempfile.gettempdir())}
     runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -124,6 +130,8 @@ def leftovers() -> list[Path]:
             for entry in parent.iterdir():
                 match = _FOLDER.match(entry.name)
                 if not match or pid_alive(int(match.group(1))):
+                    continue
+                if pid is not None and int(match.group(1)) != pid:
                     continue
                 with contextlib.suppress(OSError):
                     info = entry.lstat()

@@ -74,7 +74,7 @@ def remove(repo: GitRepo, client: DockerClient | None, found: Leftovers) -> list
         live.release(repo, marker)  # only if it is still that dead run's marker
         done.append(f"removed the stale run marker of task {marker.task_id[:8]}")
     for folder in found.credential_folders:
-        credentials.CredentialFiles(folder, (), True).remove()
+        credentials.remove_folder(folder)
         done.append(f"removed the credential files a killed run left ({folder})")
     with contextlib.suppress(Exception):
         repo.git("worktree", "prune", check=False)
