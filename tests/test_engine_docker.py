@@ -45,7 +45,7 @@ def spec(image: str, script: str, key: str, files: Path | None = None) -> Contai
     binds = (BindMount(str(files), credentials.IN_CONTAINER, read_only=True),) if files else ()
     return ContainerSpec(
         image=image,
-        command=credentials.wrap(("sh", "-c", script)),
+        command=credentials.wrap(("sh", "-c", script)) if files else ("sh", "-c", script),
         environment={"GREETING": "hello"},
         labels=labels_for(key, "feedbeef" * 4, 1, os.getpid()),
         user=f"{os.getuid()}:{os.getgid()}",
@@ -55,7 +55,7 @@ def spec(image: str, script: str, key: str, files: Path | None = None) -> Contai
         network="none",
         memory="64m",
         memory_swap="64m",
-        credential_names=("TOKEN",),
+        credential_names=("TOKEN", "ODD") if files else (),
     )
 
 
@@ -105,3 +105,19 @@ def test_a_missing_image_is_one_line(engine: DockerEngine) -> None:
     with pytest.raises(GittaskError) as caught:
         engine.ensure_image("gittask-no-such-image:never")
     assert "not found" in caught.value.message and "\n" not in str(caught.value)
+
+
+def test_credential_files_that_did_not_arrive_are_one_line(
+    engine: DockerEngine, image: str, tmp_path: Path
+) -> None:
+    """An engine that cannot see the folder (another machine or mount namespace) shows
+    the agent an empty one: the wrapper says so instead of starting it without keys."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    container_id = engine.create(spec(image, "echo started", "engine-test-empty", empty))
+    engine.start(container_id)
+    chunks: list[bytes] = []
+    result = watch(engine, container_id, chunks.append, lambda: False, Limits(60, 60, 10))
+    assert result.exit_code == 125
+    assert b"the credential files did not reach the container" in b"".join(chunks)
+    assert b"started" not in b"".join(chunks)

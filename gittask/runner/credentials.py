@@ -34,9 +34,14 @@ from gittask.runner.live import pid_alive
 IN_CONTAINER = "/run/gittask/credentials"
 #: ``sh -c`` script: each file of the folder becomes a variable, then the command runs.
 #: ``$(cat f; echo x)`` and ``${v%x}`` keep a value's trailing newlines.
+#: No file at all means the folder did not reach the container (an engine on another
+#: machine, or in another mount namespace): said in one line, exit 125.
 LOAD_SCRIPT = (
-    f'for f in {IN_CONTAINER}/*; do [ -f "$f" ] || continue; '
-    'v=$(cat "$f"; echo x); export "${f##*/}=${v%x}"; done; '
+    f'n=0; for f in {IN_CONTAINER}/*; do [ -f "$f" ] || continue; '
+    'v=$(cat "$f"; echo x); export "${f##*/}=${v%x}"; n=$((n+1)); done; '
+    '[ "$n" -gt 0 ] || { echo "claude-container: the credential files did not reach '
+    f'the container ({IN_CONTAINER} is empty): does the engine run on this machine? '
+    'GITTASK_CREDENTIALS_DIR names a folder it can see" >&2; exit 125; }; '
     'exec "$@"'
 )
 _SCRIPT_NAME = "gittask-credentials"
