@@ -196,19 +196,41 @@ def _print_checks(checks: list[Check]) -> None:
 # -- doctor ----------------------------------------------------------------------------
 
 
-def doctor(as_json: JsonOpt = False) -> None:
-    """Check that tasks can run: engine, image (Claude Code, uid, git), credentials,
-    remote, GitHub token. Exits 1 when a check fails."""
+def doctor(
+    as_json: JsonOpt = False,
+    no_repair: Annotated[
+        bool, typer.Option("--no-repair", help="Only report what is wrong; change nothing.")
+    ] = False,
+) -> None:
+    """Check that tasks can run (engine, image, credentials, remote, GitHub token), then
+    check everything derived from git (index, working copy, refspecs, ref locks, what
+    crashed runs left) and rebuild what is wrong. Exits 1 when something is still wrong."""
     from gittask.workflow.doctor import run_checks
+    from gittask.workflow.repair import check_derived
 
-    checks = run_checks(_repo())
+    repo = _repo()
+    checks = run_checks(repo)
+    findings = check_derived(repo, repair=not no_repair)
+    unrepaired = [f for f in findings if f.done is None]
+    # a missing remote or GitHub token still lets tasks run (locally, without a PR)
+    ok = all(c.ok for c in checks if c.required) and not unrepaired
     if as_json:
-        ok = all(c.ok for c in checks)
-        output.print_json({"ok": ok, "checks": [c.to_json() for c in checks]})
+        output.print_json(
+            {
+                "ok": ok,
+                "checks": [c.to_json() for c in checks],
+                "derived": [f.to_json() for f in findings],
+            }
+        )
     else:
         _print_checks(checks)
-    # a missing remote or GitHub token still lets tasks run (locally, without a PR)
-    if not all(c.ok for c in checks if c.required):
+        if not findings:
+            typer.echo(f"ok   {'derived':<12} index, working copy, refspecs, locks: as in git")
+        for found in findings:
+            mark = "FAIL" if found.done is None else "fix "
+            did = f": {found.done}" if found.done else " (run doctor without --no-repair)"
+            typer.echo(f"{mark} {found.what:<12} {found.problem}{did}")
+    if not ok:
         raise typer.Exit(1)
 
 
