@@ -29,7 +29,7 @@ def read_description(db: TaskDatabase, file: Path | None, message: str | None) -
 
     if file is not None and message is not None:
         raise UsageError("give the description with --file or --message, not both")
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     if message is not None:
         return check_text("the description", message, limit)
     if file is not None:

@@ -153,7 +153,7 @@ def build(
         from gittask.config import load_config
         from gittask.workflow.doctor import probe_built_image
 
-        report = probe_built_image(result.tag, str(load_config(repo)["agent"]))
+        report = probe_built_image(result.tag, load_config(repo).agent)
     if as_json:
         data = result.to_json()
         if report is not None:
@@ -217,16 +217,15 @@ def doctor(as_json: JsonOpt = False) -> None:
 
 @config_app.command("show")
 def config_show(as_json: JsonOpt = False) -> None:
-    """Every key with its value."""
-    from gittask.config import KEYS
+    """Every key with its value (--json: also its default, type and source: file or default)."""
     from gittask.workflow.project import config_show as show
     from gittask.workflow.project import format_value
 
-    values = show(_repo())
+    shown = show(_repo())
     if as_json:
-        output.print_json(values)
+        output.print_json({one.key: one.to_json() for one in shown})
         return
-    rows = [[key, format_value(values[key]), KEYS[key].help] for key in KEYS]
+    rows = [[one.key, format_value(one.value), one.meaning] for one in shown]
     output.table(["KEY", "VALUE", "MEANING"], rows)
 
 

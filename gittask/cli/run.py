@@ -269,7 +269,7 @@ def _read_feedback(
 
     if text is not None and file is not None:
         raise UsageError("give the feedback with --feedback or --feedback-file, not both")
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     if text is not None:
         return check_text("the feedback", text, limit), "inline"
     if file is not None:
