@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,59 +17,71 @@ from gittask.cli.pr import refresh_pull_states
 from gittask.cli.rows import warn_unreadable as _warn_unreadable
 from gittask.cli.shared import JsonOpt, open_db, short_map
 
+if TYPE_CHECKING:
+    from gittask.workflow.database import IndexRow
+
+
+StatusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        "-s",
+        help="Only tasks with this status (stored, or a word: done, ready-for-review, "
+        "stopped, no-changes).",
+    ),
+]
+RefreshOpt = Annotated[
+    bool, typer.Option("--refresh", help="Fetch pull request states from GitHub first.")
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-L", min=1, help="At most N tasks.")]
+AuthorOpt = Annotated[
+    str | None, typer.Option("--author", help="Only tasks whose author contains this.")
+]
+MineOpt = Annotated[bool, typer.Option("--mine", help="Only tasks you created.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", metavar="AGE|DATE", help="Created since: 3d, 12h, 2w, 2024-05-01."),
+]
+BranchOpt = Annotated[
+    str | None, typer.Option("--branch", "-b", help="Only the task on this branch.")
+]
+LabelOpt = Annotated[
+    list[str] | None, typer.Option("--label", "-l", help="Only tasks with this label.")
+]
+JqOpt = Annotated[str | None, typer.Option("--jq", metavar="EXPR", help="Filter the JSON with jq.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", metavar="TEMPLATE", help="One line per task: '{short_id} {title}'."),
+]
+NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page the output.")]
+
 
 def list_tasks(
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            "-s",
-            help="Only tasks with this status (stored, or a word: done, ready-for-review, "
-            "stopped, no-changes).",
-        ),
-    ] = None,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Fetch pull request states from GitHub first.")
-    ] = False,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-L", min=1, help="At most N tasks.")
-    ] = None,
-    author: Annotated[
-        str | None, typer.Option("--author", help="Only tasks whose author contains this.")
-    ] = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only tasks you created.")] = False,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", metavar="AGE|DATE", help="Created since: 3d, 12h, 2w, 2024-05-01."),
-    ] = None,
-    branch: Annotated[
-        str | None, typer.Option("--branch", "-b", help="Only the task on this branch.")
-    ] = None,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", "-l", help="Only tasks with this label.")
-    ] = None,
-    jq: Annotated[
-        str | None, typer.Option("--jq", metavar="EXPR", help="Filter the JSON with jq.")
-    ] = None,
-    template: Annotated[
-        str | None,
-        typer.Option(
-            "--format", metavar="TEMPLATE", help="One line per task: '{short_id} {title}'."
-        ),
-    ] = None,
-    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page the output.")] = False,
+    status: StatusOpt = None,
+    refresh: RefreshOpt = False,
+    limit: LimitOpt = None,
+    author: AuthorOpt = None,
+    mine: MineOpt = False,
+    since: SinceOpt = None,
+    branch: BranchOpt = None,
+    label: LabelOpt = None,
+    jq: JqOpt = None,
+    template: FormatOpt = None,
+    no_pager: NoPagerOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, newest first (one line each; --json, --jq or --format for scripts)."""
     from gittask.cli import listing
     from gittask.cli.tables import page, render
     from gittask.errors import UsageError
-    from gittask.workflow.database import fast_index
 
+    for_scripts = as_json or jq is not None or template is not None
     if sum(x is not None for x in (jq, template)) + as_json > 1:
         raise UsageError("give one of --json, --jq and --format")
+    if mine and author is not None:
+        raise UsageError("--mine and --author do not go together")
     filters = listing.Filters(
-        author=author,
+        author=open_db().repo.author_string() if mine else author,
         since=listing.parse_since(since) if since is not None else None,
         branch=branch,
         labels=tuple(label or ()),
@@ -77,30 +90,15 @@ def list_tasks(
     if status is not None:
         filters.status, filters.outcome = listing.parse_status(status)
     if refresh:
-        refresh_pull_states(None, quiet=as_json or jq is not None or template is not None)
-    if mine:
-        if author is not None:
-            raise UsageError("--mine and --author do not go together")
-        filters.author = open_db().repo.author_string()
-    index = fast_index()
-    if index is not None:
-        all_rows, record_of = index.rows(), index.record
-    else:
-        db = open_db(reading=True)
-        all_rows = db.rows()  # brought up to date first
-        record_of = db.indexed_record
+        refresh_pull_states(None, quiet=for_scripts)
+    all_rows, record_of = _all_rows()
     short = short_map([r.id for r in all_rows])
     chosen = listing.select(all_rows, filters, record_of)
     rows = [row for row, _ in chosen]
-    if as_json or jq is not None or template is not None:
-        data = [listing.row_json(row, record, short) for row, record in chosen]
-        if jq is not None:
-            sys.stdout.write(listing.run_jq(data, jq))
-        elif template is not None:
-            for line in listing.formatted(data, template):
-                typer.echo(line)
-        else:
-            output.print_json(data)
+    if for_scripts:
+        _print_for_scripts(
+            [listing.row_json(r, record, short) for r, record in chosen], jq, template
+        )
         return
     _warn_unreadable(rows)
     if not rows:
@@ -111,6 +109,30 @@ def list_tasks(
     from gittask.cli.run import containers_section
 
     containers_section({r.status or "" for r in rows})
+
+
+def _all_rows() -> tuple[list[IndexRow], Callable[[str], dict[str, Any]]]:
+    """Every task's row and how to read its record: from the index, else the database."""
+    from gittask.workflow.database import fast_index
+
+    index = fast_index()
+    if index is not None:
+        return index.rows(), index.record
+    db = open_db(reading=True)
+    return db.rows(), db.indexed_record  # rows() brings the index up to date first
+
+
+def _print_for_scripts(data: list[dict[str, Any]], jq: str | None, template: str | None) -> None:
+    """--jq, --format or --json."""
+    from gittask.cli import listing
+
+    if jq is not None:
+        sys.stdout.write(listing.run_jq(data, jq))
+    elif template is not None:
+        for line in listing.formatted(data, template):
+            typer.echo(line)
+    else:
+        output.print_json(data)
 
 
 def search(

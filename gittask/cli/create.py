@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,43 +55,48 @@ def _ask_branch(db: TaskDatabase, suggestion: str) -> str:
     return prompts.ask("Branch for this task", suggestion, check)
 
 
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Read the description from a file ('-': stdin)."),
+]
+MessageOpt = Annotated[str | None, typer.Option("--message", "-m", help="The description, inline.")]
+BranchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--branch",
+        "-b",
+        help="Branch the agent works on (default: from the title; asked for after "
+        "the editor, on a terminal).",
+    ),
+]
+BaseOpt = Annotated[
+    str | None, typer.Option("--base", help="Branch to start from (default: origin's default).")
+]
+NoRunOpt = Annotated[bool, typer.Option("--no-run", help="Only record the task (status pending).")]
+DetachOpt = Annotated[
+    bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
+]
+LabelOpt = Annotated[
+    list[str] | None, typer.Option("--label", "-l", help="A label (repeat for more).")
+]
+BaseLocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--base-local",
+        help="Start from the local base branch (with its unpushed commits), not the remote's copy.",
+    ),
+]
+
+
 def create(
-    file: Annotated[
-        Path | None,
-        typer.Option("--file", "-f", help="Read the description from a file ('-': stdin)."),
-    ] = None,
-    message: Annotated[
-        str | None, typer.Option("--message", "-m", help="The description, inline.")
-    ] = None,
-    branch: Annotated[
-        str | None,
-        typer.Option(
-            "--branch",
-            "-b",
-            help="Branch the agent works on (default: from the title; asked for after "
-            "the editor, on a terminal).",
-        ),
-    ] = None,
-    base: Annotated[
-        str | None, typer.Option("--base", help="Branch to start from (default: origin's default).")
-    ] = None,
-    no_run: Annotated[
-        bool, typer.Option("--no-run", help="Only record the task (status pending).")
-    ] = False,
-    detach: Annotated[
-        bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
-    ] = False,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", "-l", help="A label (repeat for more).")
-    ] = None,
-    base_local: Annotated[
-        bool,
-        typer.Option(
-            "--base-local",
-            help="Start from the local base branch (with its unpushed commits), not "
-            "the remote's copy.",
-        ),
-    ] = False,
+    file: FileOpt = None,
+    message: MessageOpt = None,
+    branch: BranchOpt = None,
+    base: BaseOpt = None,
+    no_run: NoRunOpt = False,
+    detach: DetachOpt = False,
+    label: LabelOpt = None,
+    base_local: BaseLocalOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
@@ -114,29 +121,19 @@ def create(
         base = check_branch_name(base, "base branch")
     from_editor = file is None and message is None
     description = read_description(db, file, message)
-    try:
+    ask_branch = branch is None and from_editor and not as_json
+    with _draft_kept(db, description if from_editor else ""):
         pre = None
         if not no_run and description.strip():
             from gittask.workflow.run import preflight
 
             pre = preflight(db)  # nothing is recorded when the task could not run
         task_id = new_task_id()
-        if (
-            branch is None
-            and from_editor
-            and description.strip()
-            and prompts.interactive()
-            and not as_json
-        ):
+        if ask_branch and description.strip() and prompts.interactive():
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
             db, description, branch, base, task_id=task_id, publish=no_run, labels=label
         )
-    except BaseException:
-        if from_editor and description.strip():
-            kept = prompts.save_draft(db.repo.state_dir, "description", description)
-            prompts.say_draft_kept(kept, "description", "--file")
-        raise
     if no_run:
         if as_json:
             output.print_json(task.to_dict())
@@ -149,3 +146,17 @@ def create(
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
     execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local)
+
+
+@contextmanager
+def _draft_kept(db: TaskDatabase, text: str) -> Iterator[None]:
+    """Keep an editor's ``text`` in .git/claude-tasks/TASK_EDITMSG when what follows fails."""
+    try:
+        yield
+    except BaseException:
+        if text.strip():
+            from gittask.cli import prompts
+
+            kept = prompts.save_draft(db.repo.state_dir, "description", text)
+            prompts.say_draft_kept(kept, "description", "--file")
+        raise

@@ -93,25 +93,30 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     history = record.get("feedback_history") or []
     if feedback:
         for number, entry in enumerate(history, start=1):
-            head = f"feedback {number} [{entry.get('feedback_type')}] {entry.get('timestamp')}"
-            if entry.get("author"):
-                head += f" by {escape(str(entry['author']))}"
-            lines += [
-                "",
-                head + ":",
-                *("  " + _text_line(x) for x in (entry.get("feedback") or "").splitlines()),
-            ]
-            if entry.get("claude_response_summary"):
-                lines += [
-                    "  response:",
-                    *(
-                        "    " + _text_line(x)
-                        for x in entry["claude_response_summary"].splitlines()
-                    ),
-                ]
+            lines += _feedback_lines(number, entry)
     elif history:
         lines += ["", f"{len(history)} feedback entries (--feedback-history shows them)"]
     typer.echo("\n".join(lines))
+
+
+def _feedback_lines(number: int, entry: dict[str, Any]) -> list[str]:
+    """One feedback entry of ``show --feedback-history``, and the agent's answer to it."""
+    from gittask.display import escape
+
+    head = f"feedback {number} [{entry.get('feedback_type')}] {entry.get('timestamp')}"
+    if entry.get("author"):
+        head += f" by {escape(str(entry['author']))}"
+    lines = [
+        "",
+        head + ":",
+        *("  " + _text_line(x) for x in (entry.get("feedback") or "").splitlines()),
+    ]
+    if entry.get("claude_response_summary"):
+        lines += [
+            "  response:",
+            *("    " + _text_line(x) for x in entry["claude_response_summary"].splitlines()),
+        ]
+    return lines
 
 
 def _no_pull_reason(record: dict[str, Any]) -> str:
