@@ -106,8 +106,6 @@ def list_tasks(
         return
     lines = [listing.task_line(row, record, short) for row, record in chosen]
     page(render(lines, terminal=output.stdout_is_terminal()), no_pager=no_pager)
-    from gittask.cli.run import containers_section
-
     containers_section({r.status or "" for r in rows})
 
 
@@ -204,3 +202,18 @@ def history(
             for e in entries
         ],
     )
+
+
+def containers_section(statuses: set[str]) -> None:
+    """Print running task containers and those a crash left, for ``task list``."""
+    from gittask.workflow.containers import HEADERS, task_containers
+
+    table = task_containers(statuses)
+    if table.warning:
+        output.info(table.warning)
+    if not table.rows:
+        return
+    sys.stdout.write("\nTask containers:\n")
+    output.table(HEADERS, table.rows)
+    if table.leftovers:
+        output.info("left by a crashed run: 'claude-container clean' removes them")

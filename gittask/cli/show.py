@@ -32,7 +32,7 @@ def show(
         return
     if task.pr_number:
         task = refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
-    from gittask.cli.run import task_json
+    from gittask.cli.outcome import task_json
 
     record = task_json(task)
     short = short_map(db.indexed_ids()).get(task.id, task.id[:8])
