@@ -20,18 +20,18 @@ from gittask.workflow.run.handoffs import Preflight
 
 def agent_settings(config: ProjectConfig) -> AgentSettings:
     return AgentSettings(
-        command=config["agent_command"],
-        model=config["model"],
-        max_turns=config["max_turns"],
-        max_budget_usd=config["max_budget_usd"],
-        max_retries=config["max_retries"],
-        append_system_prompt=config["append_system_prompt"],
-        pass_env=tuple(config["env"] or ()),
+        command=config.agent_command,
+        model=config.model,
+        max_turns=config.max_turns,
+        max_budget_usd=config.max_budget_usd,
+        max_retries=config.max_retries,
+        append_system_prompt=config.append_system_prompt,
+        pass_env=config.env,
     )
 
 
 def image_name(db: TaskDatabase, config: ProjectConfig) -> str:
-    return str(config["image"] or naming.default_image_tag(db.repo))
+    return config.image or naming.default_image_tag(db.repo)
 
 
 def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
@@ -45,7 +45,7 @@ def preflight(
     """Check what a run needs; ``engine``: the Docker engine unless given."""
     config = config or load_config(db.repo)
     try:
-        agent = get_agent(config["agent"])
+        agent = get_agent(config.agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     settings = agent_settings(config)
