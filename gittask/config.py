@@ -105,6 +105,16 @@ def _env_names(text: Any) -> list[str]:
     return names
 
 
+def _hosts(text: Any) -> list[str]:
+    from gittask.runner.egress.allow import parse_rule
+
+    items = text if isinstance(text, list) else re.split(r"[,\s]+", str(text))
+    entries = [str(i).strip() for i in items if str(i).strip()]
+    for entry in entries:
+        parse_rule(entry)  # ValueError says what is wrong with it
+    return entries
+
+
 def _optional_str(text: Any) -> str | None:
     value = str(text).strip() if text is not None else ""
     return value or None
@@ -168,7 +178,19 @@ KEYS: dict[str, Key] = {
     "memory": Key("4g", _memory, "container memory limit"),
     "cpus": Key(2.0, _positive_float, "container CPU limit"),
     "pids_limit": Key(512, _positive_int, "container process limit"),
-    "network": Key("bridge", _optional_str, "Docker network mode for the agent's container"),
+    "network": Key(
+        "allowlist",
+        _optional_str,
+        "how the agent's container reaches the network: allowlist (only the model API and "
+        "network.allow, through the tool's proxy; everything else refused and logged), "
+        "none, or a Docker network mode such as host (unfiltered)",
+    ),
+    "network.allow": Key(
+        [],
+        _hosts,
+        "hosts the agent may reach besides its model API (network allowlist): "
+        "host (ports 443 and 80), host:port, *.domain, [IPv6]:port",
+    ),
     "env": Key([], _env_names, "names of host variables passed to the agent"),
     "model": Key(None, _optional_str, "the agent's model (claude --model, codex -m)"),
     "max_turns": Key(None, _optional(_positive_int), "Claude --max-turns"),
