@@ -88,3 +88,13 @@ def test_compare_benchmark_smoke(tmp_path: Path) -> None:
     for pair in ("list", "list --json / export", "status filter", "rare-word", "common-word"):
         assert pair in out
     assert "one create --no-run / add" in out and "x " in out
+
+
+def test_egress_benchmark_smoke(tmp_path: Path, claude_image: str) -> None:
+    from tests.run_support import docker_available
+
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    out = _run(tmp_path, "benchmarks/egress.py", "--requests", "5", "--image", claude_image)
+    for row in ("request, direct", "container: forwarder + proxy", "added per request"):
+        assert row in out

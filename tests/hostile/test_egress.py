@@ -21,6 +21,7 @@ the CLI made, which proves the model API itself went through the proxy too
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -158,6 +159,10 @@ def test_an_image_without_perl_fails_the_run_with_the_reason(project: Project) -
     task = project.show(project.tasks()[0]["id"])
     assert task["status"] == "failed"
     assert "this image has no perl, which the network allow-list needs" in task["error_message"]
+    # doctor says so before any run
+    doctor = project.cli("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert not checks["network"]["ok"] and "perl" in checks["network"]["hint"], checks
 
 
 @pytest.fixture
