@@ -135,7 +135,7 @@ def test_the_real_claude_reaches_only_its_api_and_the_listed_host(
 
     log = _execution_log(project, task_id)
     assert (
-        f"egress: network none; through the tool's proxy only to "
+        f"egress: network none; the run's proxy lets through only "
         f"127.0.0.1:{fake_anthropic.port}, 127.0.0.1:{allowed_port}"
     ) in log
     assert "network none" in log
@@ -216,3 +216,14 @@ def test_an_api_out_of_reach_through_the_proxy_fails_with_the_network_hint(
     assert "the API could not be reached after 1 retry" in task["error_message"], task
     port = url.rsplit(":", 1)[1].strip("/")
     assert f"egress: 127.0.0.1:{port} could not be reached" in _execution_log(project, task["id"])
+
+
+def test_a_passed_through_proxy_variable_is_refused_before_the_run(project: Project) -> None:
+    """It would point the agent past the run's proxy, at an address it cannot reach."""
+    project.configure(env=["ANTHROPIC_BASE_URL", "HTTPS_PROXY"])
+    proc = project.cli(
+        "task", "create", "-m", "Anything", env={"HTTPS_PROXY": "http://proxy.corp:3128"}
+    )
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "HTTPS_PROXY is passed to the agent (config env)" in proc.stderr
+    assert project.containers() == []

@@ -43,6 +43,8 @@ from gittask.runner.egress.head import (
 
 #: Lines of the log the proxy writes at most (then it only counts).
 MAX_LOGGED = 100
+#: Destinations counted one by one (a flood of names is counted as "others").
+MAX_KEYS = 1000
 #: Connections served at once; more are answered 503.
 MAX_CONNECTIONS = 64
 #: Seconds a client has to send its request head, and to connect upstream.
@@ -180,7 +182,8 @@ class EgressProxy:
             try:
                 chunk = client.recv(_CHUNK)
             except TimeoutError:
-                self._note(self.refused, "no request in time", "refused: no request head in time")
+                why = "no request head in time"
+                self._note(self.refused, why, f"egress refused: {why}")
                 return None, b""
             if not chunk:
                 return None, b""
@@ -235,8 +238,11 @@ class EgressProxy:
         upstream.settimeout(None)
         with self._lock:
             self._open.add(upstream)
+        if self._stopping.is_set():  # stop() may have missed it: the run is over
+            raise OSError("stopping")
+        with self._lock:
             first = request.destination not in self.allowed
-            self.allowed[request.destination] += 1
+            self._count(self.allowed, request.destination)
         if first:
             self._line(f"egress: allowed {request.destination}")
         return upstream
@@ -247,8 +253,13 @@ class EgressProxy:
 
     def _note(self, counts: Counter[str], key: str, line: str) -> None:
         with self._lock:
-            counts[key] += 1
+            self._count(counts, key)
         self._line(line)
+
+    @staticmethod
+    def _count(counts: Counter[str], key: str) -> None:
+        """One more for *key* (past :data:`MAX_KEYS` destinations, for "others")."""
+        counts[key if key in counts or len(counts) < MAX_KEYS else "others"] += 1
 
     def _line(self, line: str) -> None:
         with self._lock:

@@ -74,6 +74,14 @@ def allow_list(
     """network allowlist: the agent's model API plus ``network.allow``; else None."""
     if config["network"] != egress.ALLOWLIST:
         return None
+    clash = sorted(name for name in passed if name in egress.proxy_environment())
+    if clash:
+        raise GittaskError(
+            f"{', '.join(clash)} is passed to the agent (config env), but with network "
+            "allowlist the run's own proxy is the container's only way out",
+            "remove it from `config env` (the run's proxy connects from this host), "
+            "or `config set network host`",
+        )
     api = agent.api_url(passed)
     try:
         return egress.AllowList.of(config["network.allow"] or (), [api] if api else [])

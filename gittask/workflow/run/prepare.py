@@ -109,7 +109,7 @@ def open_egress(ctx: RunContext) -> egress.Egress | None:
     if ctx.pre.allow is None:
         return None
     way_out = egress.Egress(ctx.pre.allow, ctx.log)
-    ctx.log(f"egress: network none; through the tool's proxy only to {ctx.pre.allow}")
+    ctx.log(f"egress: network none; the run's proxy lets through only {ctx.pre.allow}")
     return way_out
 
 
