@@ -90,6 +90,14 @@ def test_compare_benchmark_smoke(tmp_path: Path) -> None:
     assert "one create --no-run / add" in out and "x " in out
 
 
+def test_fault_benchmark_smoke(tmp_path: Path) -> None:
+    """kill -9 at random moments: a few rounds, the table, and no problem found."""
+    out = _run(tmp_path, "benchmarks/faults.py", "--rounds", "6", "--seed", "3")
+    for row in ("create (killed", "delete (killed", "sync (killed", "run (killed", "wall time"):
+        assert row in out
+    assert "rounds with a problem (fsck, lost change, list)  0" in out
+
+
 def test_egress_benchmark_smoke(tmp_path: Path, claude_image: str) -> None:
     from tests.run_support import docker_available
 

@@ -126,17 +126,18 @@ def test_a_command_agent_with_no_entries_reaches_nothing() -> None:
 
 
 def test_the_setting_takes_a_list_and_refuses_a_bad_entry(tmp_path: Path) -> None:
-    from gittask.config import ProjectConfig
+    from gittask.config import ConfigFile, ProjectConfig
     from gittask.errors import UsageError
 
-    config = ProjectConfig.load(tmp_path)
-    assert config["network"] == "allowlist" and config["network.allow"] == []
-    assert config.set("network.allow", "github.com, *.npmjs.org pypi.org:443") == [
+    defaults = ProjectConfig()
+    assert defaults.network == "allowlist" and defaults.network_allow == ()
+    config = ConfigFile.open(tmp_path)
+    assert config.set("network.allow", "github.com, *.npmjs.org pypi.org:443") == (
         "github.com",
         "*.npmjs.org",
         "pypi.org:443",
-    ]
-    with pytest.raises(UsageError, match=r"network\.allow"):
+    )
+    with pytest.raises(UsageError, match=r"network\.allow.*https://pypi\.org.*not a URL"):
         config.set("network.allow", "github.com https://pypi.org")
 
 

@@ -92,7 +92,7 @@ def _list_options(args: list[str]) -> tuple[str | None, bool] | None:
 
 
 def list_tasks(status: str | None, as_json: bool) -> bool:
-    """``task list [--json] [--status S]``, as :func:`gittask.cli.task.list_tasks`
+    """``task list [--json] [--status S]``, as :func:`gittask.cli.browse.list_tasks`
     prints it (the same :mod:`gittask.cli.listing` and :mod:`gittask.cli.tables`)."""
     from gittask.cli import listing, output
     from gittask.cli.rows import warn_unreadable

@@ -21,18 +21,18 @@ from gittask.workflow.run.handoffs import Preflight
 
 def agent_settings(config: ProjectConfig) -> AgentSettings:
     return AgentSettings(
-        command=config["agent_command"],
-        model=config["model"],
-        max_turns=config["max_turns"],
-        max_budget_usd=config["max_budget_usd"],
-        max_retries=config["max_retries"],
-        append_system_prompt=config["append_system_prompt"],
-        pass_env=tuple(config["env"] or ()),
+        command=config.agent_command,
+        model=config.model,
+        max_turns=config.max_turns,
+        max_budget_usd=config.max_budget_usd,
+        max_retries=config.max_retries,
+        append_system_prompt=config.append_system_prompt,
+        pass_env=config.env,
     )
 
 
 def image_name(db: TaskDatabase, config: ProjectConfig) -> str:
-    return str(config["image"] or naming.default_image_tag(db.repo))
+    return config.image or naming.default_image_tag(db.repo)
 
 
 def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
@@ -46,7 +46,7 @@ def preflight(
     """Check what a run needs; ``engine``: the Docker engine unless given."""
     config = config or load_config(db.repo)
     try:
-        agent = get_agent(config["agent"])
+        agent = get_agent(config.agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     settings = agent_settings(config)
@@ -72,7 +72,7 @@ def allow_list(
     config: ProjectConfig, agent: Agent, passed: Mapping[str, str]
 ) -> egress.AllowList | None:
     """network allowlist: the agent's model API plus ``network.allow``; else None."""
-    if config["network"] != egress.ALLOWLIST:
+    if config.network != egress.ALLOWLIST:
         return None
     clash = sorted(name for name in passed if name in egress.proxy_environment())
     if clash:
@@ -84,7 +84,7 @@ def allow_list(
         )
     api = agent.api_url(passed)
     try:
-        return egress.AllowList.of(config["network.allow"] or (), [api] if api else [])
+        return egress.AllowList.of(config.network_allow, [api] if api else [])
     except ValueError as exc:
         raise GittaskError(
             f"the network allow-list: {exc}",

@@ -40,7 +40,7 @@ def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
 def plan(ctx: RunContext, claimed: Claimed) -> Plan:
     """The base branch and where the task's branch starts (fetching both)."""
     repo, task = ctx.db.repo, claimed.task
-    base, how = wt.resolve_base(repo, task.base_branch, ctx.config["base_branch"], ctx.remote)
+    base, how = wt.resolve_base(repo, task.base_branch, ctx.config.base_branch, ctx.remote)
     base_tip, base_ref = wt.base_commit(
         repo, base, ctx.remote, how, prefer_local=ctx.request.local_base
     )
@@ -183,10 +183,10 @@ def _sandbox_inputs(
         uid=uid,
         gid=gid,
         limits=sandbox.Limits(
-            network=ctx.config["network"],
-            memory=ctx.config["memory"],
-            cpus=ctx.config["cpus"],
-            pids_limit=ctx.config["pids_limit"],
+            network=ctx.config.network,
+            memory=ctx.config.memory,
+            cpus=ctx.config.cpus,
+            pids_limit=ctx.config.pids_limit,
         ),
         repo_key=naming.repo_key(repo),
         task_id=task.id,
