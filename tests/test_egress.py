@@ -372,3 +372,19 @@ def test_stop_ends_open_tunnels_and_removes_the_socket(
     assert not proxy.path.exists()
     client.close()
     silent.close()
+
+
+def test_a_socket_path_the_system_refuses_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gittask.errors import GittaskError
+    from gittask.runner.egress import Egress
+
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    with pytest.raises(GittaskError, match="cannot start the run's egress proxy") as caught:
+        Egress(AllowList.of([]), lambda line: None)
+    assert "TMPDIR" in (caught.value.hint or "")
+    assert list(deep.iterdir()) == []  # nothing left behind

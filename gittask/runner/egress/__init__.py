@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gittask.errors import GittaskError
 from gittask.runner.egress.allow import AllowList, Rule, endpoint_of, parse_rule
 from gittask.runner.egress.forwarder import (
     CONTAINER_DIR,
@@ -66,7 +67,10 @@ class Egress:
 
     def __init__(self, allow: AllowList, log: Log) -> None:
         self.allow = allow
-        self.folder = Path(tempfile.mkdtemp(prefix="gittask-egress-"))
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix="gittask-egress-"))
+        except OSError as exc:
+            raise GittaskError(f"cannot make the run's egress folder: {exc}") from None
         try:
             # readable and connectable whatever uid the engine maps the agent to: the
             # socket gives no one more than they have (it reaches what the host reaches)
@@ -75,8 +79,13 @@ class Egress:
             forwarder.write_text(FORWARDER, encoding="utf-8")
             os.chmod(forwarder, 0o644)
             self.proxy = EgressProxy(self.folder / SOCKET_NAME, allow, log).start()
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
+            if isinstance(exc, OSError):  # a socket path too long for the system, ...
+                raise GittaskError(
+                    f"cannot start the run's egress proxy in {self.folder}: {exc}",
+                    "set TMPDIR to a short local folder, or `config set network host`",
+                ) from None
             raise
 
     def stop(self) -> None:
