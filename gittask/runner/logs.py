@@ -19,6 +19,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -127,6 +128,7 @@ class RunLogs:
             self.folder / EXECUTION_LOG, "a", encoding="utf-8", buffering=1
         )
         self._pending = b""
+        self._exec_lock = threading.Lock()  # the egress proxy's threads log too
         self.info: dict[str, Any] = {"run": run}
         self._link_latest()
 
@@ -174,7 +176,7 @@ class RunLogs:
     def event(self, message: str) -> None:
         """One timestamped line in execution.log."""
         text = self.scrub.text(" ".join(message.split()) if "\n" in message else message)
-        with contextlib.suppress(OSError, ValueError):
+        with self._exec_lock, contextlib.suppress(OSError, ValueError):
             self._exec.write(f"{_now()} {text}\n")
 
     def save_info(self, **fields: Any) -> None:
