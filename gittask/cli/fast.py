@@ -165,7 +165,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.model.task import normalize_id
-    from gittask.workflow.database import fast_index
+    from gittask.workflow.database import fast_index, shown_in_working_copy
 
     wanted = normalize_id(prefix)
     if not wanted or any(c not in "0123456789abcdef" for c in wanted):
@@ -178,7 +178,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
         return False
     ids = index.ids()
     matches = [i for i in ids if i.startswith(wanted)]
-    if len(matches) != 1 or not _has_folder(index.path, matches[0]):
+    if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
         return False
     try:
         record = dict(index.record(matches[0]))
@@ -201,16 +201,3 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
 
     sys.stdout.write(render(record, short, feedback) + "\n")
     return True
-
-
-def _has_folder(index_path: object, task_id: str) -> bool:
-    """Whether the working copy has the task's folder (the full path writes it first)."""
-    from pathlib import Path
-
-    from gittask.store.workcopy import WORKCOPY_DIR
-
-    common = Path(str(index_path)).parent.parent  # <git dir>/claude-tasks/index.sqlite
-    if common.name != ".git":
-        return False  # a bare or separate git dir: let the full path find the checkout
-    folder = common.parent / WORKCOPY_DIR / "tasks" / task_id
-    return (folder / "metadata.json").is_file()
