@@ -49,7 +49,8 @@ def test_edit_in_the_editor_is_one_commit(cli: Cli, repo: Path, tmp_path: Path) 
     script = editor(
         tmp_path,
         "ed.sh",
-        f'cp "$1" {tmp_path}/seen.md\nsed -i -e "s/Old title/New title/" -e "s/Old body/New body/" "$1"',
+        f'cp "$1" {tmp_path}/seen.md\n'
+        'sed -i -e "s/Old title/New title/" -e "s/Old body/New body/" "$1"',
     )
     term = Terminal(repo, "task", "edit", task_id[:8], env={"EDITOR": script})
     assert term.finish() == 0, term.seen
@@ -83,7 +84,9 @@ def test_unchanged_text_is_no_commit(cli: Cli, repo: Path, tmp_path: Path) -> No
 def test_empty_text_is_refused_with_one_line(cli: Cli, repo: Path, tmp_path: Path) -> None:
     task_id = new_task(cli, repo)
     before = tip(repo)
-    term = Terminal(repo, "task", "edit", task_id, env={"EDITOR": editor(tmp_path, "e", ': > "$1"')})
+    term = Terminal(
+        repo, "task", "edit", task_id, env={"EDITOR": editor(tmp_path, "e", ': > "$1"')}
+    )
     assert term.finish() == 2, term.seen
     assert term.seen.strip() == "error: the description is empty; nothing was changed"
     for args in (["-m", "  \n"], ["--file", "/dev/null"]):
