@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
-
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import task_ids
 from gittask.cli.outcome import outcome_line, outcome_word, retry_hint, task_json
+from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
     from gittask.errors import GittaskError
@@ -28,7 +30,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
 FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
@@ -259,7 +260,12 @@ def _read_feedback(
 
 
 TaskOrPullArg = Annotated[
-    str, typer.Argument(metavar="ID", help="Task id, unique prefix, or its pull request URL.")
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="Task id, unique prefix, or its pull request URL.",
+        autocompletion=task_ids,
+    ),
 ]
 FeedbackOpt = Annotated[str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")]
 FeedbackFileOpt = Annotated[
