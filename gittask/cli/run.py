@@ -184,10 +184,19 @@ def run_hidden(
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
     local_base: Annotated[bool, typer.Option("--base-local")] = False,
+    notify_tty: Annotated[str | None, typer.Option("--notify-tty")] = None,
 ) -> None:
-    """Internal: the background half of --detach (its output is in the run's logs)."""
+    """Internal: the background half of --detach (its output is in the run's logs);
+    at the end it tells the user (config notify: bell on ``notify_tty``, desktop)."""
+    from gittask.workflow.notify import announce_end
+
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
+    resolved = db.resolve(task_id)
+    try:
+        execute(db, resolved, kind, feedback_id, background=True, local_base=local_base)
+    finally:
+        for done in announce_end(db, resolved, notify_tty):
+            _say(f"notified: {done}")
 
 
 # -- start -----------------------------------------------------------------------------
