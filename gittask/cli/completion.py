@@ -216,7 +216,18 @@ def install(shell: str, home: Path | None = None) -> list[str]:
 
 
 def prepare_typer() -> None:
-    """Register typer's bash/zsh/fish answers (typer does it only with add_completion)."""
-    from typer._completion_classes import completion_init
+    """Register typer's bash/zsh/fish answers (typer does it only with add_completion).
 
-    completion_init()
+    typer renders each help text through rich to drop markup, which costs rich's
+    import (~100 ms) on every TAB in zsh and fish; the help here is plain text whose
+    only markup is the escaped ``[``, so it is rendered as rich would, without rich."""
+    import typer._completion_classes as classes
+
+    classes.completion_init()
+    if hasattr(classes, "_sanitize_help_text"):
+        classes._sanitize_help_text = _plain_help
+
+
+def _plain_help(text: str) -> str:
+    """What rich prints for :func:`_help`'s text (``\\[`` is ``[``)."""
+    return text.replace("\\[", "[")
