@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gittask.errors import UsageError
 
@@ -60,12 +60,11 @@ def _task_ids(incomplete: str) -> list[tuple[str, str]]:
 
 
 def _help(row: IndexRow) -> str:
-    """``status: title`` on one line (typer renders help as rich markup: ``[x]`` is text)."""
+    """``status: title`` on one line, control characters shown as escapes."""
     from gittask.display import escape
     from gittask.text import one_line
 
-    about = one_line(f"{row.status or '?'}: {escape(row.title or '')}", HELP_WIDTH)
-    return about.replace("[", "\\[")
+    return one_line(f"{row.status or '?'}: {escape(row.title or '')}", HELP_WIDTH)
 
 
 def _rows() -> list[IndexRow]:
@@ -216,18 +215,38 @@ def install(shell: str, home: Path | None = None) -> list[str]:
 
 
 def prepare_typer() -> None:
-    """Register typer's bash/zsh/fish answers (typer does it only with add_completion).
+    """Register the answers for bash, zsh and fish (typer does it only with add_completion).
 
-    typer renders each help text through rich to drop markup, which costs rich's
-    import (~100 ms) on every TAB in zsh and fish; the help here is plain text whose
-    only markup is the escaped ``[``, so it is rendered as rich would, without rich."""
+    typer's zsh and fish answers render each help text through rich to drop markup,
+    which costs rich's import (~100 ms) on every TAB; the help here is plain text, so
+    they are formatted as typer does, without rich."""
     import typer._completion_classes as classes
 
+    try:
+        from typer._click.shell_completion import add_completion_class
+    except ImportError:  # an older typer: click itself
+        from click.shell_completion import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+            add_completion_class,
+        )
+
     classes.completion_init()
-    if hasattr(classes, "_sanitize_help_text"):
-        classes._sanitize_help_text = _plain_help
 
+    class Zsh(classes.ZshComplete):
+        def format_completion(self, item: Any) -> str:
+            def quoted(text: str) -> str:
+                for char, escaped in (('"', '""'), ("'", "''"), ("$", "\\$"), ("`", "\\`")):
+                    text = text.replace(char, escaped)
+                return text.replace(":", r"\\:")
 
-def _plain_help(text: str) -> str:
-    """What rich prints for :func:`_help`'s text (``\\[`` is ``[``)."""
-    return text.replace("\\[", "[")
+            if item.help:
+                return f'"{quoted(item.value)}":"{quoted(item.help)}"'
+            return f'"{quoted(item.value)}"'
+
+    class Fish(classes.FishComplete):
+        def format_completion(self, item: Any) -> str:
+            if item.help:
+                return f"{item.value}\t{' '.join(str(item.help).split())}"
+            return f"{item.value}"
+
+    add_completion_class(Zsh, "zsh")
+    add_completion_class(Fish, "fish")
