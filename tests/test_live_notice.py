@@ -193,16 +193,20 @@ def test_the_bell_rings_on_the_terminal_the_run_was_started_from(project: Projec
     )
     term.expect("is running in the background")
     assert term.proc.wait(timeout=60) == 0
-    before = term.seen
-    assert "\a" not in before  # not while it runs
+    assert "\a" not in term.seen  # not while it runs
     after = read_until(term, b"\a")
     os.close(term.master)
-    assert after == b"\a"  # the BEL byte alone: nothing drawn over what the user does
-    task_id = [line for line in before.splitlines() if len(line.strip()) == 32][-1].strip()
+    # what the command printed last (its id), then the BEL byte alone: nothing is
+    # drawn over what the user does meanwhile
+    text = (term.seen + after.decode()).replace("\r\n", "\n")
+    assert text.endswith("\n\a") and text.count("\a") == 1
+    task_id = text[:-1].split()[-1]
+    assert len(task_id) == 32
     record = wait_for_end(project, task_id)
     assert record["status"] == "created"
     detached_log = (project.state / "runs" / f"{task_id}.detached.log").read_text()
-    assert "notified: bell on /dev/pts/" in detached_log
+    ended = detached_log.index(f"task {task_id[:8]} is done: branch")
+    assert detached_log.index("notified: bell on /dev/pts/") > ended  # once it ended
 
 
 # -- edits wait for the run ------------------------------------------------------------------
