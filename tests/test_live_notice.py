@@ -76,8 +76,11 @@ def test_a_silent_agent_gets_a_heartbeat_on_stderr(project: Project, tool_image:
     short = record["id"][:8]
     beats = [line for line in proc.stderr.splitlines() if "still working" in line]
     assert len(beats) >= 2, proc.stderr
-    assert beats[0].startswith(f"claude-container: task {short} still working: ")
-    assert "elapsed, silent for 1s; last tool call: → Bash: make test" in beats[0]
+    assert all(b.startswith(f"claude-container: task {short} still working: ") for b in beats)
+    # (a slow container start may make a first one before the agent printed anything)
+    assert any(
+        b.endswith(" elapsed, silent for 1s; last tool call: → Bash: make test") for b in beats
+    ), beats
     # the default (30 s) says nothing in a short run; 0 switches it off
     project.configure(image=tool_image, heartbeat_seconds=0)
     quiet = project.cli("task", "create", "-m", "Think again AGENT:SLEEP=3")
