@@ -10,8 +10,10 @@
   the index and the task has no pull request (whose state ``show`` refreshes
   from GitHub) and already has its folder in the working copy.
 
-Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
-returns False and goes through typer.
+Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
+shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
+through typer. ``--show-completion`` / ``--install-completion`` are answered before
+this, by :mod:`gittask.cli.completion`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ Usage: {prog} [OPTIONS] COMMAND [ARGS]...
   state lives in git (refs/claude-tasks).
 
 Options:
-  --version   Show the version.
-  -h, --help  Show this message and exit.
+  --version                     Show the version.
+  --install-completion [SHELL]  Install shell completion for bash, zsh or fish
+                                (default: this shell).
+  --show-completion [SHELL]     Print the completion script for bash, zsh or
+                                fish (default: this shell).
+  -h, --help                    Show this message and exit.
 
 Commands:
   init    Set this repository up: config file, Dockerfile.claude,...
@@ -42,8 +48,8 @@ Commands:
 
 def answer(argv: list[str]) -> bool:
     """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
-    if os.environ.get("GITTASK_NO_FASTPATH"):
-        return False
+    if os.environ.get("GITTASK_NO_FASTPATH") or os.environ.get("_CLAUDE_CONTAINER_COMPLETE"):
+        return False  # a shell completing a command line: typer answers it
     if argv in (["--help"], ["-h"]):
         return _help()
     if argv == ["--version"]:

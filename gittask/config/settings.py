@@ -97,6 +97,18 @@ class ProjectConfig:
     )
     timeout_seconds: int = setting(3600, whole(), "wall-clock limit for one run")
     silence_timeout_seconds: int = setting(900, whole(), "kill a run that prints nothing this long")
+    heartbeat_seconds: int = setting(
+        30,
+        whole(minimum=0),
+        "while the agent prints nothing, say every N seconds that it works (elapsed time, "
+        "last tool call) in the live view; 0: never",
+    )
+    notify: str = setting(
+        "both",
+        choice("bell", "desktop", "both", "none", lower=True),
+        "when a --detach run ends: the terminal bell where it was started, a desktop "
+        "notification (notify-send, osascript) where one can be shown, both, or none",
+    )
     memory: str = setting("4g", memory_size, "container memory limit")
     cpus: float = setting(2.0, positive_number, "container CPU limit")
     pids_limit: int = setting(512, whole(), "container process limit")

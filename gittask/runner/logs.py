@@ -233,9 +233,12 @@ def scrub_folder(root: Path, scrubber: Scrubber) -> list[Path]:
     return changed
 
 
-def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]:
+def follow(
+    path: Path, still_running: Any, poll: float = 0.2, idle: bool = False
+) -> Iterable[bytes]:
     """Yield the bytes of ``path`` as they are written, until ``still_running()`` is
-    false (then the rest is drained). Waits for the file to appear."""
+    false (then the rest is drained). Waits for the file to appear. ``idle``: also
+    yield ``b""`` after each wait, so that the reader can tell time passing."""
     handle: IO[bytes] | None = None
     try:
         while True:
@@ -246,6 +249,8 @@ def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]
                     if not still_running():
                         return
                     time.sleep(poll)
+                    if idle:
+                        yield b""
                     continue
             chunk = handle.read(65536)
             if chunk:
@@ -257,6 +262,8 @@ def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]
                     yield rest
                 return
             time.sleep(poll)
+            if idle:
+                yield b""
     finally:
         if handle is not None:
             handle.close()
