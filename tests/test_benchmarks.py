@@ -88,3 +88,21 @@ def test_compare_benchmark_smoke(tmp_path: Path) -> None:
     for pair in ("list", "list --json / export", "status filter", "rare-word", "common-word"):
         assert pair in out
     assert "one create --no-run / add" in out and "x " in out
+
+
+def test_fault_benchmark_smoke(tmp_path: Path) -> None:
+    """kill -9 at random moments: a few rounds, the table, and no problem found."""
+    out = _run(tmp_path, "benchmarks/faults.py", "--rounds", "6", "--seed", "3")
+    for row in ("create (killed", "delete (killed", "sync (killed", "run (killed", "wall time"):
+        assert row in out
+    assert "rounds with a problem (fsck, lost change, list)  0" in out
+
+
+def test_egress_benchmark_smoke(tmp_path: Path, claude_image: str) -> None:
+    from tests.run_support import docker_available
+
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    out = _run(tmp_path, "benchmarks/egress.py", "--requests", "5", "--image", claude_image)
+    for row in ("request, direct", "container: forwarder + proxy", "added per request"):
+        assert row in out

@@ -9,6 +9,11 @@ from, whatever the image says:
 - **hardening**: every capability dropped, ``no-new-privileges``;
 - **limits**: memory (swap included: no more swap), CPUs, processes, the
   network mode (config);
+- **egress** (network ``allowlist``, the default): network ``none``, the run's
+  egress folder mounted read-only at ``/run/gittask/egress``, the proxy
+  variables set and the command wrapped so that a forwarder on the container's
+  loopback starts first (:mod:`gittask.runner.egress`): the model API and
+  ``network.allow`` are all it reaches;
 - **mounts**, and nothing else (no Docker socket, no ``~/.ssh``, no home):
 
   ============================== =========================== ==========
@@ -21,6 +26,7 @@ from, whatever the image says:
   the worktree's admin folder    the same path               read-write
   the run's new-objects folder   ``/run/gittask/objects``    read-write
   the agent's per-task state     the agent's ``state_dir``   read-write
+  the run's egress folder        ``/run/gittask/egress``     read-only
   the run's credential files     /run/gittask/credentials    read-only
   ============================== =========================== ==========
 
@@ -44,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gittask.runner import credentials as creds
+from gittask.runner import egress
 from gittask.runner.agents.base import DEFAULT_PROMPT_FILE, WORKDIR
 from gittask.runner.engine import BindMount, ContainerSpec, labels_for
 
@@ -94,6 +101,8 @@ class SandboxInputs:
     task_id: str
     run: int
     host_pid: int
+    #: the run's egress folder (network allowlist): the only way out, through the proxy
+    egress_dir: Path | None = None
 
 
 def container_spec(given: SandboxInputs) -> ContainerSpec:
@@ -110,10 +119,6 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     ]
     if paths.agent_state is not None and given.agent_state_dir:
         binds.append(BindMount(str(paths.agent_state), given.agent_state_dir))
-    command = tuple(given.command)
-    if paths.credentials is not None and given.credential_names:
-        binds.append(BindMount(str(paths.credentials), creds.IN_CONTAINER, read_only=True))
-        command = creds.wrap(command)
     environment = dict(given.agent_environment)
     environment.update(
         {
@@ -127,6 +132,14 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     )
     if given.uid == 0:
         environment["IS_SANDBOX"] = "1"  # the container is the sandbox (Claude Code asks)
+    command, network = tuple(given.command), given.limits.network
+    if paths.credentials is not None and given.credential_names:
+        binds.append(BindMount(str(paths.credentials), creds.IN_CONTAINER, read_only=True))
+        command = creds.wrap(command)  # the agent alone gets them, not the forwarder
+    if given.egress_dir is not None:
+        binds.append(BindMount(str(given.egress_dir), egress.CONTAINER_DIR, read_only=True))
+        environment.update(egress.proxy_environment())
+        command, network = egress.wrap(command), "none"
     return ContainerSpec(
         image=given.image,
         command=command,
@@ -137,7 +150,7 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
         binds=tuple(binds),
         tmpfs=(str(paths.private_dir),) if paths.private_dir is not None else (),
         working_dir=WORKDIR,
-        network=given.limits.network,
+        network=network,
         memory=given.limits.memory,
         memory_swap=given.limits.memory,  # no swap beyond the memory limit
         cpus=given.limits.cpus,

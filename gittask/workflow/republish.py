@@ -41,7 +41,7 @@ def publish_task(
         )
     lines = []
     unpushed = wt.unpushed_commits(db.repo, local, remote)
-    odd = wt.odd_files(db.repo, unpushed, int(config["files.max_bytes"]))
+    odd = wt.odd_files(db.repo, unpushed, config.files_max_bytes)
     if odd and not allow_odd_files:
         raise GittaskError(
             f"task {short} was not pushed: its commits hold {describe(odd)}",

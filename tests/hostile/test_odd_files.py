@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile, load_config
 from gittask.errors import GittaskError
 from gittask.runner.worktree.oddfiles import escapes
 from gittask.workflow.database import open_database
@@ -37,7 +37,7 @@ MiB = 1024 * 1024
 @pytest.fixture
 def work(team: Team) -> Path:
     path = team.clone("work")
-    config = ProjectConfig.load(path)
+    config = ConfigFile.open(path)
     for key, value in {
         "agent": "command",
         "agent_command": "do-the-task",
@@ -51,7 +51,7 @@ def work(team: Team) -> Path:
 def _run(
     work: Path, program: Callable[[Path], None], allow: bool = False, **settings: str
 ) -> RunResult:
-    config = ProjectConfig.load(work)
+    config = ConfigFile.open(work)
     for key, value in settings.items():
         config.set(key, value)
     config.save()
@@ -118,7 +118,7 @@ def test_a_file_over_the_setting_then_pushed_with_the_flag(work: Path, team: Tea
     _refused(result, team, work, "big.txt")
     task = result.task
     db = open_database(work)
-    config = ProjectConfig.load(work)
+    config = load_config(db.repo)
     with pytest.raises(GittaskError) as refused:  # `task push ID` refuses too
         publish_task(db, task.id, config)
     assert "big.txt" in refused.value.message and "--allow-odd-files" in str(refused.value.hint)

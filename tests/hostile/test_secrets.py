@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile
 from gittask.runner import credentials
 from gittask.runner.logs import Scrubber
 from gittask.workflow.database import open_database
@@ -274,7 +274,7 @@ DISGUISES: dict[str, Callable[[str], str]] = {
 @pytest.fixture
 def work(team: Team, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = team.clone("work")
-    config = ProjectConfig.load(path)
+    config = ConfigFile.open(path)
     for key, value in {
         "agent": "command",
         "agent_command": "do-the-task",

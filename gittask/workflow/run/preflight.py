@@ -7,12 +7,13 @@ Nothing is written: a run that cannot start leaves the record as it was.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
-from gittask.runner import naming
-from gittask.runner.agents import AgentRun, AgentSettings, credentials_for, get_agent
+from gittask.runner import egress, naming
+from gittask.runner.agents import Agent, AgentRun, AgentSettings, credentials_for, get_agent
 from gittask.runner.engine import Engine
 from gittask.store.database import TaskDatabase
 from gittask.workflow.run.handoffs import Preflight
@@ -20,18 +21,18 @@ from gittask.workflow.run.handoffs import Preflight
 
 def agent_settings(config: ProjectConfig) -> AgentSettings:
     return AgentSettings(
-        command=config["agent_command"],
-        model=config["model"],
-        max_turns=config["max_turns"],
-        max_budget_usd=config["max_budget_usd"],
-        max_retries=config["max_retries"],
-        append_system_prompt=config["append_system_prompt"],
-        pass_env=tuple(config["env"] or ()),
+        command=config.agent_command,
+        model=config.model,
+        max_turns=config.max_turns,
+        max_budget_usd=config.max_budget_usd,
+        max_retries=config.max_retries,
+        append_system_prompt=config.append_system_prompt,
+        pass_env=config.env,
     )
 
 
 def image_name(db: TaskDatabase, config: ProjectConfig) -> str:
-    return str(config["image"] or naming.default_image_tag(db.repo))
+    return config.image or naming.default_image_tag(db.repo)
 
 
 def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
@@ -45,7 +46,7 @@ HOST_NETWORK = "host"
 
 def check_network(config: ProjectConfig, allow_host_network: bool = False) -> None:
     """``network host`` only when asked for explicitly (the flag or the setting)."""
-    if config["network"] != HOST_NETWORK or allow_host_network or config["allow_host_network"]:
+    if config.network != HOST_NETWORK or allow_host_network or config.allow_host_network:
         return
     raise GittaskError(
         "network host gives the agent this machine's network (every service listening on "
@@ -75,7 +76,7 @@ def preflight(
     config = config or load_config(db.repo)
     check_network(config, allow_host_network)
     try:
-        agent = get_agent(config["agent"])
+        agent = get_agent(config.agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     settings = agent_settings(config)
@@ -93,4 +94,29 @@ def preflight(
     image = image_name(db, config)
     engine.ensure_image(image)
     creds = credentials_for(agent, settings, os.environ)
-    return Preflight(config, agent, settings, image, engine, creds)
+    allow = allow_list(config, agent, creds)
+    return Preflight(config, agent, settings, image, engine, creds, allow)
+
+
+def allow_list(
+    config: ProjectConfig, agent: Agent, passed: Mapping[str, str]
+) -> egress.AllowList | None:
+    """network allowlist: the agent's model API plus ``network.allow``; else None."""
+    if config.network != egress.ALLOWLIST:
+        return None
+    clash = sorted(name for name in passed if name in egress.proxy_environment())
+    if clash:
+        raise GittaskError(
+            f"{', '.join(clash)} is passed to the agent (config env), but with network "
+            "allowlist the run's own proxy is the container's only way out",
+            "remove it from `config env` (the run's proxy connects from this host), "
+            "or `config set network host`",
+        )
+    api = agent.api_url(passed)
+    try:
+        return egress.AllowList.of(config.network_allow, [api] if api else [])
+    except ValueError as exc:
+        raise GittaskError(
+            f"the network allow-list: {exc}",
+            "fix the agent's base URL variable or `config set network.allow ...`",
+        ) from None

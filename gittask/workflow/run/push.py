@@ -70,7 +70,7 @@ def odd_files(ctx: RunContext, head: str) -> str | None:
     if not wt.remote_exists(repo, remote):
         return None  # nothing is pushed
     commits = wt.unpushed_commits(repo, head, remote)
-    found = wt.odd_files(repo, commits, int(ctx.config["files.max_bytes"]))
+    found = wt.odd_files(repo, commits, ctx.config.files_max_bytes)
     if not found:
         return None
     for item in found:
