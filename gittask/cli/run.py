@@ -382,4 +382,6 @@ def continue_task(
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
     allowed = Allowed(allow_host_network, allow_odd_files)
-    execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre, allowed=allowed)
+    execute(
+        db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre, allowed=allowed
+    )

@@ -258,9 +258,11 @@ def lookup(key: str) -> Setting:
     import difflib
 
     by_attribute = {s.attribute: s.key for s in SETTINGS.values()}
-    close = [by_attribute[key]] if key in by_attribute else []
-    close += [k for k in SETTINGS if len(key) >= 3 and (k.startswith(key) or key in k)]
-    close += difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.6)
+    if key in by_attribute:  # the name the code reads it by: that one
+        close = [by_attribute[key]]
+    else:
+        close = [k for k in SETTINGS if len(key) >= 3 and (k.startswith(key) or key in k)]
+        close += difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.6)
     close = list(dict.fromkeys(close))[:3]
     hint = (
         "did you mean "

@@ -46,21 +46,27 @@ def find_credential(data: bytes, credentials: Mapping[str, str]) -> str | None:
 
 
 def _strip_partial_secret(data: bytes, credentials: Mapping[str, str]) -> bytes:
-    """Drop a tail that is the start of a credential value (a cut through it)."""
+    """Drop a tail that is the start of a credential value (a cut through it): the
+    longest such tail, whichever form of a value it starts."""
+    cut = 0
     for _name, value in _secret_forms(credentials):
-        for length in range(min(len(value) - 1, len(data)), 0, -1):
+        for length in range(min(len(value) - 1, len(data)), cut, -1):
             if data.endswith(value[:length]):
-                return data[:-length]
-    return data
+                cut = length
+                break
+    return data[: len(data) - cut]
 
 
 def _strip_partial_secret_start(data: bytes, credentials: Mapping[str, str]) -> bytes:
-    """Drop a head that is the end of a credential value (a cut through it)."""
+    """Drop a head that is the end of a credential value (a cut through it): the
+    longest such head, whichever form of a value it ends."""
+    cut = 0
     for _name, value in _secret_forms(credentials):
-        for length in range(min(len(value) - 1, len(data)), 0, -1):
+        for length in range(min(len(value) - 1, len(data)), cut, -1):
             if data.startswith(value[-length:]):
-                return data[length:]
-    return data
+                cut = length
+                break
+    return data[cut:]
 
 
 @dataclass
