@@ -115,13 +115,23 @@ def create(
             "the remote's copy.",
         ),
     ] = False,
+    template: Annotated[
+        str | None, typer.Option("--template", "-t", help="Fill this template (--var k=v).")
+    ] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="NAME=VALUE for a template placeholder.")
+    ] = None,
+    edit_text: Annotated[
+        bool, typer.Option("--edit", help="Open the filled-in template in the editor first.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
 
-    The description comes from -m, --file (or stdin with --file -), else the editor.
-    Only after the editor, on a terminal, does it ask for the branch; if the command
-    stops after the editor closed, the text is kept in .git/claude-tasks/TASK_EDITMSG.
+    The description comes from -m, --file (or stdin with --file -), a template
+    (--template NAME --var k=v), else the editor. Only after the editor, on a
+    terminal, does it ask for the branch; if the command stops after the editor
+    closed, the text is kept in .git/claude-tasks/TASK_EDITMSG.
     """
     from gittask.cli import prompts
     from gittask.errors import UsageError
@@ -137,14 +147,22 @@ def create(
         branch = check_branch_name(branch)
     if base is not None:
         base = check_branch_name(base, "base branch")
-    from_editor = file is None and message is None
-    description = read_description(db, file, message)
+    made = None
+    if template is not None:
+        from gittask.cli.template import from_template
+
+        made = from_template(db, template, var, edit_text, file is not None or message is not None)
+        branch, base = branch or made.branch, base or made.template.base
+        label = [*made.template.labels, *(label or [])]
+    from_editor = file is None and message is None and (made is None or edit_text)
+    description = made.description if made else read_description(db, file, message)
     try:
         pre = None
         if not no_run and description.strip():
             from gittask.workflow.run import preflight
 
-            pre = preflight(db)  # nothing is recorded when the task could not run
+            # nothing is recorded when the task could not run
+            pre = preflight(db, overrides=made.overrides() if made else None)
         task_id = new_task_id()
         if (
             branch is None
@@ -155,7 +173,8 @@ def create(
         ):
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
-            db, description, branch, base, task_id=task_id, publish=no_run, labels=label
+            db, description, branch, base, task_id=task_id, publish=no_run, labels=label,
+            **(made.record_fields() if made else {}),
         )
     except BaseException:
         if from_editor and description.strip():
@@ -298,6 +317,7 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("completed", record.get("completed_at")),
         ("author", record.get("author")),
         ("agent", record.get("agent")),
+        ("template", _template_line(record)),
         ("pull request", record.get("pr_url") or _no_pull_reason(record)),
         ("commit", record.get("commit_hash")),
         ("runs", record.get("run_count")),
@@ -342,6 +362,12 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     elif history:
         lines += ["", f"{len(history)} feedback entries (--feedback-history shows them)"]
     typer.echo("\n".join(lines))
+
+
+def _template_line(record: dict[str, Any]) -> str | None:
+    from gittask.workflow.templates import describe
+
+    return describe(record)
 
 
 def _no_pull_reason(record: dict[str, Any]) -> str:
