@@ -124,6 +124,13 @@ def _branch(text: Any) -> str | None:
     return value
 
 
+def _dependency_success(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in ("merged", "finished"):
+        raise ValueError("must be merged or finished")
+    return value
+
+
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def parse_optional(text: Any) -> Any:
         if text is None or str(text).strip().lower() in ("", "none", "null"):
@@ -188,6 +195,11 @@ KEYS: dict[str, Key] = {
     ),
     "logs.max_bytes": Key(
         5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
+    ),
+    "dependencies.success": Key(
+        "merged",
+        _dependency_success,
+        "when a dependency counts as done: merged (its pull request) or finished (a run)",
     ),
     "sync.auto": Key(
         True, _bool, "publish every task change to the remote at once (false: only `task sync`)"

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gittask import __version__
+from gittask.cli import deps as deps_commands
 from gittask.cli import pr as pr_commands
 from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
@@ -35,6 +36,7 @@ run_commands.register(task_commands.app)  # continue, start, logs (and create's 
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
 task_commands.app.add_typer(template_commands.app, name="template")
+deps_commands.register(task_commands.app)  # deps
 
 
 def _version(value: bool) -> None:

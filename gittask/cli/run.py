@@ -246,6 +246,11 @@ def start(
     db.refresh()
     task = db.get(task_id)
     check_continuable(db, task)
+    from gittask.workflow.deps import start_note
+
+    note = start_note(db, task)  # waiting or blocked: `task start` runs it anyway
+    if note:
+        output.info(note)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
     execute(
         db,

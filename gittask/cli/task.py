@@ -124,6 +124,16 @@ def create(
     edit_text: Annotated[
         bool, typer.Option("--edit", help="Open the filled-in template in the editor first.")
     ] = False,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--depends-on", help="Wait until this task succeeded (repeat; id, prefix or PR URL)."
+        ),
+    ] = None,
+    keep_base: Annotated[
+        bool,
+        typer.Option("--keep-base", help="Start from the base, not a dependency's branch."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
@@ -156,9 +166,12 @@ def create(
         label = [*made.template.labels, *(label or [])]
     from_editor = file is None and message is None and (made is None or edit_text)
     description = made.description if made else read_description(db, file, message)
+    from gittask.cli.deps import creation
+
+    waits, extra = creation(db, depends_on, keep_base, no_run, made)
     try:
         pre = None
-        if not no_run and description.strip():
+        if not no_run and waits.runs_now and description.strip():
             from gittask.workflow.run import preflight
 
             # nothing is recorded when the task could not run
@@ -173,15 +186,18 @@ def create(
         ):
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
-            db, description, branch, base, task_id=task_id, publish=no_run, labels=label,
-            **(made.record_fields() if made else {}),
-        )
+            db, description, branch, base, task_id=task_id, labels=label,
+            publish=no_run or not waits.runs_now, template=made.template.name if made else None,
+            depends_on=waits.depends_on, extra=extra,
+        )  # fmt: skip
     except BaseException:
         if from_editor and description.strip():
             kept = prompts.save_draft(db.repo.state_dir, "description", description)
             prompts.say_draft_kept(kept, "description", "--file")
         raise
-    if no_run:
+    if no_run or not waits.runs_now:
+        if waits.state is not None and not as_json:
+            output.info(waits.describe(task.id, no_run))
         if as_json:
             output.print_json(task.to_dict())
         else:
@@ -236,9 +252,16 @@ def list_tasks(
         ),
     ] = None,
     no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page the output.")] = False,
+    tree: Annotated[
+        bool, typer.Option("--tree", help="The dependency graph: each task under what it needs.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, newest first (one line each; --json, --jq or --format for scripts)."""
+    if tree:
+        from gittask.cli.deps import print_tree
+
+        return print_tree(as_json)
     from gittask.cli import listing
     from gittask.cli.tables import page, render
     from gittask.errors import UsageError
@@ -302,7 +325,9 @@ def _text_line(line: str) -> str:
 def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     from gittask.model.outcome import outcome
 
-    word = outcome(record.get("status"), record.get("error_message"), record.get("pr_url"))
+    word = record.get("outcome") or outcome(
+        record.get("status"), record.get("error_message"), record.get("pr_url")
+    )
     status = word if word == record.get("status") else f"{word} (stored: {record.get('status')})"
     fields = [
         ("id", record["id"]),
@@ -318,6 +343,8 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("author", record.get("author")),
         ("agent", record.get("agent")),
         ("template", _template_line(record)),
+        ("depends on", " ".join(str(d)[:8] for d in record.get("depends_on") or [])),
+        ("dependencies", (record.get("dependency") or {}).get("reason")),
         ("pull request", record.get("pr_url") or _no_pull_reason(record)),
         ("commit", record.get("commit_hash")),
         ("runs", record.get("run_count")),
@@ -438,6 +465,9 @@ def show(
     from gittask.cli.run import task_json
 
     record = task_json(task)
+    from gittask.cli.deps import dependency_fields
+
+    record.update(dependency_fields(db, task))  # waiting or blocked, and why
     short = _short_map(db.indexed_ids()).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:

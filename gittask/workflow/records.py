@@ -30,11 +30,13 @@ def record_task(
     labels: list[str] | None = None,
     template: str | None = None,
     extra: dict[str, Any] | None = None,
+    depends_on: list[str] | None = None,
 ) -> TaskMetadata:
     """Validate and store a new ``pending`` task; nothing is written on bad input.
 
     ``publish``: push it at once (sync.auto); a run publishes its own claim instead.
-    ``template``, ``extra``: the template it was made from and what it recorded.
+    ``template``, ``extra``: the template it was made from and what it recorded;
+    ``depends_on``: the tasks it waits for (existing ones: no cycle is possible).
     """
     from gittask.config import load_config
     from gittask.workflow.inputs import check_text
@@ -61,6 +63,7 @@ def record_task(
         author=db.repo.author_string(),
         agent=agent,
         template=template,
+        depends_on=list(depends_on or []),
         extra={**({"labels": labels} if labels else {}), **(extra or {})},
     )
     # checked again as part of the write: two creates racing for one branch, one wins
