@@ -15,6 +15,8 @@ from gittask.cli import deps as deps_commands
 from gittask.cli import pr as pr_commands
 from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
+from gittask.cli import schedule as schedule_commands
+from gittask.cli import scheduler as scheduler_commands
 from gittask.cli import sync as sync_commands
 from gittask.cli import task as task_commands
 from gittask.cli import template as template_commands
@@ -37,6 +39,8 @@ sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
 task_commands.app.add_typer(template_commands.app, name="template")
 deps_commands.register(task_commands.app)  # deps
+task_commands.app.add_typer(schedule_commands.app, name="schedule")
+scheduler_commands.register(app)  # scheduler
 
 
 def _version(value: bool) -> None:

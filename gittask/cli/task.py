@@ -79,6 +79,9 @@ def _ask_branch(db: TaskDatabase, suggestion: str) -> str:
 
 @app.command("create")
 def create(
+    text: Annotated[
+        str | None, typer.Argument(metavar="[DESCRIPTION]", help="The description (as -m).")
+    ] = None,
     file: Annotated[
         Path | None,
         typer.Option("--file", "-f", help="Read the description from a file ('-': stdin)."),
@@ -151,6 +154,10 @@ def create(
 
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
+    if text is not None:  # task create "Deploy feature" --depends-on abc123
+        if message is not None:
+            raise UsageError("give the description as an argument or with --message, not both")
+        message = text
     db = _db()
     # odd input is refused before anything runs: names first, then the text
     if branch is not None:

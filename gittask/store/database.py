@@ -132,6 +132,16 @@ class TaskDatabase:
     def exists(self, task_id: str) -> bool:
         return self.store.exists(task_id)
 
+    def was_deleted(self, task_id: str, at: pygit2.Oid | None = None) -> bool:
+        """A tombstone says this task was deleted (as of commit ``at``, default the tip)."""
+        root = self.store.root(at) if at is not None else None
+        return self.store.tombstone(task_id, root) is not None
+
+    def discard(self, task_id: str, message: str) -> None:
+        """Remove a task folder that never left this clone, without a tombstone."""
+        self.store.discard(task_id, message)
+        self._after_write(None)
+
     def tip(self) -> pygit2.Oid | None:
         """The data ref's commit (for an undo by compare-and-swap)."""
         return self.store.tip()
