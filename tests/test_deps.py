@@ -106,9 +106,7 @@ def run(db: TaskDatabase, task_id: str, program: object = writes) -> TaskMetadat
 
 
 def new(db: TaskDatabase, title: str, *on: TaskMetadata, **extra: object) -> TaskMetadata:
-    return record_task(
-        db, title, None, None, depends_on=[t.id for t in on], extra=dict(extra)
-    )
+    return record_task(db, title, None, None, depends_on=[t.id for t in on], extra=dict(extra))
 
 
 def run_ready_until_idle(db: TaskDatabase) -> list[list[str]]:
