@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.deps import BLOCKED, READY, WAITING, Node, states
 from gittask.store.database import TaskDatabase
@@ -81,7 +81,7 @@ def test_a_cycle_blocks_one_task_chosen_the_same_whatever_the_order() -> None:
 @pytest.fixture
 def work(team: Team) -> Path:
     path = team.clone("work")
-    config = ProjectConfig.load(path)
+    config = ConfigFile.open(path)
     for key, value in {
         "agent": "command",
         "agent_command": "do-the-task",
@@ -154,7 +154,7 @@ def test_a_diamond_runs_in_order(work: Path) -> None:
 
 
 def test_merged_mode_waits_for_the_merge(work: Path) -> None:
-    config = ProjectConfig.load(work)
+    config = ConfigFile.open(work)
     config.set("dependencies.success", "merged")
     config.save()
     db = open_database(work)

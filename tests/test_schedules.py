@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile
 from gittask.model import TaskStatus
 from gittask.model.cron import latest_slot, slots_between, zone
 from gittask.model.schedule import slot_task_id
@@ -98,7 +98,7 @@ def test_new_york_both_transitions() -> None:
 
 
 def configure(path: Path) -> Path:
-    config = ProjectConfig.load(path)
+    config = ConfigFile.open(path)
     for key, value in {"agent": "command", "agent_command": "work", "image": "agent:test"}.items():
         config.set(key, value)
     config.save()

@@ -12,6 +12,7 @@ import typer
 
 from gittask import __version__
 from gittask.cli import deps as deps_commands
+from gittask.cli import logs as logs_commands
 from gittask.cli import pr as pr_commands
 from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
@@ -34,7 +35,8 @@ app = typer.Typer(
 app.add_typer(task_commands.app, name="task")
 # each command group adds its commands; see the module named after it
 project_commands.register(app)  # init, build, config, clean
-run_commands.register(task_commands.app)  # continue, start, logs (and create's run)
+run_commands.register(task_commands.app)  # start, continue (and create's run)
+logs_commands.register(task_commands.app)  # logs
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
 task_commands.app.add_typer(template_commands.app, name="template")

@@ -7,16 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gittask.cli import output
+from gittask.cli.shared import open_db
 
 if TYPE_CHECKING:
-    from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
-
-
-def _db(reading: bool = False) -> TaskDatabase:
-    from gittask.workflow.database import open_database
-
-    return open_database(reading=reading)
 
 
 def _words(db: TaskDatabase) -> dict[str, tuple[str, str, dict[str, Any]]]:
@@ -36,7 +30,7 @@ def print_tree(as_json: bool) -> None:
     from gittask.model.ids import short_ids
     from gittask.workflow.deps import tree
 
-    db = _db(reading=True)
+    db = open_db(reading=True)
     lines = tree(db)
     words = _words(db)
     short = short_ids(list(words))
@@ -82,7 +76,7 @@ def deps(
     from gittask.workflow.deps import change_dependencies, neighbours, resolve_dependencies
     from gittask.workflow.lookup import resolve_task
 
-    db = _db(reading=not (add or remove))
+    db = open_db(reading=not (add or remove))
     db.refresh()
     resolved = resolve_task(db, task_id)
     if add or remove:
@@ -128,22 +122,9 @@ def creation(
 ) -> tuple[Any, dict[str, Any]]:
     """``task create``'s dependencies (and whether it runs now) and the extra fields
     it records (from its template, and for its dependencies)."""
-    from gittask.errors import UsageError
     from gittask.workflow.deps import creation_extra, plan_creation
 
-    if keep_base and not depends_on:
-        raise UsageError("--keep-base goes with --depends-on")
     waits = plan_creation(db, depends_on or [])
     extra = dict(made.record_fields()["extra"]) if made else {}
     extra.update(creation_extra(waits, keep_base, no_run))
     return waits, extra
-
-
-def dependency_fields(db: TaskDatabase, task: TaskMetadata) -> dict[str, Any]:
-    """``task show``'s status word and dependency state of a task that waits."""
-    if task.status.value != "pending" or not task.depends_on:
-        return {}
-    word, _, record = _words(db).get(task.id, ("", "", {}))
-    if "dependency" not in record:
-        return {}
-    return {"outcome": word, "dependency": record["dependency"]}

@@ -12,10 +12,10 @@ import typer
 from typer.core import TyperGroup
 
 from gittask.cli import output
+from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
     from gittask.model.schedule import Schedule
-    from gittask.workflow.database import TaskDatabase
 
 
 class _CreateByDefault(TyperGroup):
@@ -37,14 +37,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 WhichArg = Annotated[str, typer.Argument(metavar="NAME|ID", help="The schedule's name or id.")]
-
-
-def _db(reading: bool = False) -> TaskDatabase:
-    from gittask.workflow.database import open_database
-
-    return open_database(reading=reading)
 
 
 def _json(schedule: Schedule, upcoming: int = 3) -> dict[str, Any]:
@@ -102,14 +95,14 @@ def create(
     from gittask.workflow.schedules.records import ScheduleInput, create_schedule, current_time
     from gittask.workflow.templates import parse_vars
 
-    db = _db()
+    db = open_db()
     if sum(x is not None for x in (template, file, message)) > 1:
         raise UsageError("give the task with one of --template, --file and --message")
     if var and template is None:
         raise UsageError("--var goes with --template")
     text = None
     if template is None:
-        limit = int(load_config(db.repo)["description.max_bytes"])
+        limit = load_config(db.repo).description_max_bytes
         text = read_text("the description", file, limit) if file else (message or name)
     given = ScheduleInput(
         name, cron, tz, template, parse_vars(var or []), text, overlap, catch_up, deadline
@@ -130,7 +123,7 @@ def list_command(as_json: JsonOpt = False) -> None:
     from gittask.errors import CorruptRecordError
     from gittask.workflow.schedules.records import list_schedules
 
-    db = _db(reading=True)
+    db = open_db(reading=True)
     db.refresh()
     found = list_schedules(db)
     good = [s for s in found if not isinstance(s, CorruptRecordError)]
@@ -158,7 +151,7 @@ def show(which: WhichArg, as_json: JsonOpt = False) -> None:
     from gittask.display import escape
     from gittask.workflow.schedules.records import find_schedule
 
-    schedule = find_schedule(_db(reading=True), which)
+    schedule = find_schedule(open_db(reading=True), which)
     data = _json(schedule, 5)
     if as_json:
         output.print_json(data)
@@ -175,7 +168,7 @@ def show(which: WhichArg, as_json: JsonOpt = False) -> None:
 def _change(which: str, action: str, as_json: bool) -> None:
     from gittask.workflow.schedules import records
 
-    db = _db()
+    db = open_db()
     schedule = records.find_schedule(db, which)
     if action == "pause":
         made = records.pause(db, schedule)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gittask.cli import output
+from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
     from gittask.model.template import Template
@@ -23,7 +24,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The template's name.")]
 DescriptionOpt = Annotated[
     str | None,
@@ -52,12 +52,6 @@ FILLED_HELP = [
 ]
 
 
-def _db(reading: bool = False) -> TaskDatabase:
-    from gittask.workflow.database import open_database
-
-    return open_database(reading=reading)
-
-
 def _text(db: TaskDatabase, description: str | None, file: Path | None) -> str | None:
     from gittask.config import load_config
     from gittask.errors import UsageError
@@ -66,7 +60,7 @@ def _text(db: TaskDatabase, description: str | None, file: Path | None) -> str |
     if description is not None and file is not None:
         raise UsageError("give the description with --description or --file, not both")
     if file is not None:
-        limit = int(load_config(db.repo)["description.max_bytes"])
+        limit = load_config(db.repo).description_max_bytes
         return read_text("the template's description", file, limit)
     return description
 
@@ -105,7 +99,7 @@ def create(
     """Store a template (description from --description or --file)."""
     from gittask.workflow.templates import create_template
 
-    db = _db()
+    db = open_db()
     text = _text(db, description, file)
     made = create_template(db, name, _fields(text, branch, agent, model, base, label))
     if as_json:
@@ -122,7 +116,7 @@ def list_command(as_json: JsonOpt = False) -> None:
     from gittask.model.task import title_of
     from gittask.workflow.templates import list_templates
 
-    found = list_templates(_db(reading=True))
+    found = list_templates(open_db(reading=True))
     good = [t for t in found if not isinstance(t, CorruptRecordError)]
     for bad in found:
         if isinstance(bad, CorruptRecordError):
@@ -148,7 +142,7 @@ def show(name: NameArg, as_json: JsonOpt = False) -> None:
     from gittask.display import escape
     from gittask.workflow.templates import get_template
 
-    template, blob = get_template(_db(reading=True), name)
+    template, blob = get_template(open_db(reading=True), name)
     if as_json:
         output.print_json({**_json(template), "blob": blob})
         return
@@ -186,7 +180,7 @@ def edit(
     from gittask.errors import UsageError
     from gittask.workflow.templates import edit_template, get_template
 
-    db = _db()
+    db = open_db()
     text = _text(db, description, file)
     given = (text, branch, agent, model, base, label)
     if all(v is None for v in given):
@@ -207,7 +201,7 @@ def delete(name: NameArg, as_json: JsonOpt = False) -> None:
     """Delete a template (tasks made from it keep what they recorded)."""
     from gittask.workflow.templates import delete_template
 
-    made = delete_template(_db(), name)
+    made = delete_template(open_db(), name)
     if as_json:
         output.print_json({"name": made.name, "deleted_at": made.to_dict()["deleted_at"]})
         return
@@ -232,7 +226,9 @@ def from_template(
     from gittask.workflow.templates import get_template, parse_vars, render
 
     if given_text:
-        raise UsageError("--template gives the description: leave out --message and --file")
+        raise UsageError(
+            "--template gives the description: leave out DESCRIPTION, --message and --file"
+        )
     template, blob = get_template(db, name)
     made = render(template, blob, parse_vars(variables or []))
     for unused in made.unused:

@@ -36,7 +36,8 @@ def check_expression(expr: str) -> str:
     try:
         CronSim(text, datetime(2000, 1, 1))
     except CronSimError as exc:
-        raise ValueError(str(exc) or "not a cron expression") from None
+        why = str(exc).lower() or "not a cron expression"
+        raise ValueError(f"bad cron expression '{text}': {why}") from None
     return text
 
 

@@ -57,3 +57,15 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
     from gittask.store.fastpath import fast_index as current_index
 
     return current_index(start, configured_remote)
+
+
+def has_task_folder(index: TaskIndex, task_id: str) -> bool:
+    """Whether the working copy next to ``index`` has the task's folder (a full
+    read writes it first; the fast path of ``task show`` needs it there)."""
+    from gittask.store.workcopy import WORKCOPY_DIR
+
+    common = Path(str(index.path)).parent.parent  # <git dir>/claude-tasks/index.sqlite
+    if common.name != ".git":
+        return False  # a bare or separate git dir: let the full path find the checkout
+    folder = common.parent / WORKCOPY_DIR / "tasks" / task_id
+    return (folder / "metadata.json").is_file()

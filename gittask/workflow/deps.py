@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gittask.config import load_config, project_root
+from gittask.config import project_root
 from gittask.errors import GittaskError, UsageError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.deps import BLOCKED, READY, DepState, Node, reaches, states
@@ -203,10 +203,6 @@ def cycle_lines(db: TaskDatabase) -> list[str]:
         for t, s in sorted(found.items())
         if s.state == BLOCKED and s.cycle
     ]
-
-
-def success_setting(db: TaskDatabase) -> str:
-    return str(load_config(db.repo)["dependencies.success"])
 
 
 def tree(db: TaskDatabase) -> list[tuple[int, str, bool]]:

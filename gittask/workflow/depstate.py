@@ -8,11 +8,11 @@ project's ``dependencies.success`` setting, read leniently here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from gittask.config import CONFIG_DIR, CONFIG_FILE
+from gittask.config import config_path
 from gittask.model.deps import SUCCESS_MODES, DepState, Node, states
 
 
@@ -38,11 +38,12 @@ def success_mode(root: Path | None = None) -> str:
         common = common_dir_of(git_dir)
         root = common.parent if common.name == ".git" else common
     try:
-        stored = json.loads((root / CONFIG_DIR / CONFIG_FILE).read_text(encoding="utf-8"))
+        stored = json.loads(config_path(root).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "merged"
     value = stored.get("dependencies.success") if isinstance(stored, dict) else None
-    return value if value in SUCCESS_MODES else "merged"
+    word = value.strip().lower() if isinstance(value, str) else None  # as the setting reads it
+    return word if word in SUCCESS_MODES else "merged"
 
 
 def depends_on(record: dict[str, Any]) -> tuple[str, ...]:
@@ -68,3 +69,27 @@ def row_states(
     if not any(row.status == "pending" for row in rows):
         return {}
     return states(nodes_of(rows, record_of), mode or success_mode())
+
+
+def one_state(
+    task_id: str,
+    record_of: Callable[[str], dict[str, Any]],
+    known: Collection[str],
+    mode: str | None = None,
+) -> DepState | None:
+    """The dependency state of one task, as :func:`row_states` gives it, reading only
+    the records its unstarted dependencies lead to (a cycle it is in lies among them).
+
+    ``known``: the ids of every task (one not among them was deleted)."""
+    nodes: dict[str, Node] = {}
+    todo = [task_id]
+    while todo:
+        one = todo.pop()
+        if one in nodes or one not in known:
+            continue
+        record = record_of(one)  # {} when unreadable: no status, as in nodes_of
+        status = record.get("status")
+        deps = depends_on(record) if status == "pending" else ()
+        nodes[one] = Node(one, status, deps, str(record.get("created_at") or ""))
+        todo.extend(deps)
+    return states(nodes, mode or success_mode()).get(task_id)

@@ -168,10 +168,10 @@ def run_checks(repo: GitRepo) -> list[Check]:
     tag = image_tag(repo, config)
     if client is not None:
         try:
-            checks.extend(probe_image(client, tag, str(config["agent"])).checks())
+            checks.extend(probe_image(client, tag, config.agent).checks())
         except GittaskError as exc:
             checks.append(Check("image", False, exc.message, exc.hint))
-    if config["agent"] == "claude":
+    if config.agent == "claude":
         names = [n for n in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN") if os.environ.get(n)]
         checks.append(
             Check(

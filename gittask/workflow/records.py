@@ -41,7 +41,7 @@ def record_task(
     from gittask.config import load_config
     from gittask.workflow.inputs import check_text
 
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     description = check_text("the description", description, limit).strip()
     if not description:
         raise UsageError("the task description is empty; nothing was stored")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gittask.config import load_config, parse_value
+from gittask.config import load_config, lookup
 from gittask.errors import CorruptRecordError, GittaskError, UsageError
 from gittask.model.clock import utcnow
 from gittask.model.template import NAME, VAR_NAME, Template, fill
@@ -99,7 +99,7 @@ def _check(db: TaskDatabase, fields: TemplateFields) -> TemplateFields:
     from gittask.workflow.inputs import check_text
     from gittask.workflow.records import check_labels
 
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     description = fields.description
     if description is not None:
         description = check_text("the template's description", description, limit).strip()
@@ -110,7 +110,7 @@ def _check(db: TaskDatabase, fields: TemplateFields) -> TemplateFields:
     if branch is not None:
         sample = fill(branch, {n: "x" for n in Template("t", "", branch=branch).variables})
         check_branch_name(sample, "branch pattern")
-    agent = str(parse_value("agent", fields.agent)) if fields.agent else None
+    agent = str(lookup("agent").parse(fields.agent)) if fields.agent else None
     base = check_branch_name(fields.base, "base branch") if fields.base else None
     labels = check_labels(fields.labels) if fields.labels is not None else None
     return TemplateFields(description, branch, agent, fields.model or None, base, labels)
@@ -245,18 +245,3 @@ def provenance(rendered: Rendered) -> dict[str, Any]:
     if rendered.template.model:
         extra["run_model"] = rendered.template.model
     return extra
-
-
-def describe(record: dict[str, Any]) -> str | None:
-    """``task show``'s line for the template a task came from, or None."""
-    name = record.get("template")
-    if not name:
-        return None
-    text = str(name)
-    blob = record.get("template_blob")
-    if blob:
-        text += f" (blob {str(blob)[:12]})"
-    values = record.get("template_vars")
-    if isinstance(values, dict) and values:
-        text += ": " + ", ".join(f"{k}={v}" for k, v in values.items())
-    return text

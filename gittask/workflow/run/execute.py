@@ -104,8 +104,8 @@ def _follow(
             ctx.request.show(ctx.scrub.text(line))
 
     limits = Limits(
-        timeout=float(ctx.config["timeout_seconds"]),
-        silence=float(ctx.config["silence_timeout_seconds"]),
+        timeout=ctx.config.timeout_seconds,
+        silence=ctx.config.silence_timeout_seconds,
         grace=result_grace(),
     )
     try:
@@ -147,12 +147,12 @@ def judge(
         )
     if stopped == "timeout":
         outcome.error_message = (
-            f"agent timed out after {config['timeout_seconds']}s and was stopped "
+            f"agent timed out after {config.timeout_seconds}s and was stopped "
             "(config timeout_seconds)"
         )
     elif stopped == "idle":
         outcome.error_message = (
-            f"agent printed nothing for {config['silence_timeout_seconds']}s and was "
+            f"agent printed nothing for {config.silence_timeout_seconds}s and was "
             "stopped (config silence_timeout_seconds)"
         )
     if interrupted:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
@@ -22,18 +23,18 @@ from gittask.workflow.run.handoffs import Preflight
 
 def agent_settings(config: ProjectConfig) -> AgentSettings:
     return AgentSettings(
-        command=config["agent_command"],
-        model=config["model"],
-        max_turns=config["max_turns"],
-        max_budget_usd=config["max_budget_usd"],
-        max_retries=config["max_retries"],
-        append_system_prompt=config["append_system_prompt"],
-        pass_env=tuple(config["env"] or ()),
+        command=config.agent_command,
+        model=config.model,
+        max_turns=config.max_turns,
+        max_budget_usd=config.max_budget_usd,
+        max_retries=config.max_retries,
+        append_system_prompt=config.append_system_prompt,
+        pass_env=config.env,
     )
 
 
 def image_name(db: TaskDatabase, config: ProjectConfig) -> str:
-    return str(config["image"] or naming.default_image_tag(db.repo))
+    return config.image or naming.default_image_tag(db.repo)
 
 
 def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
@@ -51,6 +52,18 @@ def task_overrides(task: TaskMetadata) -> dict[str, str]:
     return {k: str(v) for k, v in found.items() if v}
 
 
+def with_overrides(config: ProjectConfig, overrides: Mapping[str, str]) -> ProjectConfig:
+    """``config`` with some settings replaced (checked as ``config set`` checks them)."""
+    from dataclasses import replace
+
+    from gittask.config import lookup
+
+    changed: dict[str, Any] = {  # each checked by its setting's kind
+        lookup(k).attribute: lookup(k).parse(v, "task setting: ") for k, v in overrides.items()
+    }
+    return replace(config, **changed)
+
+
 def preflight(
     db: TaskDatabase,
     config: ProjectConfig | None = None,
@@ -61,11 +74,9 @@ def preflight(
     ``overrides``: settings of the task over the project's (see :func:`task_overrides`)."""
     config = config or load_config(db.repo)
     if overrides:
-        config = ProjectConfig(config.path, dict(config.values))
-        for key, value in overrides.items():
-            config.set(key, value)
+        config = with_overrides(config, overrides)
     try:
-        agent = get_agent(config["agent"])
+        agent = get_agent(config.agent)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
     settings = agent_settings(config)

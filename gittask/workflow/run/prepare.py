@@ -43,7 +43,7 @@ def plan(ctx: RunContext, claimed: Claimed) -> Plan:
     if stacked is not None:
         ctx.log(f"stacked on a dependency's branch {stacked}")
     base, how = wt.resolve_base(
-        repo, task.base_branch or stacked, ctx.config["base_branch"], ctx.remote
+        repo, task.base_branch or stacked, ctx.config.base_branch, ctx.remote
     )
     base_tip, base_ref = wt.base_commit(
         repo, base, ctx.remote, how, prefer_local=ctx.request.local_base
@@ -169,10 +169,10 @@ def _sandbox_inputs(
         uid=uid,
         gid=gid,
         limits=sandbox.Limits(
-            network=ctx.config["network"],
-            memory=ctx.config["memory"],
-            cpus=ctx.config["cpus"],
-            pids_limit=ctx.config["pids_limit"],
+            network=ctx.config.network,
+            memory=ctx.config.memory,
+            cpus=ctx.config.cpus,
+            pids_limit=ctx.config.pids_limit,
         ),
         repo_key=naming.repo_key(repo),
         task_id=task.id,

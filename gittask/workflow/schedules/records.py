@@ -83,7 +83,7 @@ def _checked(db: TaskDatabase, given: ScheduleInput) -> Schedule:
         if unused:
             raise UsageError(f"template '{template.name}' has no {{{unused[0]}}}")
     else:
-        limit = int(load_config(db.repo)["description.max_bytes"])
+        limit = load_config(db.repo).description_max_bytes
         description = check_text("the description", given.description or "", limit).strip()
         if not description:
             raise UsageError("the description is empty; nothing was stored")
