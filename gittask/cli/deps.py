@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gittask.cli import output
-from gittask.cli.shared import open_db
+from gittask.cli.completion import task_ids
+from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
     from gittask.workflow.database import TaskDatabase
@@ -59,14 +60,19 @@ def register(app: typer.Typer) -> None:
 
 
 def deps(
-    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id, prefix or PR URL.")],
+    task_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="Task id, prefix or PR URL.", autocompletion=task_ids),
+    ],
     add: Annotated[
-        list[str] | None, typer.Option("--add", help="Make it depend on this task too.")
+        list[str] | None,
+        typer.Option("--add", help="Make it depend on this task too.", autocompletion=task_ids),
     ] = None,
     remove: Annotated[
-        list[str] | None, typer.Option("--remove", help="Drop this dependency.")
+        list[str] | None,
+        typer.Option("--remove", help="Drop this dependency.", autocompletion=task_ids),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """A task's dependencies and dependents, and why it waits (--add/--remove change them).
 

@@ -11,8 +11,10 @@
   from GitHub) and already has its folder in the working copy; a task that
   waits for others reads the records its dependencies lead to from the index.
 
-Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
-returns False and goes through typer.
+Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
+shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
+through typer. ``--show-completion`` / ``--install-completion`` are answered before
+this, by :mod:`gittask.cli.completion`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ Usage: {prog} [OPTIONS] COMMAND [ARGS]...
   state lives in git (refs/claude-tasks).
 
 Options:
-  --version   Show the version.
-  -h, --help  Show this message and exit.
+  --version                     Show the version.
+  --install-completion [SHELL]  Install shell completion for bash, zsh or fish
+                                (default: this shell).
+  --show-completion [SHELL]     Print the completion script for bash, zsh or
+                                fish (default: this shell).
+  -h, --help                    Show this message and exit.
 
 Commands:
   init       Set this repository up: config file, Dockerfile.claude,...
@@ -44,8 +50,8 @@ Commands:
 
 def answer(argv: list[str]) -> bool:
     """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
-    if os.environ.get("GITTASK_NO_FASTPATH"):
-        return False
+    if os.environ.get("GITTASK_NO_FASTPATH") or os.environ.get("_CLAUDE_CONTAINER_COMPLETE"):
+        return False  # a shell completing a command line: typer answers it
     if argv in (["--help"], ["-h"]):
         return _help()
     if argv == ["--version"]:
@@ -167,7 +173,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.model.task import normalize_id
-    from gittask.workflow.database import fast_index, has_task_folder
+    from gittask.workflow.database import fast_index, shown_in_working_copy
 
     wanted = normalize_id(prefix)
     if not wanted or any(c not in "0123456789abcdef" for c in wanted):
@@ -180,7 +186,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
         return False
     ids = index.ids()
     matches = [i for i in ids if i.startswith(wanted)]
-    if len(matches) != 1 or not has_task_folder(index, matches[0]):
+    if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
         return False
     try:
         record = dict(index.record(matches[0]))

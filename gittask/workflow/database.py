@@ -59,13 +59,12 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
     return current_index(start, configured_remote)
 
 
-def has_task_folder(index: TaskIndex, task_id: str) -> bool:
-    """Whether the working copy next to ``index`` has the task's folder (a full
-    read writes it first; the fast path of ``task show`` needs it there)."""
+def shown_in_working_copy(index: TaskIndex, task_id: str) -> bool:
+    """Whether the working copy has ``task_id``'s folder (commands that read one task
+    write it first; the fast ``task show`` leaves that to them)."""
     from gittask.store.workcopy import WORKCOPY_DIR
 
-    common = Path(str(index.path)).parent.parent  # <git dir>/claude-tasks/index.sqlite
+    common = Path(index.path).parent.parent  # <git dir>/claude-tasks/index.sqlite
     if common.name != ".git":
         return False  # a bare or separate git dir: let the full path find the checkout
-    folder = common.parent / WORKCOPY_DIR / "tasks" / task_id
-    return (folder / "metadata.json").is_file()
+    return (common.parent / WORKCOPY_DIR / "tasks" / task_id / "metadata.json").is_file()
