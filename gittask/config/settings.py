@@ -43,6 +43,7 @@ from gittask.config.kinds import (
     whole,
 )
 from gittask.errors import UsageError
+from gittask.model.deps import SUCCESS_MODES
 from gittask.store.layout import DEFAULT_REMOTE
 
 if TYPE_CHECKING:
@@ -186,6 +187,12 @@ class ProjectConfig:
         "largest file the agent's commits may push, in bytes (a larger one, a nested "
         "repository or a symlink out of the worktree needs --allow-odd-files)",
         key="files.max_bytes",
+    )
+    dependencies_success: str = setting(
+        "merged",
+        choice(*SUCCESS_MODES, lower=True),
+        "when a dependency counts as done: merged (its pull request) or finished (a run)",
+        key="dependencies.success",
     )
     sync_auto: bool = setting(
         True,
