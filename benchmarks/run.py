@@ -57,6 +57,7 @@ def setup(root: Path, image: str, base_url: str) -> Path:
                 "image": image,
                 "agent": "claude",
                 "network": "host",
+                "allow_host_network": True,
                 "memory": "2g",
                 "env": ["ANTHROPIC_BASE_URL"],
                 "max_retries": 0,

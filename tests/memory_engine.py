@@ -45,6 +45,18 @@ class MemoryContainer:
             raise PermissionError(f"{path} is mounted read-only")
         return Path(best.source + path[len(best.target) :])
 
+    def env(self) -> dict[str, str]:
+        """What the agent's processes see: the environment, plus the credential files
+        exported, as the command the sandbox wraps does in a real container."""
+        from gittask.runner.credentials import IN_CONTAINER
+
+        seen = dict(self.spec.environment)
+        for bind in self.spec.binds:
+            if bind.target == IN_CONTAINER and Path(bind.source).is_dir():
+                for file in Path(bind.source).iterdir():
+                    seen[file.name] = file.read_text(encoding="utf-8")
+        return seen
+
     def print(self, text: str) -> None:
         self.chunks.put(text.encode())
 

@@ -35,6 +35,7 @@ def project(tmp_path: Path, codex_image: str, fake_openai: FakeOpenAI) -> Iterat
         agent="codex",
         model=MODEL,
         network="host",  # the scripted API listens on the host's loopback
+        allow_host_network=True,
         env=["OPENAI_BASE_URL"],
         memory="2g",
         timeout_seconds=240,

@@ -68,19 +68,32 @@ def test_cap_file_cuts_at_a_line_says_so_and_never_keeps_part_of_a_secret(
     log.write_bytes(b"".join(b"line %04d %s\n" % (i, secret.encode()) for i in range(500)))
     capped = tasklogs.cap_file(log, 1000, scrub, creds)
     assert capped is not None and capped.truncated and capped.withheld is None
-    body, _, tail = capped.data.rstrip(b"\n").rpartition(b"\n")
-    assert tail.startswith(b"[claude-container: log truncated: ")
-    assert f"of {log.stat().st_size} bytes were not stored (logs.max_bytes = 1000)" in tail.decode()
-    assert len(body) <= 1000 and body.endswith(b"***")  # whole lines only, scrubbed
+    assert len(capped.data) <= 1000
+    head, _, tail = capped.data.decode().partition("[claude-container: log truncated: ")
+    assert f"of {log.stat().st_size} bytes were not stored (logs.max_bytes = 1000)" in tail
+    assert head.startswith("line 0000 ***\n") and head.endswith("***\n")  # whole lines
+    assert tail.endswith("line 0499 ***\n")  # the end is kept too
     assert secret.encode() not in capped.data
 
-    # one long line: the cut falls inside a secret; no prefix of it survives
+    # one long line: each cut falls inside a secret; no part of it survives
+    def size_of_head(data: bytes) -> int:
+        return data.index(b"\n[claude-container")
+
+    size = 1086
+    plain = tmp_path / "plain.log"
+    plain.write_bytes(b"x" * size)
+    probe = tasklogs.cap_file(plain, 1000, Scrubber([]), creds)
+    assert probe is not None
+    head_room = size_of_head(probe.data)
+    tail_room = len(probe.data) - probe.data.rindex(b"]\n") - 2
     long = tmp_path / "long.log"
-    long.write_bytes(b"x" * 990 + secret.encode() * 3)
+    start = b"x" * (head_room - 9) + secret.encode()  # the head's cut: 9 bytes into it
+    end = secret.encode() + b"y" * (tail_room - 9)  # the tail's cut: 9 bytes before its end
+    long.write_bytes(start + b"x" * (size - len(start) - len(end)) + end)
     capped = tasklogs.cap_file(long, 1000, Scrubber([]), creds)  # a scrubber that missed it
-    assert capped is not None
-    body = capped.data.split(b"\n")[0]
-    assert body == b"x" * 990  # "sk-live-Q" cut at 1000 would start the secret: dropped
+    assert capped is not None and capped.withheld is None
+    assert size_of_head(capped.data) == head_room - 9  # "sk-live-Q" would start the secret
+    assert capped.data.endswith(b"]\n" + b"y" * (tail_room - 9))  # "QQQQQQQQQ" ends it
 
     # what the scrubber let through is withheld, never stored
     leaky = tmp_path / "leaky.log"
@@ -585,9 +598,9 @@ def test_a_capped_log_says_it_was_truncated_on_the_other_clone(
     _ok(a.cli("task", "push"))
     _ok(b.cli("task", "sync"))
     raw = _ok(b.cli("task", "logs", task_id, "--raw")).stdout
-    kept, _, last = raw.rstrip("\n").rpartition("\n")
-    assert last.startswith("[claude-container: log truncated: ")
-    assert last.endswith("(logs.max_bytes = 700)]") and len(kept.encode()) <= 700
+    marks = [x for x in raw.splitlines() if x.startswith("[claude-container: log truncated: ")]
+    assert len(marks) == 1 and "(logs.max_bytes = 700)" in marks[0]
+    assert len(raw.encode()) <= 700 and raw.endswith("}\n")  # the head and the end
     # a transcript over the cap is not cut (it could not be resumed): it is left out
     names = git(a.origin, "ls-tree", "--name-only", f"{runlogs.logs_ref(task_id)}:run-001")
     assert "session.jsonl.gz" not in names.split()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gittask.config import ConfigFile
-from gittask.runner import live, naming
+from gittask.runner import credentials, live, naming
 from gittask.runner.logs import AGENT_LOG
 from gittask.store.repo import GitRepo
 from gittask.workflow.database import open_database
@@ -77,7 +77,14 @@ def nothing_left(work: Path, engine: MemoryEngine) -> None:
 
 
 def test_a_run_commits_pushes_and_records(work: Path, team: Team) -> None:
-    result, engine = run(work, writes("hello.txt", "hello\n"))
+    seen: dict[str, str] = {}
+
+    def program(c: MemoryContainer) -> int:
+        seen.update(c.env())
+        return writes("hello.txt", "hello\n")(c)
+
+    result, engine = run(work, program)
+    assert seen["GITTASK_TEST_TOKEN"] == TOKEN  # the credential reached the agent
     assert result.success, result.error
     task = result.task
     assert task.status.value == "created" and task.run_count == 1
@@ -91,8 +98,10 @@ def test_a_run_commits_pushes_and_records(work: Path, team: Team) -> None:
     (spec,) = [c.spec for c in engine.created.values()]
     assert spec.cap_drop == ("ALL",) and spec.security_opt == ("no-new-privileges",)
     assert spec.user == f"{os.getuid()}:{os.getgid()}"
-    assert spec.secrets == {"GITTASK_TEST_TOKEN": TOKEN}
-    assert TOKEN not in str(dict(spec.environment))
+    assert spec.credential_names == ("GITTASK_TEST_TOKEN",)
+    assert TOKEN not in str(dict(spec.environment)) and TOKEN not in repr(spec)
+    (folder,) = [b.source for b in spec.binds if b.target == credentials.IN_CONTAINER]
+    assert not Path(folder).exists()  # the credential files are gone with the run
     folder = open_database(work).logs_folder(task.id) / "run-001"
     execution = (folder / "execution.log").read_text()
     assert "container removed" in execution and "worktree removed" in execution

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gittask.runner import naming, sandbox
+from gittask.runner import credentials, naming, sandbox
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, WORKDIR
 from gittask.runner.engine import BindMount, ContainerSpec
-
-SECRET = "sk-ant-the-real-secret-value"
 
 
 def inputs(tmp_path: Path, uid: int = 1000, **changes: object) -> sandbox.SandboxInputs:
@@ -24,6 +22,7 @@ def inputs(tmp_path: Path, uid: int = 1000, **changes: object) -> sandbox.Sandbo
         common_dir=common,
         private_dir=common / "claude-tasks",
         agent_state=tmp_path / "state",
+        credentials=tmp_path / "shm" / "gittask-credentials-1-ab",
     )
     given: dict[str, object] = {
         "image": "agent:1",
@@ -31,7 +30,7 @@ def inputs(tmp_path: Path, uid: int = 1000, **changes: object) -> sandbox.Sandbo
         "command": ("sh", "-c", "run", "gittask-agent", DEFAULT_PROMPT_FILE, "claude"),
         "agent_environment": {"TASK_ID": "abc", "CLAUDE_CONFIG_DIR": "/home/agent/.claude"},
         "agent_state_dir": "/home/agent/.claude",
-        "credentials": {"ANTHROPIC_API_KEY": SECRET},
+        "credential_names": ("ANTHROPIC_API_KEY",),
         "git_name": "Ada",
         "git_email": "ada@example.com",
         "paths": paths,
@@ -56,6 +55,7 @@ def test_the_container_is_hardened_and_limited(tmp_path: Path) -> None:
     assert spec.user == "1000:1000"
     assert spec.cap_drop == ("ALL",) and spec.security_opt == ("no-new-privileges",)
     assert (spec.network, spec.memory, spec.cpus, spec.pids_limit) == ("none", "2g", 1.5, 256)
+    assert spec.memory_swap == spec.memory  # swap capped at the memory limit: none more
     assert spec.working_dir == WORKDIR and spec.image == "agent:1"
     assert spec.labels[naming.LABEL_TASK] == "abc" and spec.labels[naming.LABEL_HOST_PID] == "4242"
     assert "IS_SANDBOX" not in spec.environment
@@ -84,7 +84,10 @@ def test_only_the_run_s_folders_are_mounted(tmp_path: Path) -> None:
     assert not mounts[str(given.paths.admin)].read_only
     assert mounts[sandbox.OBJECTS_IN_CONTAINER].source == str(given.paths.objects)
     assert mounts["/home/agent/.claude"].source == str(tmp_path / "state")
-    assert len(spec.binds) == 7
+    assert mounts[credentials.IN_CONTAINER] == BindMount(
+        str(given.paths.credentials), credentials.IN_CONTAINER, read_only=True
+    )
+    assert len(spec.binds) == 8
     writable = {b.target for b in spec.binds if not b.read_only}
     assert writable == {
         WORKDIR,
@@ -100,25 +103,35 @@ def test_only_the_run_s_folders_are_mounted(tmp_path: Path) -> None:
 def test_no_state_folder_and_no_private_folder(tmp_path: Path) -> None:
     given = inputs(tmp_path, agent_state_dir=None)
     spec = sandbox.container_spec(given)
-    assert "/home/agent/.claude" not in by_target(spec) and len(spec.binds) == 6
+    assert "/home/agent/.claude" not in by_target(spec) and len(spec.binds) == 7
     paths = given.paths
     bare = inputs(tmp_path, paths=sandbox.RunPaths(**{**paths.__dict__, "private_dir": None}))
     assert sandbox.container_spec(bare).tmpfs == ()
 
 
-def test_credentials_reach_the_container_but_never_the_logged_environment(
+def test_credentials_are_files_the_command_exports_never_the_environment(
     tmp_path: Path,
 ) -> None:
-    spec = sandbox.container_spec(inputs(tmp_path))
-    assert SECRET not in repr(spec) and SECRET not in str(dict(spec.environment))
-    assert spec.full_environment()["ANTHROPIC_API_KEY"] == SECRET
+    given = inputs(tmp_path)
+    spec = sandbox.container_spec(given)
+    assert "ANTHROPIC_API_KEY" not in spec.environment
+    assert spec.credential_names == ("ANTHROPIC_API_KEY",)
+    # the agent's command runs once the files are exported
+    assert spec.command == credentials.wrap(given.command)
+    assert spec.command[:2] == ("sh", "-c") and spec.command[4:] == given.command
     line = sandbox.environment_line(spec)
-    assert SECRET not in line and line.endswith("; from the host: ANTHROPIC_API_KEY")
+    assert line.endswith("; from the host, as files: ANTHROPIC_API_KEY")
     env = spec.environment
     assert env["GIT_AUTHOR_NAME"] == env["GIT_COMMITTER_NAME"] == "Ada"
     assert env["GIT_OBJECT_DIRECTORY"] == sandbox.OBJECTS_IN_CONTAINER
     assert env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] == f"{tmp_path}/repo/.git/objects"
     assert env["TASK_ID"] == "abc"
+
+
+def test_without_credentials_nothing_is_mounted_or_wrapped(tmp_path: Path) -> None:
+    given = inputs(tmp_path, credential_names=())
+    spec = sandbox.container_spec(given)
+    assert spec.command == given.command and credentials.IN_CONTAINER not in by_target(spec)
 
 
 def test_the_spec_cannot_be_changed_after_the_policy_made_it(tmp_path: Path) -> None:

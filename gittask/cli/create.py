@@ -11,6 +11,7 @@ import typer
 
 from gittask.cli import output
 from gittask.cli.completion import branches, task_ids
+from gittask.cli.run import Allowed, AllowHostNetworkOpt, AllowOddFilesOpt
 from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ def create(
     edit_text: EditOpt = False,
     depends_on: DependsOnOpt = None,
     keep_base: KeepBaseOpt = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
@@ -180,7 +183,11 @@ def create(
             from gittask.workflow.run import preflight
 
             # nothing is recorded when the task could not run
-            pre = preflight(db, overrides=made.overrides() if made else None)
+            pre = preflight(
+                db,
+                overrides=made.overrides() if made else None,
+                allow_host_network=allow_host_network,
+            )
         task_id = new_task_id()
         if ask_branch and description.strip() and prompts.interactive():
             branch = _ask_branch(db, suggest_branch(description, task_id))
@@ -196,7 +203,17 @@ def create(
 
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
-    execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local)
+    allowed = Allowed(allow_host_network, allow_odd_files)
+    execute(
+        db,
+        task.id,
+        "create",
+        detach=detach,
+        as_json=as_json,
+        pre=pre,
+        local_base=base_local,
+        allowed=allowed,
+    )
 
 
 def _one_text(text: str | None, message: str | None) -> str | None:

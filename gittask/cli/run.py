@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,6 +40,34 @@ BASE_LOCAL_HELP = (
     "Start the first run from the local base branch (with its unpushed commits), "
     "not the remote's copy."
 )
+AllowHostNetworkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-host-network",
+        help="Let `network host` run: the agent gets this machine's network (a warning says so).",
+    ),
+]
+AllowOddFilesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-odd-files",
+        help="Push the agent's work even with files over files.max_bytes, nested "
+        "repositories (gitlinks) or symlinks pointing outside the worktree.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a run's ``--allow-*`` flags let through."""
+
+    host_network: bool = False
+    odd_files: bool = False
+
+    def flags(self) -> tuple[str, ...]:
+        """The flags again, for the background process of --detach."""
+        given = (("--allow-host-network", self.host_network), ("--allow-odd-files", self.odd_files))
+        return tuple(flag for flag, on in given if on)
 
 
 def register(app: typer.Typer) -> None:
@@ -87,6 +116,7 @@ def execute(
     pre: Preflight | None = None,
     background: bool = False,
     local_base: bool = False,
+    allowed: Allowed = Allowed(),
 ) -> None:
     """Run the task (in the foreground, or in a background process) and report."""
     from gittask.errors import GittaskError
@@ -95,7 +125,11 @@ def execute(
     if pre is None:
         from gittask.workflow.run import task_overrides
 
-        pre = preflight(db, overrides=task_overrides(db.task(task_id)))
+        pre = preflight(
+            db,
+            overrides=task_overrides(db.task(task_id)),
+            allow_host_network=allowed.host_network,
+        )
     if not background:
         from gittask.workflow.local_work import local_work
 
@@ -103,7 +137,7 @@ def execute(
         if left_out is not None:
             _say(left_out.describe(local_base))
     if detach:
-        _detach(db, task_id, kind, feedback_id, as_json, local_base)
+        _detach(db, task_id, kind, feedback_id, as_json, local_base, allowed)
         return
     request = RunRequest(
         task_id=task_id,
@@ -113,6 +147,8 @@ def execute(
         say=_say,
         detached=background,
         local_base=local_base,
+        allow_host_network=allowed.host_network,
+        allow_odd_files=allowed.odd_files,
     )
     try:
         result = run_task(db, request, pre)
@@ -167,11 +203,14 @@ def _detach(
     feedback_id: str | None,
     as_json: bool,
     local_base: bool = False,
+    allowed: Allowed = Allowed(),
 ) -> None:
     """Start the run in a background process; return once its container runs."""
     from gittask.workflow.detach import start_detached
 
-    pid = start_detached(db, task_id, kind, feedback_id, local_base=local_base)
+    pid = start_detached(
+        db, task_id, kind, feedback_id, local_base=local_base, flags=allowed.flags()
+    )
     if as_json:
         output.print_json({"id": task_id, "detached": True, "pid": pid})
         return
@@ -188,6 +227,8 @@ def run_hidden(
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
     local_base: Annotated[bool, typer.Option("--base-local")] = False,
     notify_tty: Annotated[str | None, typer.Option("--notify-tty")] = None,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Internal: the background half of --detach (its output is in the run's logs);
     at the end it tells the user (config notify: bell on ``notify_tty``, desktop)."""
@@ -196,7 +237,10 @@ def run_hidden(
     db = _db()
     resolved = db.resolve(task_id)
     try:
-        execute(db, resolved, kind, feedback_id, background=True, local_base=local_base)
+        allowed = Allowed(allow_host_network, allow_odd_files)
+        execute(
+            db, resolved, kind, feedback_id, background=True, local_base=local_base, allowed=allowed
+        )
     finally:
         for done in announce_end(db, resolved, notify_tty):
             _say(f"notified: {done}")
@@ -217,6 +261,8 @@ def start(
         ),
     ] = False,
     local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
@@ -225,7 +271,7 @@ def start(
     if publish_only:
         from gittask.cli.sync import publish_tasks
 
-        publish_tasks([task_id], as_json)
+        publish_tasks([task_id], as_json, allow_odd_files=allow_odd_files)
         return
     db = _db()
     db.refresh()
@@ -244,6 +290,7 @@ def start(
         detach=detach,
         as_json=as_json,
         local_base=local_base,
+        allowed=Allowed(allow_host_network, allow_odd_files),
     )
 
 
@@ -304,6 +351,8 @@ def continue_task(
     from_review: FromReviewOpt = False,
     detach: DetachOpt = False,
     as_json: JsonOpt = False,
+    allow_host_network: AllowHostNetworkOpt = False,
+    allow_odd_files: AllowOddFilesOpt = False,
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
@@ -324,7 +373,7 @@ def continue_task(
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
         entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    pre = preflight(db, overrides=task_overrides(task))
+    pre = preflight(db, overrides=task_overrides(task), allow_host_network=allow_host_network)
     if from_review:
         from gittask.workflow.pull_requests import review_feedback
 
@@ -344,4 +393,7 @@ def continue_task(
         raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
-    execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
+    allowed = Allowed(allow_host_network, allow_odd_files)
+    execute(
+        db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre, allowed=allowed
+    )

@@ -97,6 +97,14 @@ def register(app: typer.Typer) -> None:
         ] = None,
         remote: RemoteOpt = None,
         as_json: JsonOpt = False,
+        allow_odd_files: Annotated[
+            bool,
+            typer.Option(
+                "--allow-odd-files",
+                help="With task ids: push even files over files.max_bytes, nested "
+                "repositories (gitlinks) and symlinks pointing outside the worktree.",
+            ),
+        ] = False,
     ) -> None:
         """Push local tasks and notes (merging first if the remote has moved on).
 
@@ -104,7 +112,7 @@ def register(app: typer.Typer) -> None:
         record) and open their pull requests, without running the agent again.
         """
         if task_ids:
-            publish_tasks(task_ids, as_json)
+            publish_tasks(task_ids, as_json, allow_odd_files=allow_odd_files)
             return
         from gittask.workflow.team import push_tasks
 
@@ -113,7 +121,7 @@ def register(app: typer.Typer) -> None:
         _report(db, result, as_json)
 
 
-def publish_tasks(task_ids: list[str], as_json: bool) -> None:
+def publish_tasks(task_ids: list[str], as_json: bool, allow_odd_files: bool = False) -> None:
     """``task push ID...`` and ``task start ID --publish-only``."""
     from gittask.config import load_config
     from gittask.workflow.database import open_database
@@ -125,7 +133,7 @@ def publish_tasks(task_ids: list[str], as_json: bool) -> None:
     config = load_config(db.repo)
     done: dict[str, list[str]] = {}
     for task_id in resolve_many(db, task_ids):
-        done[task_id] = publish_task(db, task_id, config)
+        done[task_id] = publish_task(db, task_id, config, allow_odd_files=allow_odd_files)
         if not as_json:
             for line in done[task_id]:
                 output.info(line)

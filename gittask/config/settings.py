@@ -127,6 +127,12 @@ class ProjectConfig:
         "host (ports 443 and 80), host:port, *.domain, [IPv6]:port",
         key="network.allow",
     )
+    allow_host_network: bool = setting(
+        False,
+        flag,
+        "let network host give the agent this machine's network (else each run needs "
+        "--allow-host-network)",
+    )
     env: tuple[str, ...] = setting((), env_names, "names of host variables passed to the agent")
     model: str | None = setting(
         None, optional(text), "the agent's model (claude --model, codex -m)"
@@ -158,8 +164,29 @@ class ProjectConfig:
     logs_max_bytes: int = setting(
         5 * MiB,
         whole(),
-        "bytes kept of each run log stored in git (before gzip)",
+        "bytes kept of each run log stored in git (before gzip; its start and its end)",
         key="logs.max_bytes",
+    )
+    logs_run_max_bytes: int = setting(
+        20 * MiB,
+        whole(minimum=4096),
+        "bytes kept of the agent's output of one run on this machine: its start and its "
+        "end, the middle cut with a line saying so",
+        key="logs.run_max_bytes",
+    )
+    logs_live_max_bytes: int = setting(
+        MiB,
+        whole(minimum=4096),
+        "bytes of the agent's output shown live during a run; past it, its last lines are "
+        "shown at the end (`task logs` has the rest)",
+        key="logs.live_max_bytes",
+    )
+    files_max_bytes: int = setting(
+        50 * MiB,
+        whole(),
+        "largest file the agent's commits may push, in bytes (a larger one, a nested "
+        "repository or a symlink out of the worktree needs --allow-odd-files)",
+        key="files.max_bytes",
     )
     dependencies_success: str = setting(
         "merged",
@@ -238,9 +265,11 @@ def lookup(key: str) -> Setting:
     import difflib
 
     by_attribute = {s.attribute: s.key for s in SETTINGS.values()}
-    close = [by_attribute[key]] if key in by_attribute else []
-    close += [k for k in SETTINGS if len(key) >= 3 and (k.startswith(key) or key in k)]
-    close += difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.6)
+    if key in by_attribute:  # the name the code reads it by: that one
+        close = [by_attribute[key]]
+    else:
+        close = [k for k in SETTINGS if len(key) >= 3 and (k.startswith(key) or key in k)]
+        close += difflib.get_close_matches(key, list(SETTINGS), n=3, cutoff=0.6)
     close = list(dict.fromkeys(close))[:3]
     hint = (
         "did you mean "

@@ -104,7 +104,7 @@ def create(client: DockerClient, spec: ContainerSpec) -> Container:
     ]
     kwargs: dict[str, Any] = {
         "command": list(spec.command),
-        "environment": spec.full_environment(),
+        "environment": dict(spec.environment),
         "labels": dict(spec.labels),
         "user": spec.user,
         "name": spec.name,
@@ -120,6 +120,8 @@ def create(client: DockerClient, spec: ContainerSpec) -> Container:
         kwargs["network_mode"] = spec.network
     if spec.memory:
         kwargs["mem_limit"] = spec.memory
+    if spec.memory_swap:
+        kwargs["memswap_limit"] = spec.memory_swap
     if spec.cpus:
         kwargs["nano_cpus"] = int(spec.cpus * 1e9)
     if spec.pids_limit:

@@ -17,7 +17,7 @@ not suggestions.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from gittask.runner import naming
@@ -36,7 +36,7 @@ class ContainerSpec:
 
     image: str
     command: tuple[str, ...]
-    environment: Mapping[str, str]  # never a secret: may be logged
+    environment: Mapping[str, str]  # never a secret: it is the container's configuration
     labels: Mapping[str, str]
     user: str  # uid:gid
     name: str
@@ -45,16 +45,14 @@ class ContainerSpec:
     working_dir: str = "/workspace"
     network: str | None = "bridge"
     memory: str | None = "4g"
+    memory_swap: str | None = None  # memory plus swap (the same as memory: no swap)
     cpus: float | None = 2.0
     pids_limit: int | None = 512
     cap_drop: tuple[str, ...] = ("ALL",)
     security_opt: tuple[str, ...] = ("no-new-privileges",)
-    #: the credentials: given to the container only, never logged or stored
-    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def full_environment(self) -> dict[str, str]:
-        """What the container's processes see: the environment plus the secrets."""
-        return {**self.environment, **self.secrets}
+    #: the credentials the container gets, by name: their values travel as files
+    #: (:mod:`gittask.runner.credentials`), never in the container's configuration
+    credential_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

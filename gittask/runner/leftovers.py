@@ -3,7 +3,8 @@
 A run is *live* while the process in its marker is alive; anything of a run
 that is not live is a leftover: its container (found by label), its worktree
 folder under ``naming.worktrees_dir`` (with git's admin folder and the scratch
-folder), its marker. Live runs are never touched.
+folder), its marker, and the folder of credential files a killed run could not
+remove (:func:`gittask.runner.credentials.leftovers`). Live runs are never touched.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gittask.runner import live, naming
+from gittask.runner import credentials, live, naming
 from gittask.runner import worktree as wt
 from gittask.store.repo import GitRepo
 
@@ -28,9 +29,10 @@ class Leftovers:
     containers: list[TaskContainer] = field(default_factory=list)
     worktrees: list[Path] = field(default_factory=list)
     markers: list[live.RunMarker] = field(default_factory=list)
+    credential_folders: list[Path] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.worktrees or self.markers)
+        return bool(self.containers or self.worktrees or self.markers or self.credential_folders)
 
 
 def find(repo: GitRepo, client: DockerClient | None) -> Leftovers:
@@ -41,7 +43,9 @@ def find(repo: GitRepo, client: DockerClient | None) -> Leftovers:
     # a live run's worktree is named after its task (<id[:12]>-r<run>-...): skip those,
     # even before the marker names the folder
     live_prefixes = tuple(m.task_id[:12] for m in live_runs)
-    found = Leftovers(markers=[m for m in markers if not m.alive])
+    found = Leftovers(
+        markers=[m for m in markers if not m.alive], credential_folders=credentials.leftovers()
+    )
     found.worktrees = [
         p for p in wt.run_folders(repo) if not (live_prefixes and p.name.startswith(live_prefixes))
     ]
@@ -69,6 +73,9 @@ def remove(repo: GitRepo, client: DockerClient | None, found: Leftovers) -> list
     for marker in found.markers:
         live.release(repo, marker)  # only if it is still that dead run's marker
         done.append(f"removed the stale run marker of task {marker.task_id[:8]}")
+    for folder in found.credential_folders:
+        credentials.remove_folder(folder)
+        done.append(f"removed the credential files a killed run left ({folder})")
     with contextlib.suppress(Exception):
         repo.git("worktree", "prune", check=False)
     return done

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from gittask.files import write_atomic
+from gittask.runner.encodings import encoded_forms
+from gittask.runner.outputcap import HeadTail
 
 AGENT_LOG = "claude_output.log"
 EXECUTION_LOG = "execution.log"
@@ -35,13 +37,16 @@ MASK = "***"
 _RUN_DIR = re.compile(r"^run-(\d+)$")
 #: A line of agent output is written once complete, or in pieces past this size.
 LONG_LINE = 1 << 16
+#: The most of one run's agent output its log file keeps (config ``logs.run_max_bytes``).
+DEFAULT_RUN_MAX_BYTES = 20 * 1024 * 1024
 
 
 class Scrubber:
     """Replaces secret values (at least 6 characters long) in text and bytes.
 
     Each value is also looked for as it appears inside a JSON string (escaped),
-    so a masked JSON line stays valid JSON.
+    so a masked JSON line stays valid JSON, and in its usual disguises (base64,
+    URL-encoded, reversed, hex: :func:`gittask.runner.encodings.encoded_forms`).
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -51,6 +56,7 @@ class Scrubber:
                 values.add(secret)
                 values.add(json.dumps(secret)[1:-1])
                 values.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+                values.update(encoded_forms(secret))
         self._text = sorted(values, key=len, reverse=True)
         self._bytes = [s.encode() for s in self._text]
         self.multiline = any(b"\n" in b for b in self._bytes)
@@ -116,14 +122,26 @@ def _now() -> str:
 
 
 class RunLogs:
-    """The two log files of one run, written as the run goes."""
+    """The two log files of one run, written as the run goes.
 
-    def __init__(self, logs_root: Path, run: int, scrubber: Scrubber) -> None:
+    The agent's output keeps at most ``max_bytes`` (its head and its tail, see
+    :class:`~gittask.runner.outputcap.HeadTail`): an agent printing without end
+    fills neither the disk nor, later, the logs stored in git.
+    """
+
+    def __init__(
+        self,
+        logs_root: Path,
+        run: int,
+        scrubber: Scrubber,
+        max_bytes: int = DEFAULT_RUN_MAX_BYTES,
+    ) -> None:
         self.root = logs_root
         self.folder = run_folder(logs_root, run)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.scrub = scrubber
         self._agent: IO[bytes] = open(self.folder / AGENT_LOG, "ab")  # noqa: SIM115
+        self._capped = HeadTail(self._agent, max_bytes)
         self._exec: IO[str] = open(  # noqa: SIM115
             self.folder / EXECUTION_LOG, "a", encoding="utf-8", buffering=1
         )
@@ -147,8 +165,13 @@ class RunLogs:
         is held back."""
         ready = self._scrubbed(chunk)
         if ready:
-            self._agent.write(ready)
+            self._capped.write(ready)
             self._agent.flush()
+
+    @property
+    def agent_output_cut(self) -> bool:
+        """The agent printed more than the log keeps (its middle is cut)."""
+        return self._capped.cutting
 
     def _scrubbed(self, chunk: bytes) -> bytes:
         """What can be written now of ``pending + chunk``, scrubbed; the rest is kept.
@@ -187,8 +210,9 @@ class RunLogs:
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             if self._pending:
-                self._agent.write(self.scrub.bytes(self._pending))
+                self._capped.write(self.scrub.bytes(self._pending))
                 self._pending = b""
+            self._capped.close()
             self._agent.close()
         with contextlib.suppress(OSError, ValueError):
             self._exec.close()

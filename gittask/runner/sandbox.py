@@ -7,7 +7,8 @@ from, whatever the image says:
 - **user**: the host user's uid:gid (``IS_SANDBOX=1`` when that is root: the
   container is the sandbox, and Claude Code refuses root without it);
 - **hardening**: every capability dropped, ``no-new-privileges``;
-- **limits**: memory, CPUs, processes, the network mode (config);
+- **limits**: memory (swap included: no more swap), CPUs, processes, the
+  network mode (config);
 - **egress** (network ``allowlist``, the default): network ``none``, the run's
   egress folder mounted read-only at ``/run/gittask/egress``, the proxy
   variables set and the command wrapped so that a forwarder on the container's
@@ -26,13 +27,15 @@ from, whatever the image says:
   the run's new-objects folder   ``/run/gittask/objects``    read-write
   the agent's per-task state     the agent's ``state_dir``   read-write
   the run's egress folder        ``/run/gittask/egress``     read-only
+  the run's credential files     /run/gittask/credentials    read-only
   ============================== =========================== ==========
 
   and the tool's private folder inside the git folder is hidden under an empty
   read-only tmpfs;
 - **environment**: the agent's (never a secret), git's identity and object
-  folders; the credentials travel apart (``ContainerSpec.secrets``): given to
-  the container, never logged.
+  folders; the credentials are never part of the container's configuration:
+  they are files on a tmpfs, mounted read-only, that the command exports
+  before the agent starts (:mod:`gittask.runner.credentials`).
 
 Git inside the container writes new objects to the run's own folder and reads
 the repository's as an alternate: it cannot alter anything already stored (see
@@ -43,9 +46,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from gittask.runner import credentials as creds
 from gittask.runner import egress
 from gittask.runner.agents.base import DEFAULT_PROMPT_FILE, WORKDIR
 from gittask.runner.engine import BindMount, ContainerSpec, labels_for
@@ -74,6 +78,7 @@ class RunPaths:
     common_dir: Path  # the repository's git folder
     private_dir: Path | None  # the tool's folder inside it (hidden), when it exists
     agent_state: Path | None = None  # mounted at the agent's state_dir
+    credentials: Path | None = None  # the folder of credential files (a tmpfs)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class SandboxInputs:
     command: tuple[str, ...]
     agent_environment: Mapping[str, str]  # Agent.environment(): never a secret
     agent_state_dir: str | None  # Agent.state_dir
-    credentials: Mapping[str, str] = field(repr=False)
+    credential_names: tuple[str, ...]  # their values are files in paths.credentials
     git_name: str
     git_email: str
     paths: RunPaths
@@ -128,6 +133,9 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     if given.uid == 0:
         environment["IS_SANDBOX"] = "1"  # the container is the sandbox (Claude Code asks)
     command, network = tuple(given.command), given.limits.network
+    if paths.credentials is not None and given.credential_names:
+        binds.append(BindMount(str(paths.credentials), creds.IN_CONTAINER, read_only=True))
+        command = creds.wrap(command)  # the agent alone gets them, not the forwarder
     if given.egress_dir is not None:
         binds.append(BindMount(str(given.egress_dir), egress.CONTAINER_DIR, read_only=True))
         environment.update(egress.proxy_environment())
@@ -144,11 +152,12 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
         working_dir=WORKDIR,
         network=network,
         memory=given.limits.memory,
+        memory_swap=given.limits.memory,  # no swap beyond the memory limit
         cpus=given.limits.cpus,
         pids_limit=given.limits.pids_limit,
         cap_drop=("ALL",),
         security_opt=("no-new-privileges",),
-        secrets=dict(given.credentials),
+        credential_names=tuple(sorted(given.credential_names)),
     )
 
 
@@ -164,8 +173,8 @@ def describe(spec: ContainerSpec) -> str:
 def environment_line(spec: ContainerSpec) -> str:
     """The names of the variables the container gets (values never), for the log."""
     line = "environment: " + ", ".join(sorted(spec.environment))
-    if spec.secrets:
-        line += f"; from the host: {', '.join(sorted(spec.secrets))}"
+    if spec.credential_names:
+        line += f"; from the host, as files: {', '.join(spec.credential_names)}"
     return line
 
 

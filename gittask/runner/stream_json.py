@@ -51,6 +51,9 @@ MAX_TOOL_ERROR_CHARS = 160
 MAX_RESULT_ERROR_CHARS = 300
 
 _WORKDIR = "/workspace"
+#: Longest line :class:`LineDecoder` keeps (characters); the rest of a longer one is
+#: dropped (an agent printing without a newline must not fill the memory).
+MAX_LINE_CHARS = 8 * 1024 * 1024
 
 
 class LineDecoder:
@@ -58,11 +61,16 @@ class LineDecoder:
 
     Invalid UTF-8 is replaced (U+FFFD) rather than raising: the agent's output is
     untrusted and must never crash the caller.  ``\\r\\n`` line ends are accepted.
+    A line longer than ``max_line`` characters keeps its start and ends with a
+    note saying how much was dropped.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE_CHARS) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending: list[str] = []  # pieces of the current, unfinished line
+        self._size = 0  # characters in _pending
+        self._dropped = 0  # characters of the current line past max_line
+        self._max = max_line
 
     def feed(self, chunk: bytes) -> list[str]:
         """Decode *chunk*; return the lines it completed (without their newline)."""
@@ -71,9 +79,8 @@ class LineDecoder:
     def flush(self) -> list[str]:
         """End of stream: return the last line if it had no newline."""
         lines = self._split(self._utf8.decode(b"", final=True))
-        if self._pending:
-            rest = "".join(self._pending)
-            self._pending = []
+        if self._pending or self._dropped:
+            rest = self._take()
             if rest:
                 lines.append(_strip_cr(rest))
         return lines
@@ -83,11 +90,33 @@ class LineDecoder:
             return []
         parts = text.split("\n")
         if len(parts) == 1:
-            self._pending.append(text)
+            self._hold(text)
             return []
-        first = "".join(self._pending) + parts[0]
-        self._pending = [parts[-1]] if parts[-1] else []
-        return [_strip_cr(first), *(_strip_cr(p) for p in parts[1:-1])]
+        lines = []
+        for part in parts[:-1]:
+            if not self._pending and not self._dropped and len(part) <= self._max:
+                lines.append(_strip_cr(part))  # the usual case: a whole line
+                continue
+            self._hold(part)
+            lines.append(_strip_cr(self._take()))
+        self._hold(parts[-1])
+        return lines
+
+    def _hold(self, piece: str) -> None:
+        room = self._max - self._size
+        if len(piece) > room:
+            self._dropped += len(piece) - room
+            piece = piece[:room]
+        if piece:
+            self._pending.append(piece)
+            self._size += len(piece)
+
+    def _take(self) -> str:
+        line = "".join(self._pending)
+        if self._dropped:
+            line += f"… [{self._dropped} more characters not kept]"
+        self._pending, self._size, self._dropped = [], 0, 0
+        return line
 
 
 def _strip_cr(line: str) -> str:

@@ -25,6 +25,7 @@ def start_detached(
     feedback_id: str | None,
     wait: float = DETACH_WAIT_SECONDS,
     local_base: bool = False,
+    flags: tuple[str, ...] = (),
 ) -> int:
     """Start ``task _run`` in its own session; its pid, once its container runs."""
     folder = naming.runs_dir(db.repo)
@@ -35,6 +36,7 @@ def start_detached(
         command += ["--feedback-id", feedback_id]
     if local_base:
         command.append("--base-local")
+    command += flags  # --allow-* as given
     tty = terminal_of_caller()  # where the bell rings when the run ends (config notify)
     if tty is not None:
         command += ["--notify-tty", tty]

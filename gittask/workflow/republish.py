@@ -4,7 +4,8 @@ When the agent's commits exist but the push or the pull request failed
 (network, a hook, 422, auth), the record says so (``publish_error``, ``pr_note``).
 This pushes the work branch, its notes, the run logs and the record in one
 push, clears the failure the push caused, and opens the pull request if the
-task has none yet.
+task has none yet. Like a run, it refuses to push odd files (large files,
+nested repositories, symlinks out of the worktree) unless ``--allow-odd-files``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from __future__ import annotations
 from gittask.config import ProjectConfig, remote_of
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
+from gittask.runner import worktree as wt
+from gittask.runner.worktree.oddfiles import describe
 from gittask.store import runlogs, sync
 from gittask.store.database import TaskDatabase
 from gittask.workflow import publish
 
 
-def publish_task(db: TaskDatabase, task_id: str, config: ProjectConfig) -> list[str]:
+def publish_task(
+    db: TaskDatabase, task_id: str, config: ProjectConfig, allow_odd_files: bool = False
+) -> list[str]:
     """Push the task's existing work and record, then open its PR; lines for the user."""
     from gittask.workflow.pull_requests import open_pull_request
 
@@ -34,13 +39,25 @@ def publish_task(db: TaskDatabase, task_id: str, config: ProjectConfig) -> list[
             f"task {short} has no local work to push (no commit on branch {task.branch_name})",
             f"run it with 'task start {short}'",
         )
+    lines = []
+    unpushed = wt.unpushed_commits(db.repo, local, remote)
+    odd = wt.odd_files(db.repo, unpushed, config.files_max_bytes)
+    if odd and not allow_odd_files:
+        raise GittaskError(
+            f"task {short} was not pushed: its commits hold {describe(odd)}",
+            f"look at it (`task diff {short}`); push it anyway with "
+            f"`task push {short} --allow-odd-files`",
+        )
+    if odd:
+        lines.append(f"pushing with --allow-odd-files: {describe(odd)}")
     # the run logs go too, under their own name (outside refs/heads: see runlogs)
     has_logs = runlogs.logs_ref(task.id) in db.repo.pygit.references
     extra = [runlogs.push_refspec(task.id)] if has_logs else []
     result = publish.publish_now(db, remote, [task.branch_name], extra)
-    lines = [f"pushed {task.branch_name} and task {short} to {remote}"]
     if result.pushed == [] and result.up_to_date:
-        lines = [f"{task.branch_name} and task {short} were already on {remote}"]
+        lines.append(f"{task.branch_name} and task {short} were already on {remote}")
+    else:
+        lines.append(f"pushed {task.branch_name} and task {short} to {remote}")
 
     def published(t: TaskMetadata) -> str | None:
         if t.publish_error is None:

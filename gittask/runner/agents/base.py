@@ -14,10 +14,11 @@ an :class:`AgentOutcome`.  The docker run loop drives it like this::
     # 2. if agent.state_dir: mount a per-task host directory there, prepared with
     #    agent.seed_state_dir(host_dir); it must survive between runs of the same
     #    task, because resuming a Claude session needs its transcript.
+    # 3. the credentials (credentials_for) never go into the container's environment:
+    #    they are files the sandbox mounts and exports (gittask.runner.credentials)
     container = client.containers.run(
-        image, agent.argv(settings, run), working_dir="/workspace",
-        environment={**agent.environment(settings, run),
-                     **credentials_for(agent, settings, os.environ)}, ...)
+        image, credentials.wrap(agent.argv(settings, run)), working_dir="/workspace",
+        environment=agent.environment(settings, run), ...)
     output = agent.new_output()
     for chunk in container.logs(stream=True, follow=True):
         raw_log.write(chunk)                               # raw passthrough: caller's job
@@ -28,8 +29,9 @@ an :class:`AgentOutcome`.  The docker run loop drives it like this::
     for line in output.flush(): show(line)
     outcome = agent.outcome(exit_code, output, stopped=None | "timeout" | ...)
 
-Credentials are never part of :meth:`Agent.environment` (which may be logged):
-they go through :func:`credentials_for`, only at container start.
+Credentials are never part of :meth:`Agent.environment` (which may be logged,
+and is the container's configuration): :func:`credentials_for` picks them, and
+they reach the agent's processes as files (:mod:`gittask.runner.credentials`).
 
 Prompt delivery: ``argv`` is ``["sh", "-c", STDIN_FROM_FILE_SCRIPT, "gittask-agent",
 <prompt file>, <agent argv>...]``; the little script does ``exec "$@" < "$prompt"``.
@@ -234,8 +236,9 @@ def credentials_for(
 ) -> dict[str, str]:
     """The credential variables to give the container: those set (non-empty) on the host.
 
-    The values are secrets: pass the result straight to the container's
-    environment and never log, store or print it.
+    The values are secrets: they go to the container as files
+    (:mod:`gittask.runner.credentials`), never into its configuration, and are
+    never logged, stored or printed.
     """
     passed: dict[str, str] = {}
     for name in agent.credential_names(settings):

@@ -18,6 +18,7 @@ from gittask.runner.agents.base import (
     AgentSettings,
     StopReason,
     check_settings,
+    clip,
     stdin_from_file,
     stop_message,
     task_environment,
@@ -48,7 +49,7 @@ class CommandOutput:
         return False  # a plain command has no "final result" marker: wait for its exit
 
     def _keep(self, lines: list[str]) -> list[str]:
-        self.tail.extend(line.rstrip() for line in lines if line.strip())
+        self.tail.extend(clip(line.rstrip(), 2000) for line in lines if line.strip())
         return lines
 
 

@@ -21,6 +21,8 @@ write through, is deleted); the host runs git with explicit
 after checking it descends from where the run started, copies only regular
 object files, refuses new commits holding a credential value
 (:func:`credential_leak`), and removes the folders itself rather than through git.
+Before a push, :func:`odd_files` names the large files, gitlinks and symlinks
+pointing outside the worktree in the commits it would send.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from gittask.runner.worktree.checkout import (
     run_folders,
 )
 from gittask.runner.worktree.leaks import MIN_SECRET_LENGTH, Leak, credential_leak
+from gittask.runner.worktree.oddfiles import OddFile, odd_files, unpushed_commits
 from gittask.runner.worktree.reclaim import (
     ADMIN_FILES,
     ADMIN_FOLDERS,
@@ -63,6 +66,7 @@ __all__ = [
     "SAFE_GIT",
     "BranchPlan",
     "Leak",
+    "OddFile",
     "Worktree",
     "agent_head",
     "base_commit",
@@ -76,6 +80,7 @@ __all__ = [
     "merge_remote_copy",
     "move_branch",
     "new_commits",
+    "odd_files",
     "plan_branch",
     "reclaim_admin",
     "remote_exists",
@@ -83,4 +88,5 @@ __all__ = [
     "remove_worktree_folders",
     "resolve_base",
     "run_folders",
+    "unpushed_commits",
 ]

@@ -7,8 +7,10 @@ import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from gittask.errors import GittaskError
+from gittask.runner.encodings import encoded_forms, squeeze
 from gittask.store.repo import GitRepo
 
 #: Credential values shorter than this are not looked for in commits.
@@ -34,21 +36,17 @@ def credential_leak(
 
     Looks at each commit object (message, author, committer), at the paths each
     one adds or changes and at the content of those files (every blob that
-    ``git diff-tree -m --root`` shows as new; a merge's resolution included).
+    ``git diff-tree -m --root`` shows as new; a merge's resolution included),
+    for each value as it is, in its usual disguises (base64, URL-encoded,
+    reversed, hex: :func:`gittask.runner.encodings.encoded_forms`), and cut into
+    lines (the content with its whitespace removed is searched too).
     Values shorter than :data:`MIN_SECRET_LENGTH` are not looked for.
     """
-    values = sorted(
-        (
-            (name, value.encode())
-            for name, value in credentials.items()
-            if value and len(value.strip()) >= MIN_SECRET_LENGTH
-        ),
-        key=lambda item: -len(item[1]),
-    )
+    values = credential_patterns(credentials)
     if not values or not commits:
         return None
     blobs: dict[str, tuple[str, str]] = {}  # blob -> (commit, path), first seen
-    proc = _git_bytes(
+    proc = git_bytes(
         repo,
         ["diff-tree", "--stdin", "-r", "-z", "--raw", "--no-renames", "--root", "-m"],
         ("\n".join(commits) + "\n").encode(),
@@ -85,7 +83,18 @@ def credential_leak(
     return Leak(name, sha, "the commit message")
 
 
-def _git_bytes(repo: GitRepo, args: list[str], data: bytes) -> bytes:
+def credential_patterns(credentials: Mapping[str, str]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each value long enough to look for and of its disguised
+    forms, longest first."""
+    found: set[tuple[str, bytes]] = set()
+    for name, value in credentials.items():
+        if value and len(value.strip()) >= MIN_SECRET_LENGTH:
+            found.add((name, value.encode()))
+            found.update((name, form.encode()) for form in encoded_forms(value))
+    return sorted(found, key=lambda item: (-len(item[1]), item))
+
+
+def git_bytes(repo: GitRepo, args: list[str], data: bytes) -> bytes:
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -103,7 +112,9 @@ def _git_bytes(repo: GitRepo, args: list[str], data: bytes) -> bytes:
 
 
 def _scan_objects(repo: GitRepo, shas: list[str], values: list[bytes]) -> tuple[str, int] | None:
-    """(object, index in ``values``) of the first object whose content holds a value."""
+    """(object, index in ``values``) of the first object whose content holds a value,
+    as it is or with its whitespace removed (a value cut into lines)."""
+    squeezed = [squeeze(v) if len(squeeze(v)) >= MIN_SECRET_LENGTH else b"" for v in values]
     keep = max(len(v) for v in values) - 1
     try:
         proc = subprocess.Popen(
@@ -134,17 +145,7 @@ def _scan_objects(repo: GitRepo, shas: list[str], values: list[bytes]) -> tuple[
                     break
                 continue
             sha, size = header[0].decode("ascii", "replace"), int(header[2])
-            tail = b""
-            hit: int | None = None
-            while size > 0:
-                chunk = out.read(min(size, 1 << 20))
-                if not chunk:
-                    raise GittaskError("git cat-file ended early while checking the commits")
-                size -= len(chunk)
-                window = tail + chunk
-                if hit is None:
-                    hit = next((n for n, v in enumerate(values) if v in window), None)
-                tail = window[-keep:] if keep else b""
+            hit = _scan_content(out, size, values, squeezed, keep)
             out.read(1)  # the newline after the content
             if hit is not None:
                 return sha, hit
@@ -155,3 +156,27 @@ def _scan_objects(repo: GitRepo, shas: list[str], values: list[bytes]) -> tuple[
         proc.kill()
         proc.wait()
         writer.join(timeout=5)
+
+
+def _scan_content(
+    out: IO[bytes], size: int, values: list[bytes], squeezed: list[bytes], keep: int
+) -> int | None:
+    """Read ``size`` bytes of one object; the index of the first value found in them."""
+    tail = flat_tail = b""
+    hit: int | None = None
+    while size > 0:
+        chunk = out.read(min(size, 1 << 20))
+        if not chunk:
+            raise GittaskError("git cat-file ended early while checking the commits")
+        size -= len(chunk)
+        if hit is not None:
+            continue  # read to the end of the object
+        window = tail + chunk
+        flat = flat_tail + squeeze(chunk)
+        for number, value in enumerate(values):
+            if value in window or (squeezed[number] and squeezed[number] in flat):
+                hit = number
+                break
+        tail = window[-keep:] if keep else b""
+        flat_tail = flat[-keep:] if keep else b""
+    return hit

@@ -40,6 +40,7 @@ class CleanPlan:
         lines = [f"container {c.name} (task {c.task_id[:8]})" for c in self.leftovers.containers]
         lines += [f"worktree {p.name}" for p in self.leftovers.worktrees]
         lines += [f"stale run marker of task {m.task_id[:8]}" for m in self.leftovers.markers]
+        lines += [f"credential files {p}" for p in self.leftovers.credential_folders]
         lines += [f"image {tag}" for tag in self.images]
         lines += [f"task data {item}" for item in self.task_data]
         return lines
@@ -52,6 +53,7 @@ class CleanPlan:
             ],
             "worktrees": [str(p) for p in self.leftovers.worktrees],
             "stale_markers": [m.task_id for m in self.leftovers.markers],
+            "credential_folders": [str(p) for p in self.leftovers.credential_folders],
             "interrupted_tasks": list(self.interrupted),
             "images": list(self.images),
             "task_data": list(self.task_data),
@@ -116,6 +118,7 @@ def plan_clean(
     if not worktrees:
         found.worktrees = []
         found.markers = []
+        found.credential_folders = []
     plan = CleanPlan(leftovers=found, notes=notes, client=client)
     plan.interrupted = [m.task_id for m in live.all_markers(repo) if not m.alive]
     if images and client is not None:

@@ -4,8 +4,8 @@ With sync.auto the remote's newest state is merged first, so the run's number
 is claimed on it. The live-run marker (under a file lock) makes one run per
 task at a time on this machine; another clone's claim is refused here and, at
 the latest, when the ``running`` record is pushed (:mod:`gittask.workflow.claims`).
-What a crashed run of the task left (its container, its worktree, a record
-still ``running``) is cleared first.
+What a crashed run of the task left (its container, its worktree, its
+credential files, a record still ``running``) is cleared first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
-from gittask.runner import live, naming
+from gittask.runner import credentials, live, naming
 from gittask.runner import worktree as wt
 from gittask.workflow import claims
 from gittask.workflow.run.context import RunContext
@@ -64,10 +64,13 @@ def check_runnable(ctx: RunContext, task: TaskMetadata) -> None:
 
 
 def _remove_leftovers(ctx: RunContext, task_id: str, stale: live.RunMarker | None) -> None:
-    """What a crashed run of this task left: its container and its worktree."""
+    """What a crashed run of this task left: its container, its worktree, its credential files."""
     repo, engine = ctx.db.repo, ctx.pre.engine
     if stale is not None and stale.worktree:
         wt.remove_worktree_folders(repo, Path(stale.worktree))
+    if stale is not None:
+        for folder in credentials.leftovers(stale.pid):
+            credentials.remove_folder(folder)
     with contextlib.suppress(Exception):
         for item in engine.containers(naming.repo_key(repo)):
             if item.task_id == task_id and not live.pid_alive(item.host_pid):

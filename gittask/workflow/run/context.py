@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gittask.config import ProjectConfig, remote_of
+from gittask.runner.credentials import CredentialFiles
 from gittask.runner.logs import RunLogs, Scrubber
 from gittask.workflow import claims
 from gittask.workflow.run.signals import SignalGuard
@@ -30,6 +31,7 @@ class RunContext:
     task: TaskMetadata | None = None  # claim: the record; execute: as it says `running`
     run: int = 0  # claim: this run's number
     logs: RunLogs | None = None  # prepare: the run's log folder (until cleanup)
+    credential_files: CredentialFiles | None = None  # prepare..execute: the agent's credentials
     recorded_running: bool = False  # execute..record: the record says `running` for us
     discard_logs: bool = False  # the claim was lost to another clone: this run never was
 

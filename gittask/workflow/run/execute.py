@@ -17,6 +17,7 @@ from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.runner import live
 from gittask.runner.agents import Agent, AgentOutcome, AgentOutput, AgentSettings, StopReason
+from gittask.runner.outputcap import LiveView
 from gittask.runner.watch import Limits, RunInterrupted, watch
 from gittask.text import one_line
 from gittask.workflow import claims
@@ -41,9 +42,17 @@ def execute(ctx: RunContext, claimed: Claimed, planned: Plan, container: Contain
     pre.engine.start(container.id)
     ctx.log("container started")
     output = pre.agent.new_output()
-    exit_code, stopped, interrupted = _follow(ctx, container.id, output)
+    view = LiveView(
+        ctx.request.show,
+        ctx.config.logs_live_max_bytes,
+        f"`claude-container task logs {task.id[:8]} --run {claimed.run}`",
+    )
+    exit_code, stopped, interrupted = _follow(ctx, container.id, output, view)
     for line in output.flush():
-        ctx.request.show(ctx.scrub.text(line))
+        view.line(ctx.scrub.text(line))
+    view.finish()
+    if ctx.logs is not None and ctx.logs.agent_output_cut:
+        ctx.log("the agent's output passed logs.run_max_bytes: its log keeps the head and tail")
     outcome = judge(ctx, exit_code, stopped, interrupted, output)
     if not container.remove():
         # it may still be running and writing: nothing it touched can be read yet
@@ -51,6 +60,8 @@ def execute(ctx: RunContext, claimed: Claimed, planned: Plan, container: Contain
             f"could not remove the container {container.id[:12]}; the agent's work was "
             "not taken (is the Docker engine answering?)"
         )
+    if ctx.credential_files is not None:
+        ctx.credential_files.remove()  # no one reads them any more
     claimed.marker.state = live.STATE_FINISHING
     live.update(ctx.db.repo, claimed.marker)
     return Executed(outcome, interrupted, container_gone=True)
@@ -93,7 +104,7 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
 
 
 def _follow(
-    ctx: RunContext, container_id: str, output: AgentOutput
+    ctx: RunContext, container_id: str, output: AgentOutput, view: LiveView
 ) -> tuple[int | None, StopReason | None, str | None]:
     """(exit code, why the run stopped it, the signal that interrupted it)."""
     assert ctx.logs is not None
@@ -108,7 +119,7 @@ def _follow(
         for line in output.feed(chunk):
             shown = ctx.scrub.text(line)
             beat.saw(shown)
-            ctx.request.show(shown)
+            view.line(shown)
 
     limits = Limits(
         timeout=ctx.config.timeout_seconds,

@@ -53,6 +53,8 @@ class RunRequest:
     say: Callable[[str], None] = lambda line: None  # the tool's own progress lines
     detached: bool = False
     local_base: bool = False  # start a first run from the local base branch, not origin's
+    allow_host_network: bool = False  # --allow-host-network: `network host` may run
+    allow_odd_files: bool = False  # --allow-odd-files: push large files, gitlinks, odd symlinks
 
 
 @dataclass

@@ -7,8 +7,9 @@ returns the next hand-off:
     preflight   agent, settings, credentials, engine, image          -> Preflight
     claim       live-run marker: one run per task at a time           -> Claimed
     prepare     logs; base and branch plan; worktree; prompt, session -> Plan, Workspace
-                the egress proxy (network allowlist); the container,
-                as runner/sandbox.py decides                          -> Sandboxed
+                the egress proxy (network allowlist); the credentials
+                as files on a tmpfs (runner/credentials.py); the
+                container, as runner/sandbox.py decides               -> Sandboxed
     execute     record ``running`` (claim pushed); start; follow;
                 judge the outcome; the container removed              -> Executed
     harvest     objects, git folder reclaimed, HEAD, leftovers
@@ -52,7 +53,11 @@ def run_task(db: TaskDatabase, request: RunRequest, pre: Preflight | None = None
     (the record is then unchanged), RunAborted when interrupted before it started;
     otherwise returns a RunResult whose ``task`` is the final record."""
     if pre is None:
-        pre = preflight(db, overrides=task_overrides(db.task(request.task_id)))
+        pre = preflight(
+            db,
+            overrides=task_overrides(db.task(request.task_id)),
+            allow_host_network=request.allow_host_network,
+        )
     ctx = RunContext.open(db, request, pre)
     ctx.guard.install()
     with contextlib.ExitStack() as cleanup:
@@ -86,6 +91,9 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         way_out = prepare.open_egress(ctx)
         if way_out is not None:
             cleanup.callback(resources.close_egress, ctx, way_out)
+        files = prepare.credential_files(ctx)
+        if files is not None:
+            cleanup.callback(files.remove)  # also on Ctrl-C and errors
         created = prepare.create_container(ctx, claimed, planned, ws, way_out)
         container = resources.Container(ctx, created)
         cleanup.callback(container.remove)

@@ -42,6 +42,32 @@ def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
     return db.repo.state_dir / "agent-state" / task_id
 
 
+#: The network mode that gives the agent this machine's network.
+HOST_NETWORK = "host"
+
+
+def check_network(config: ProjectConfig, allow_host_network: bool = False) -> None:
+    """``network host`` only when asked for explicitly (the flag or the setting)."""
+    if config.network != HOST_NETWORK or allow_host_network or config.allow_host_network:
+        return
+    raise GittaskError(
+        "network host gives the agent this machine's network (every service listening on "
+        "it, localhost included): nothing was started",
+        "pass --allow-host-network (or `config set allow_host_network true`) if you mean "
+        "it, or `config set network` to another mode",
+    )
+
+
+def host_network_warning(network: str | None) -> str | None:
+    """The warning a run with the host's network prints, or None."""
+    if network != HOST_NETWORK:
+        return None
+    return (
+        "warning: network host: the agent's container shares this machine's network "
+        "(it reaches every service listening here, localhost included)"
+    )
+
+
 #: a task's own settings (from its template), over the project's
 TASK_SETTINGS = {"agent": "run_agent", "model": "run_model"}
 
@@ -69,10 +95,12 @@ def preflight(
     config: ProjectConfig | None = None,
     engine: Engine | None = None,
     overrides: Mapping[str, str] | None = None,
+    allow_host_network: bool = False,
 ) -> Preflight:
     """Check what a run needs; ``engine``: the Docker engine unless given;
     ``overrides``: settings of the task over the project's (see :func:`task_overrides`)."""
     config = config or load_config(db.repo)
+    check_network(config, allow_host_network)
     if overrides:
         config = with_overrides(config, overrides)
     try:

@@ -18,18 +18,21 @@ from gittask.model.clock import utcnow
 from gittask.runner import egress, live, naming, sandbox
 from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
+from gittask.runner.credentials import CredentialFiles
 from gittask.runner.logs import RunLogs
 from gittask.runner.prompt import branch_state, build_prompt
 from gittask.workflow import deps, tasklogs
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Plan, Sandboxed, Workspace
-from gittask.workflow.run.preflight import agent_state_dir
+from gittask.workflow.run.preflight import agent_state_dir, host_network_warning
 
 
 def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
     """The run's log folder: execution.log, the agent's output, run.json."""
     task, run = claimed.task, claimed.run
-    logs = RunLogs(ctx.db.logs_folder(task.id), run, ctx.scrub)
+    logs = RunLogs(
+        ctx.db.logs_folder(task.id), run, ctx.scrub, ctx.config.logs_run_max_bytes
+    )
     ctx.logs = logs
     claimed.marker.log_dir = str(logs.folder)
     ctx.log(f"run {run} of task {task.id} ({ctx.request.kind}), pid {os.getpid()}")
@@ -109,6 +112,19 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
     return None, state_host
 
 
+def credential_files(ctx: RunContext) -> CredentialFiles | None:
+    """The credentials as files on a tmpfs (never in the container's configuration)."""
+    if not ctx.pre.credentials:
+        return None
+    try:
+        files = CredentialFiles.write(ctx.pre.credentials)
+    except (OSError, ValueError) as exc:
+        raise GittaskError(f"cannot write the credential files: {exc}") from None
+    ctx.credential_files = files
+    ctx.log(files.describe())
+    return files
+
+
 def open_egress(ctx: RunContext) -> egress.Egress | None:
     """network allowlist: the run's proxy, listening before the container exists."""
     if ctx.pre.allow is None:
@@ -141,6 +157,9 @@ def create_container(
     if way_out is not None:
         given = dataclasses.replace(given, egress_dir=way_out.folder)
     spec = sandbox.container_spec(given)
+    warning = host_network_warning(spec.network)
+    if warning:
+        ctx.say(warning)
     ctx.log(sandbox.environment_line(spec))
     # from here on the container may write the admin folder: host git stays out
     # of the worktree until the container is gone and the folder is reclaimed
@@ -172,7 +191,7 @@ def _sandbox_inputs(
         command=command,
         agent_environment=pre.agent.environment(pre.settings, agent_run),
         agent_state_dir=pre.agent.state_dir,
-        credentials=pre.credentials,
+        credential_names=tuple(pre.credentials),
         git_name=signature.name,
         git_email=signature.email,
         paths=sandbox.RunPaths(
@@ -184,6 +203,7 @@ def _sandbox_inputs(
             common_dir=repo.common_dir,
             private_dir=repo.state_dir if repo.state_dir.is_dir() else None,
             agent_state=ws.agent_state,
+            credentials=ctx.credential_files.path if ctx.credential_files else None,
         ),
         uid=uid,
         gid=gid,

@@ -2,12 +2,16 @@
 
 Still with signals deferred: a push is not cut in half by a signal to this
 process alone (Ctrl-C reaches git too); the record then says what happened.
-Only work the harvest checked for credentials is ever pushed.
+Only work the harvest checked for credentials is ever pushed, and only without
+odd files (large files, nested repositories, symlinks out of the worktree) in
+what the push would send, unless the run was given ``--allow-odd-files``: the
+work then stays on the local branch and the record says which files and why.
 """
 
 from __future__ import annotations
 
 from gittask.runner import worktree as wt
+from gittask.runner.worktree.oddfiles import describe
 from gittask.text import one_line
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Harvested, Pushed
@@ -22,7 +26,16 @@ def push(ctx: RunContext, claimed: Claimed, harvested: Harvested) -> Pushed:
         interrupted = ctx.guard.received
         if not harvested.refused:
             error = f"interrupted ({interrupted})"
-    if error is None:
+    odd = odd_files(ctx, harvested.head) if error is None else None
+    if odd is not None:
+        short = task.id[:8]
+        publish_error = f"odd files: {odd}"
+        error = (
+            f"not pushed: the agent's commits hold {odd}; the work is on the local branch "
+            f"{task.branch_name} ({head[:12]}): look at it (`task diff {short}`), then "
+            f"publish it with `task push {short} --allow-odd-files`"
+        )
+    elif error is None:
         assert harvested.credentials_checked  # never push what was not checked
         if ctx.sync_remote:
             pushed = True  # with the record, notes and logs: see record.succeeded
@@ -49,6 +62,25 @@ def push(ctx: RunContext, claimed: Claimed, harvested: Harvested) -> Pushed:
     elif harvested.commits:
         error += f"; the unfinished work is on the local branch {task.branch_name} (not pushed)"
     return Pushed(harvested, pushed, error, publish_error, interrupted, tuple(notes))
+
+
+def odd_files(ctx: RunContext, head: str) -> str | None:
+    """The odd files the push of ``head`` would carry, in one line (None: none, or allowed)."""
+    repo, remote = ctx.db.repo, ctx.sync_remote or ctx.remote
+    if not wt.remote_exists(repo, remote):
+        return None  # nothing is pushed
+    commits = wt.unpushed_commits(repo, head, remote)
+    found = wt.odd_files(repo, commits, ctx.config.files_max_bytes)
+    if not found:
+        return None
+    for item in found:
+        ctx.log(f"odd file {item.path} (commit {item.commit[:12]}): {item.why}")
+    if ctx.logs is not None:
+        ctx.logs.save_info(odd_files=[item.to_dict() for item in found])
+    if ctx.request.allow_odd_files:
+        ctx.say(f"pushing with --allow-odd-files: {ctx.scrub.text(describe(found))}")
+        return None
+    return ctx.scrub.text(describe(found))
 
 
 def push_branch(ctx: RunContext, branch: str) -> str | None:
