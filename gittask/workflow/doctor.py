@@ -165,7 +165,9 @@ def network_check(mode: str, report: ImageReport) -> Check:
         "allowlist: only the model API and network.allow, through the tool's proxy"
         if report.perl
         else "allowlist, but the image has no perl for the egress forwarder",
-        None if report.perl else "use a Debian-based image (perl-base), or set network host",
+        None
+        if report.perl
+        else "use a Debian-based image (perl-base), or set network host (--allow-host-network)",
     )
 
 

@@ -84,7 +84,8 @@ class Egress:
             if isinstance(exc, OSError):  # a socket path too long for the system, ...
                 raise GittaskError(
                     f"cannot start the run's egress proxy in {self.folder}: {exc}",
-                    "set TMPDIR to a short local folder, or `config set network host`",
+                    "set TMPDIR to a short local folder, "
+                    "or `config set network host` (with --allow-host-network)",
                 ) from None
             raise
 

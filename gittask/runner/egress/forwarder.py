@@ -93,7 +93,8 @@ sub relay {
 WRAPPER = (
     "if ! command -v perl >/dev/null 2>&1; then "
     "echo 'claude-container: this image has no perl, which the network allow-list needs "
-    "(the egress forwarder): use a Debian-based image, or set network to host' >&2; "
+    "(the egress forwarder): use a Debian-based image, "
+    "or set network to host with --allow-host-network' >&2; "
     f"exit {NO_FORWARDER_EXIT}; fi; "
     f'perl "$1" "$2" "$3" || exit {NO_FORWARDER_EXIT}; shift 3; exec "$@"'
 )

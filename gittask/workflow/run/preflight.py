@@ -138,7 +138,7 @@ def allow_list(
             f"{', '.join(clash)} is passed to the agent (config env), but with network "
             "allowlist the run's own proxy is the container's only way out",
             "remove it from `config env` (the run's proxy connects from this host), "
-            "or `config set network host`",
+            "or `config set network host` (with --allow-host-network)",
         )
     api = agent.api_url(passed)
     try:
