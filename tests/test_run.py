@@ -388,7 +388,13 @@ def test_finished_run_says_done_and_follow_ends_with_the_outcome(project: Projec
     task_id = proc.stdout.strip().splitlines()[-1]
     branch = project.show(task_id)["branch_name"]
     assert f"task {task_id[:8]} is done: branch {branch}" in proc.stderr
+    assert "no pull request: no pull request" not in proc.stderr
     assert project.show(task_id)["outcome"] == "done"
+    # why there is no pull request went out with the result: one push, no "pr" commit
+    subjects = git(project.origin, "log", "--format=%s", "claude-tasks").splitlines()
+    assert [s.split()[0] for s in subjects] == ["created", "running", "create"]
+    remote_record = git(project.origin, "grep", "-h", "pr_note", "claude-tasks")
+    assert "origin is not a GitHub repository" in remote_record
     detached = project.cli("task", "continue", task_id, "-m", "more AGENT:SLEEP=2", "--detach")
     assert detached.returncode == 0, detached.stderr
     follow = project.cli("task", "logs", task_id, "--follow", timeout=60)

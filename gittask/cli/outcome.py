@@ -38,7 +38,7 @@ def outcome_line(task: TaskMetadata) -> str:
     if word == "done":
         line = f"task {short} is done: branch {task.branch_name}"
         if task.pr_note:
-            line += f"; no pull request: {task.pr_note}"
+            line += f"; no pull request: {task.no_pr_reason}"
         return line
     if word == "no changes":
         said = (task.error_message or "").partition("; it said: ")[2]

@@ -112,7 +112,7 @@ def open_url(task: TaskMetadata) -> str:
     from gittask.errors import GittaskError
 
     if not task.pr_url:
-        reason = task.pr_note or "no pull request was opened"
+        reason = task.no_pr_reason or "none was opened"
         raise GittaskError(
             f"task {task.id[:8]} has no pull request: {reason}",
             f"'task pr {task.id[:8]}' opens one" if task.commits else None,

@@ -123,7 +123,7 @@ def _no_pull_reason(record: dict[str, Any]) -> str:
     """Why a task has no pull request, for ``show``."""
     short = str(record["id"])[:8]
     if record.get("pr_note"):
-        return f"none: {record['pr_note']}"
+        return f"none: {str(record['pr_note']).removeprefix('no pull request: ')}"
     if record.get("publish_error"):
         return f"none: the work was not pushed ('task push {short}' publishes it)"
     if not record.get("run_count"):

@@ -118,6 +118,11 @@ class TaskMetadata:
     def continuation_count(self) -> int:
         return len(self.feedback_history)
 
+    @property
+    def no_pr_reason(self) -> str | None:
+        """Why there is no pull request, without the "no pull request: " the note starts with."""
+        return self.pr_note.removeprefix("no pull request: ") if self.pr_note else None
+
     def set_status(self, new: TaskStatus) -> None:
         check_transition(self.status, new)
         self.status = new

@@ -29,7 +29,7 @@ from gittask.errors import (
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.model.clock import format_ts, utcnow
 from gittask.model.task import normalize_id
-from gittask.store import layout, yamlio
+from gittask.store import layout, locks, yamlio
 from gittask.store.repo import GitRepo
 from gittask.store.trees import blob_text, replace_path, subtree, write_folder
 
@@ -299,7 +299,13 @@ class TaskStore:
             if swapped is None:
                 return commit_oid
             last_error = swapped
+            stale = locks.stale_lock(self.repo, self.ref) if ".lock" in swapped else None
+            if stale is not None:  # a crash's leftover: retrying will not help
+                raise ConcurrentUpdateError(*locks.describe(self.repo, self.ref, stale))
             time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
+        held = locks.lock_file(self.repo, self.ref)
+        if held.exists():
+            raise ConcurrentUpdateError(*locks.describe(self.repo, self.ref, held))
         raise ConcurrentUpdateError(
             f"could not move {self.ref} in {MAX_ATTEMPTS} attempts ({last_error}); "
             "nothing was written",

@@ -14,10 +14,11 @@ from gittask.workflow import pull_requests
 from gittask.workflow.run_info import RunInfo
 
 if TYPE_CHECKING:
+    from gittask.config import ProjectConfig
     from gittask.model import TaskMetadata
     from gittask.store.database import TaskDatabase
 
-__all__ = ["AfterPush", "RunInfo", "after_push", "register_after_push"]
+__all__ = ["AfterPush", "RunInfo", "after_push", "known_pr_note", "register_after_push"]
 
 AfterPush = Callable[["TaskDatabase", "TaskMetadata", RunInfo], "str | None"]
 
@@ -32,3 +33,14 @@ def register_after_push(hook: AfterPush | None) -> None:
 
 def after_push(db: TaskDatabase, task: TaskMetadata, run_info: RunInfo) -> str | None:
     return _after_push(db, task, run_info)
+
+
+def known_pr_note(db: TaskDatabase, config: ProjectConfig) -> str | None:
+    """Why the default step will open no pull request, known before the push (else None).
+
+    A run records it with its result, so that the step finds it recorded and
+    need not publish the record a second time. None with a replaced step.
+    """
+    if _after_push is not pull_requests.after_push:
+        return None
+    return pull_requests.unavailable_note(db, config)

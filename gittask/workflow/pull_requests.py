@@ -63,10 +63,10 @@ def remote_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
     return from_url
 
 
-def forge_for(
-    db: TaskDatabase, config: ProjectConfig, env: Mapping[str, str] | None = None
-) -> GitHubForge:
-    env = os.environ if env is None else env
+def _forge_target(
+    db: TaskDatabase, config: ProjectConfig, env: Mapping[str, str]
+) -> tuple[RepoRef, str]:
+    """The repository pull requests go to and the token for it; ForgeUnavailable if none."""
     repo = github_repo(db, config)
     if repo is None:
         raise ForgeUnavailable(
@@ -79,6 +79,28 @@ def forge_for(
             "no pull request: no GitHub token",
             "set GH_TOKEN (or GITHUB_TOKEN), or log in with 'gh auth login'; then 'task pr ID'",
         )
+    return repo, token
+
+
+def unavailable_note(
+    db: TaskDatabase, config: ProjectConfig, env: Mapping[str, str] | None = None
+) -> str | None:
+    """Why no pull request can be opened at all (no GitHub repository, no token), or None.
+
+    Known before the push, so a run records it with its result (one push, not two).
+    """
+    try:
+        _forge_target(db, config, os.environ if env is None else env)
+    except ForgeUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def forge_for(
+    db: TaskDatabase, config: ProjectConfig, env: Mapping[str, str] | None = None
+) -> GitHubForge:
+    env = os.environ if env is None else env
+    repo, token = _forge_target(db, config, env)
     api = api_url_for(repo, config.github_api_url, env.get("GITHUB_API_URL"))
     pushed_to = remote_repo(db, config)
     # a fork: the branches live under the fork's owner (GitHub's "owner:branch" head)
@@ -129,6 +151,8 @@ def open_pull_request(
         )
     except (ForgeUnavailable, ForgeError) as exc:
         note = str(exc)
+        if task.pr_note == note:  # recorded with the run's result already
+            return PullOutcome(task, None, False, note)
 
         def record_note(t: TaskMetadata) -> str:
             t.pr_note = note

@@ -90,12 +90,19 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
         TaskStatus.CONTINUED if ctx.request.kind == "continue" and run > 1 else TaskStatus.CREATED
     )
 
+    pr_note = None
+    if pushed.pushed and not (ctx.request.kind == "continue" and task.pr_number):
+        with contextlib.suppress(GittaskError):
+            pr_note = hooks.known_pr_note(ctx.db, ctx.config)
+
     def finish(t: TaskMetadata) -> str:
         t.set_status(status)
         t.error_message = None
         t.completed_at = utcnow()
         _add_commits(t, commits, head)
         apply_outcome(ctx, t, outcome)
+        if pr_note is not None and not t.pr_number:
+            t.pr_note = pr_note  # goes out with the result: no second push for it
         return f"run {run}: {len(commits)} commit(s), head {head[:12]}"
 
     with ctx.guard.deferred():
