@@ -52,7 +52,7 @@ def _parse_fan(git: Any, item: FanWork) -> FanResult:
 
     from gittask.errors import CorruptRecordError
     from gittask.store import layout
-    from gittask.store.taskstore import parse_task_tree
+    from gittask.store.taskfiles import parse_task_tree
 
     fan_name, fan_oid, known = item
     parsed: list[ParsedTask] = []
