@@ -88,3 +88,11 @@ def test_compare_benchmark_smoke(tmp_path: Path) -> None:
     for pair in ("list", "list --json / export", "status filter", "rare-word", "common-word"):
         assert pair in out
     assert "one create --no-run / add" in out and "x " in out
+
+
+def test_fault_benchmark_smoke(tmp_path: Path) -> None:
+    """kill -9 at random moments: a few rounds, the table, and no problem found."""
+    out = _run(tmp_path, "benchmarks/faults.py", "--rounds", "6", "--seed", "3")
+    for row in ("create (killed", "delete (killed", "sync (killed", "run (killed", "wall time"):
+        assert row in out
+    assert "rounds with a problem (fsck, lost change, list)  0" in out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.conftest import CliResult, Team, run_cli
 
 SLOW = {"GITTASK_NO_FASTPATH": "1"}
 
@@ -45,3 +45,60 @@ def test_task_list_matches_typer(repo: Path) -> None:
         _same(repo, *args)
     assert run_cli(repo, "task", "list", "--status", "nonsense").returncode == 2
     assert "task number 2" in run_cli(repo, "task", "list").stdout
+
+
+def _typer_loaded(cwd: Path, *args: str) -> bool:
+    """Whether answering ``args`` imported typer (False: the fast path answered)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "\n".join(
+        [
+            "import sys",
+            "from gittask.cli.app import main",
+            f"sys.argv = ['claude-container', *{list(args)!r}]",
+            "try:",
+            "    main()",
+            "finally:",
+            "    print('typer' in sys.modules, file=sys.stderr)",
+        ]
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    return done.stderr.strip().splitlines()[-1] == "True"
+
+
+def test_task_show_matches_typer_and_skips_it(team: Team) -> None:
+    clone = team.clone("alice")
+    made = [
+        run_cli(clone, "task", "create", "--no-run", "-m", f"Show me {n}\n\nWith\ttabs é \x1b[31m")
+        for n in range(3)
+    ]
+    ids = [m.stdout.strip().splitlines()[-1] for m in made]
+    from gittask.model import FeedbackEntry
+    from gittask.store.database import TaskDatabase
+
+    entry = FeedbackEntry("More, please", claude_response_summary="Done:\n\tall of it")
+    TaskDatabase.open(clone).add_feedback(ids[0], entry)
+    assert (
+        run_cli(clone, "task", "sync").returncode == 0
+    )  # the tracking ref: index provably current
+    for task_id in ids:
+        for args in (
+            ["task", "show", task_id[:8]],
+            ["task", "show", task_id, "--json"],
+            ["task", "view", "--feedback-history", task_id[:10]],
+        ):
+            assert _same(clone, *args).returncode == 0
+    assert not _typer_loaded(clone, "task", "show", ids[0][:8])
+    # errors, an unknown option: the typer path says them
+    for args in (
+        ["task", "show", "ffffffff"],
+        ["task", "show", "zz"],
+        ["task", "show", "--bad", "x"],
+    ):
+        assert _same(clone, *args).returncode != 0
+    assert _typer_loaded(clone, "task", "show", "ffffffff")

@@ -1,5 +1,6 @@
 """``claude-container doctor``: can tasks run here (engine, image, credentials, remote,
-GitHub token)? Its check lines are also what ``build --check`` prints."""
+GitHub token)? Its check lines are also what ``build --check`` prints. Then
+everything derived from git is checked and rebuilt (:mod:`gittask.workflow.repair`)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from gittask.cli.shared import JsonOpt, open_repo
 
 if TYPE_CHECKING:
     from gittask.workflow.doctor import Check
+    from gittask.workflow.repair import Finding
 
 
-NoRepairOpt = Annotated[
-    bool, typer.Option("--no-repair", help="Only report what is wrong; change nothing.")
-]
-
-
-def doctor(as_json: JsonOpt = False, no_repair: NoRepairOpt = False) -> None:
+def doctor(
+    as_json: JsonOpt = False,
+    no_repair: Annotated[
+        bool, typer.Option("--no-repair", help="Only report what is wrong; change nothing.")
+    ] = False,
+) -> None:
     """Check that tasks can run (engine, image, credentials, remote, GitHub token), then
     check everything derived from git (index, working copy, refspecs, ref locks, what
     crashed runs left) and rebuild what is wrong. Exits 1 when something is still wrong."""
@@ -42,14 +44,18 @@ def doctor(as_json: JsonOpt = False, no_repair: NoRepairOpt = False) -> None:
         )
     else:
         print_checks(checks)
-        if not findings:
-            typer.echo(f"ok   {'derived':<12} index, working copy, refspecs, locks: as in git")
-        for found in findings:
-            mark = "FAIL" if found.done is None else "fix "
-            did = f": {found.done}" if found.done else " (run doctor without --no-repair)"
-            typer.echo(f"{mark} {found.what:<12} {found.problem}{did}")
+        print_findings(findings)
     if not ok:
         raise typer.Exit(1)
+
+
+def print_findings(findings: list[Finding]) -> None:
+    if not findings:
+        typer.echo(f"ok   {'derived':<12} index, working copy, refspecs, locks: as in git")
+    for found in findings:
+        mark = "FAIL" if found.done is None else "fix "
+        did = f": {found.done}" if found.done else " (run doctor without --no-repair)"
+        typer.echo(f"{mark} {found.what:<12} {found.problem}{did}")
 
 
 def print_checks(checks: list[Check]) -> None:

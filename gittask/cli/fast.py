@@ -6,6 +6,9 @@
 - ``task list [--json] [--status S]``: the most frequent read, done as the typer
   command does it (same rows, same output); when running containers have to be
   listed too, the typer path does it.
+- ``task show ID [--json] [--feedback-history]``, when the id names one task of
+  the index and the task has no pull request (whose state ``show`` refreshes
+  from GitHub) and already has its folder in the working copy.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
 returns False and goes through typer.
@@ -51,6 +54,9 @@ def answer(argv: list[str]) -> bool:
     if argv[:2] == ["task", "list"]:
         parsed = _list_options(argv[2:])
         return parsed is not None and list_tasks(*parsed)
+    if argv[:2] in (["task", "show"], ["task", "view"]):
+        shown = _show_options(argv[2:])
+        return shown is not None and show_task(*shown)
     return False
 
 
@@ -142,3 +148,69 @@ def _containers_to_list(statuses: set[str]) -> bool:
 
     found = runs_here()
     return True if found is None else found  # no repository: let the full path find it
+
+
+def _show_options(args: list[str]) -> tuple[str, bool, bool] | None:
+    """(id, --json, --feedback-history), or None for anything else (typer says what)."""
+    words = [a for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
+    if len(words) != 1 or any(f not in ("--json", "--feedback-history") for f in flags):
+        return None
+    return words[0], "--json" in flags, "--feedback-history" in flags
+
+
+def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
+    """``task show`` from a current index, as :func:`gittask.cli.show.show` prints it;
+    False whenever the typer command has more to do or to say (errors included)."""
+    from gittask.errors import GittaskError
+    from gittask.model.ids import short_ids
+    from gittask.model.task import normalize_id
+    from gittask.workflow.database import fast_index
+
+    wanted = normalize_id(prefix)
+    if not wanted or any(c not in "0123456789abcdef" for c in wanted):
+        return False
+    try:
+        index = fast_index()
+    except GittaskError:
+        return False
+    if index is None:
+        return False
+    ids = index.ids()
+    matches = [i for i in ids if i.startswith(wanted)]
+    if len(matches) != 1 or not _has_folder(index.path, matches[0]):
+        return False
+    try:
+        record = dict(index.record(matches[0]))
+    except (GittaskError, KeyError, ValueError):
+        return False  # unreadable: the full path says why
+    if record.get("pr_number") or record.get("id") != matches[0]:
+        return False
+    from gittask.cli import output
+    from gittask.model.outcome import outcome
+
+    record["outcome"] = outcome(
+        record.get("status"), record.get("error_message"), record.get("pr_url")
+    )
+    short = short_ids(ids).get(matches[0], matches[0][:8])
+    record["short_id"] = short
+    if as_json:
+        output.print_json(record)
+        return True
+    from gittask.cli.showtext import render
+
+    sys.stdout.write(render(record, short, feedback) + "\n")
+    return True
+
+
+def _has_folder(index_path: object, task_id: str) -> bool:
+    """Whether the working copy has the task's folder (the full path writes it first)."""
+    from pathlib import Path
+
+    from gittask.store.workcopy import WORKCOPY_DIR
+
+    common = Path(str(index_path)).parent.parent  # <git dir>/claude-tasks/index.sqlite
+    if common.name != ".git":
+        return False  # a bare or separate git dir: let the full path find the checkout
+    folder = common.parent / WORKCOPY_DIR / "tasks" / task_id
+    return (folder / "metadata.json").is_file()

@@ -156,6 +156,31 @@ class TaskDatabase:
         """What happened to tasks (all, or ``task_ids``), newest first, from the data ref."""
         return walk_history(self.store, task_ids)
 
+    def index_problems(self) -> list[str]:
+        """How the index disagrees with the data ref (``doctor``); empty when it agrees."""
+        from gittask.store.selfcheck import index_disagreements
+
+        return index_disagreements(self.store, self.index)
+
+    def rebuild_index(self) -> int:
+        """Rebuild the index from the data ref; the number of tasks it lists."""
+        self.index.rebuild(self.store)
+        return len(self.index.ids())
+
+    def workcopy_problems(self) -> list[str]:
+        """How the working copy disagrees with the index (``doctor``)."""
+        from gittask.store.selfcheck import workcopy_disagreements
+
+        if self.workcopy is None:
+            return []
+        return workcopy_disagreements(self.workcopy.root, self.index.tip, set(self.index.fans()))
+
+    def rewrite_workcopy(self) -> None:
+        """Write the working copy again in full, from the index."""
+        if self.workcopy is not None:
+            self.workcopy.forget()
+            self.workcopy.sync(self.index)
+
     def reindex(self) -> None:
         """Bring the index up to the data ref (no fetched state merged)."""
         self.index.refresh(self.store)
