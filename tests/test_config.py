@@ -70,7 +70,7 @@ def test_settings_are_typed_where_they_are_read(tmp_path: Path) -> None:
     assert config.pids_limit == 64 and isinstance(config.pids_limit, int)
     assert config.env == ("FOO", "BAR_2")
     assert config.sync_auto is False and config.claude_install == "npm"
-    assert (config.memory, config.model, config.network) == ("2g", None, "bridge")
+    assert (config.memory, config.model, config.network) == ("2g", None, "allowlist")
     assert config.get("sync.auto") is False and config.logs_max_bytes == 5 * 1024 * 1024
 
 

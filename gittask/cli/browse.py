@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import task_branches
 from gittask.cli.pr import refresh_pull_states
 from gittask.cli.rows import warn_unreadable as _warn_unreadable
 from gittask.cli.shared import JsonOpt, open_db, short_map
@@ -43,7 +44,10 @@ SinceOpt = Annotated[
     typer.Option("--since", metavar="AGE|DATE", help="Created since: 3d, 12h, 2w, 2024-05-01."),
 ]
 BranchOpt = Annotated[
-    str | None, typer.Option("--branch", "-b", help="Only the task on this branch.")
+    str | None,
+    typer.Option(
+        "--branch", "-b", help="Only the task on this branch.", autocompletion=task_branches
+    ),
 ]
 LabelOpt = Annotated[
     list[str] | None, typer.Option("--label", "-l", help="Only tasks with this label.")
@@ -167,7 +171,10 @@ def search(
 def history(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N entries.")] = 20,
     branch: Annotated[
-        str | None, typer.Option("--branch", "-b", help="Only the task(s) on this branch.")
+        str | None,
+        typer.Option(
+            "--branch", "-b", help="Only the task(s) on this branch.", autocompletion=task_branches
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -6,7 +6,7 @@ ones answered without it); each command imports what it needs.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,11 +43,39 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> None:
+    """``--show-completion SHELL`` / ``--install-completion SHELL`` reached through typer
+    (usually :func:`gittask.cli.completion.answer` takes them first, SHELL optional)."""
+    if value and not ctx.resilient_parsing:
+        from gittask.cli.completion import run_option
+
+        run_option(param.opts[0], value)
+        raise typer.Exit()
+
+
+def _completion_option(name: str, what: str) -> Any:
+    """``what``: the help's start, before "for bash, zsh or fish (default: this shell)."."""
+    return typer.Option(
+        name,
+        metavar="[SHELL]",
+        callback=_completion,
+        is_eager=True,
+        expose_value=False,
+        help=f"{what} for bash, zsh or fish (default: this shell).",
+    )
+
+
 @app.callback()
 def root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    install_completion: Annotated[
+        str | None, _completion_option("--install-completion", "Install shell completion")
+    ] = None,
+    show_completion: Annotated[
+        str | None, _completion_option("--show-completion", "Print the completion script")
+    ] = None,
 ) -> None:
     """Run an AI coding agent on tasks, with git as the task database."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import branches
 from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
@@ -67,10 +68,14 @@ BranchOpt = Annotated[
         "-b",
         help="Branch the agent works on (default: from the title; asked for after "
         "the editor, on a terminal).",
+        autocompletion=branches,
     ),
 ]
 BaseOpt = Annotated[
-    str | None, typer.Option("--base", help="Branch to start from (default: origin's default).")
+    str | None,
+    typer.Option(
+        "--base", help="Branch to start from (default: origin's default).", autocompletion=branches
+    ),
 ]
 NoRunOpt = Annotated[bool, typer.Option("--no-run", help="Only record the task (status pending).")]
 DetachOpt = Annotated[

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import task_ids
 from gittask.cli.shared import JsonOpt, open_db, short_map
 
 if TYPE_CHECKING:
@@ -15,7 +16,10 @@ if TYPE_CHECKING:
     from gittask.workflow.deletion import Leftovers
 
 
-IdsArg = Annotated[list[str] | None, typer.Argument(metavar="ID...", help="Tasks to delete.")]
+IdsArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="ID...", help="Tasks to delete.", autocompletion=task_ids),
+]
 StatusOpt = Annotated[
     str | None, typer.Option("--status", "-s", help="Delete every task with this status.")
 ]

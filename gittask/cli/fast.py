@@ -10,8 +10,10 @@
   the index and the task has no pull request (whose state ``show`` refreshes
   from GitHub) and already has its folder in the working copy.
 
-Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
-returns False and goes through typer.
+Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
+shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
+through typer. ``--show-completion`` / ``--install-completion`` are answered before
+this, by :mod:`gittask.cli.completion`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ Usage: {prog} [OPTIONS] COMMAND [ARGS]...
   state lives in git (refs/claude-tasks).
 
 Options:
-  --version   Show the version.
-  -h, --help  Show this message and exit.
+  --version                     Show the version.
+  --install-completion [SHELL]  Install shell completion for bash, zsh or fish
+                                (default: this shell).
+  --show-completion [SHELL]     Print the completion script for bash, zsh or
+                                fish (default: this shell).
+  -h, --help                    Show this message and exit.
 
 Commands:
   init    Set this repository up: config file, Dockerfile.claude,...
@@ -42,8 +48,8 @@ Commands:
 
 def answer(argv: list[str]) -> bool:
     """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
-    if os.environ.get("GITTASK_NO_FASTPATH"):
-        return False
+    if os.environ.get("GITTASK_NO_FASTPATH") or os.environ.get("_CLAUDE_CONTAINER_COMPLETE"):
+        return False  # a shell completing a command line: typer answers it
     if argv in (["--help"], ["-h"]):
         return _help()
     if argv == ["--version"]:
@@ -165,7 +171,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.model.task import normalize_id
-    from gittask.workflow.database import fast_index
+    from gittask.workflow.database import fast_index, shown_in_working_copy
 
     wanted = normalize_id(prefix)
     if not wanted or any(c not in "0123456789abcdef" for c in wanted):
@@ -178,7 +184,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
         return False
     ids = index.ids()
     matches = [i for i in ids if i.startswith(wanted)]
-    if len(matches) != 1 or not _has_folder(index.path, matches[0]):
+    if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
         return False
     try:
         record = dict(index.record(matches[0]))
@@ -201,16 +207,3 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
 
     sys.stdout.write(render(record, short, feedback) + "\n")
     return True
-
-
-def _has_folder(index_path: object, task_id: str) -> bool:
-    """Whether the working copy has the task's folder (the full path writes it first)."""
-    from pathlib import Path
-
-    from gittask.store.workcopy import WORKCOPY_DIR
-
-    common = Path(str(index_path)).parent.parent  # <git dir>/claude-tasks/index.sqlite
-    if common.name != ".git":
-        return False  # a bare or separate git dir: let the full path find the checkout
-    folder = common.parent / WORKCOPY_DIR / "tasks" / task_id
-    return (folder / "metadata.json").is_file()

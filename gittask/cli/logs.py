@@ -15,6 +15,7 @@ from gittask.cli.shared import IdArg, open_db
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
+    from gittask.workflow.heartbeat import Heartbeat
 
 
 def register(app: typer.Typer) -> None:
@@ -49,18 +50,31 @@ def logs(
     shown = run_log(db, task, run, follow, execution, say=output.info)
     if feedback:
         _print_feedback(task, shown.info, shown.run)
-    _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "")
+    beat = None
+    if shown.followed and not execution:
+        from gittask.config import load_config
+        from gittask.workflow.heartbeat import Heartbeat
+
+        every = load_config(db.repo).heartbeat_seconds
+        beat = Heartbeat(task.id, every, _say, started=shown.started)
+    _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "", beat)
     if shown.followed:
         db.refresh()
         output.info(outcome_line(db.task(task.id)))  # push and PR: how it ended
 
 
-def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:
+def _say(line: str) -> None:
+    output.info(f"claude-container: {line}")
+
+
+def _print_chunks(
+    chunks: Iterable[bytes], agent_name: str, heartbeat: Heartbeat | None = None
+) -> None:
     from gittask.workflow.logview import lines
 
     out = sys.stdout
     try:
-        for item in lines(chunks, agent_name):
+        for item in lines(chunks, agent_name, heartbeat):
             if isinstance(item, bytes):
                 out.buffer.write(item)
             else:

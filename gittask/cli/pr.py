@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
-from gittask.cli.shared import open_db
+from gittask.cli.shared import IdArg, open_db
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def pr(
-    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
+    task_id: IdArg,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Open the task's pull request (adopting one that already exists for its branch)."""

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import task_ids
 from gittask.cli.outcome import outcome_line, outcome_word, retry_hint, task_json
+from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
     from gittask.errors import GittaskError
@@ -28,7 +30,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
 FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
@@ -183,10 +184,19 @@ def run_hidden(
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
     local_base: Annotated[bool, typer.Option("--base-local")] = False,
+    notify_tty: Annotated[str | None, typer.Option("--notify-tty")] = None,
 ) -> None:
-    """Internal: the background half of --detach (its output is in the run's logs)."""
+    """Internal: the background half of --detach (its output is in the run's logs);
+    at the end it tells the user (config notify: bell on ``notify_tty``, desktop)."""
+    from gittask.workflow.notify import announce_end
+
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
+    resolved = db.resolve(task_id)
+    try:
+        execute(db, resolved, kind, feedback_id, background=True, local_base=local_base)
+    finally:
+        for done in announce_end(db, resolved, notify_tty):
+            _say(f"notified: {done}")
 
 
 # -- start -----------------------------------------------------------------------------
@@ -259,7 +269,12 @@ def _read_feedback(
 
 
 TaskOrPullArg = Annotated[
-    str, typer.Argument(metavar="ID", help="Task id, unique prefix, or its pull request URL.")
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="Task id, unique prefix, or its pull request URL.",
+        autocompletion=task_ids,
+    ),
 ]
 FeedbackOpt = Annotated[str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")]
 FeedbackFileOpt = Annotated[

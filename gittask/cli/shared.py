@@ -9,11 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gittask.cli.completion import task_ids
+
 if TYPE_CHECKING:
     from gittask.workflow.database import GitRepo, TaskDatabase
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
+IdArg = Annotated[
+    str,
+    typer.Argument(metavar="ID", help="Task id or unique prefix.", autocompletion=task_ids),
+]
 
 
 def open_db(reading: bool = False) -> TaskDatabase:

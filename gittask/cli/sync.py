@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gittask.cli import output
+from gittask.cli import completion, output
 
 if TYPE_CHECKING:
     from gittask.workflow.database import TaskDatabase
@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
                 metavar="[ID]...",
                 help="Tasks whose run did not reach the remote: push their branch and "
                 "record, and open the pull request (no new run).",
+                autocompletion=completion.task_ids,
             ),
         ] = None,
         remote: RemoteOpt = None,

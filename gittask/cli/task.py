@@ -7,6 +7,7 @@ named after what it does, and is added here, in the order ``task --help`` lists 
 - :mod:`~gittask.cli.delete`, :mod:`~gittask.cli.stop`, :mod:`~gittask.cli.labels`:
   ``delete``, ``stop``, ``label``
 - :mod:`~gittask.cli.review`: ``diff``, ``checkout``, ``open``
+- :mod:`~gittask.cli.edit`: ``edit``
 - and, from :mod:`gittask.cli.commands`: :mod:`~gittask.cli.run` (``start``,
   ``continue``, ``logs``), :mod:`~gittask.cli.sync` and :mod:`~gittask.cli.pr`.
 """
@@ -25,11 +26,12 @@ app = typer.Typer(
 
 def _register() -> None:
     """The commands, then the aliases people type (gh, docker): ls, rm, view."""
-    from gittask.cli import browse, create, delete, labels, review, show, stop
+    from gittask.cli import browse, create, delete, edit, labels, review, show, stop
 
     app.command("create")(create.create)
     app.command("list")(browse.list_tasks)
     app.command("show")(show.show)
+    app.command("edit")(edit.edit_task)
     app.command("search")(browse.search)
     app.command("history")(browse.history)
     app.command("delete")(delete.delete)

@@ -153,6 +153,21 @@ env_names: Kind[tuple[str, ...]] = Kind(
 )
 
 
+def _hosts(value: object) -> tuple[str, ...]:
+    from gittask.runner.egress.allow import parse_rule
+
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,\s]+", str(value))
+    entries = tuple(str(i).strip() for i in items if str(i).strip())
+    for entry in entries:
+        parse_rule(entry)  # ValueError says what is wrong with it
+    return entries
+
+
+hosts: Kind[tuple[str, ...]] = Kind(
+    "hosts such as github.com, *.npmjs.org, pypi.org:443 or [2001:db8::1]:443", _hosts
+)
+
+
 def optional(kind: Kind[T]) -> Kind[T | None]:
     """``kind``, or no value: JSON null, or ``null``, ``none`` or nothing as text."""
 

@@ -32,6 +32,7 @@ from gittask.config.kinds import (
     choice,
     env_names,
     flag,
+    hosts,
     image_ref,
     memory_size,
     optional,
@@ -96,10 +97,35 @@ class ProjectConfig:
     )
     timeout_seconds: int = setting(3600, whole(), "wall-clock limit for one run")
     silence_timeout_seconds: int = setting(900, whole(), "kill a run that prints nothing this long")
+    heartbeat_seconds: int = setting(
+        30,
+        whole(minimum=0),
+        "while the agent prints nothing, say every N seconds that it works (elapsed time, "
+        "last tool call) in the live view; 0: never",
+    )
+    notify: str = setting(
+        "both",
+        choice("bell", "desktop", "both", "none", lower=True),
+        "when a --detach run ends: the terminal bell where it was started, a desktop "
+        "notification (notify-send, osascript) where one can be shown, both, or none",
+    )
     memory: str = setting("4g", memory_size, "container memory limit")
     cpus: float = setting(2.0, positive_number, "container CPU limit")
     pids_limit: int = setting(512, whole(), "container process limit")
-    network: str = setting("bridge", text, "Docker network mode for the agent's container")
+    network: str = setting(
+        "allowlist",
+        text,
+        "how the agent's container reaches the network: allowlist (only the model API and "
+        "network.allow, through the run's proxy; everything else refused and logged), "
+        "none, or a Docker network mode such as host (unfiltered)",
+    )
+    network_allow: tuple[str, ...] = setting(
+        (),
+        hosts,
+        "hosts the agent may reach besides its model API (network allowlist): "
+        "host (ports 443 and 80), host:port, *.domain, [IPv6]:port",
+        key="network.allow",
+    )
     env: tuple[str, ...] = setting((), env_names, "names of host variables passed to the agent")
     model: str | None = setting(
         None, optional(text), "the agent's model (claude --model, codex -m)"

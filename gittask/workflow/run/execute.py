@@ -20,6 +20,7 @@ from gittask.runner.agents import Agent, AgentOutcome, AgentOutput, AgentSetting
 from gittask.runner.watch import Limits, RunInterrupted, watch
 from gittask.text import one_line
 from gittask.workflow import claims
+from gittask.workflow.heartbeat import Heartbeat
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Executed, Plan
 from gittask.workflow.run.resources import Container
@@ -97,11 +98,17 @@ def _follow(
     """(exit code, why the run stopped it, the signal that interrupted it)."""
     assert ctx.logs is not None
     logs = ctx.logs
+    # nobody watches a background run: `task logs --follow` has its own heartbeat
+    every = 0 if ctx.request.detached else ctx.config.heartbeat_seconds
+    beat = Heartbeat(ctx.request.task_id, every, ctx.say)
 
     def on_chunk(chunk: bytes) -> None:
         logs.agent_output(chunk)
+        beat.output()
         for line in output.feed(chunk):
-            ctx.request.show(ctx.scrub.text(line))
+            shown = ctx.scrub.text(line)
+            beat.saw(shown)
+            ctx.request.show(shown)
 
     limits = Limits(
         timeout=ctx.config.timeout_seconds,
@@ -116,6 +123,7 @@ def _follow(
             lambda: output.finished,
             limits,
             on_stop=lambda reason: ctx.log(f"stopping the container: {reason}"),
+            on_idle=beat.tick,
         )
     except RunInterrupted as exc:
         ctx.guard.defer()

@@ -7,7 +7,8 @@ returns the next hand-off:
     preflight   agent, settings, credentials, engine, image          -> Preflight
     claim       live-run marker: one run per task at a time           -> Claimed
     prepare     logs; base and branch plan; worktree; prompt, session -> Plan, Workspace
-                the container, as runner/sandbox.py decides           -> Sandboxed
+                the egress proxy (network allowlist); the container,
+                as runner/sandbox.py decides                          -> Sandboxed
     execute     record ``running`` (claim pushed); start; follow;
                 judge the outcome; the container removed              -> Executed
     harvest     objects, git folder reclaimed, HEAD, leftovers
@@ -80,7 +81,11 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         ws = prepare.workspace(ctx, claimed, planned, worktree)
         if ws.agent_state is not None:
             cleanup.callback(resources.scrub_agent_state, ctx, ws.agent_state)
-        container = resources.Container(ctx, prepare.create_container(ctx, claimed, planned, ws))
+        way_out = prepare.open_egress(ctx)
+        if way_out is not None:
+            cleanup.callback(resources.close_egress, ctx, way_out)
+        created = prepare.create_container(ctx, claimed, planned, ws, way_out)
+        container = resources.Container(ctx, created)
         cleanup.callback(container.remove)
     except RunInterrupted as exc:
         raise RunAborted(f"interrupted ({exc.signal_name}) before the run started") from None

@@ -7,12 +7,13 @@ Nothing is written: a run that cannot start leaves the record as it was.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
-from gittask.runner import naming
-from gittask.runner.agents import AgentRun, AgentSettings, credentials_for, get_agent
+from gittask.runner import egress, naming
+from gittask.runner.agents import Agent, AgentRun, AgentSettings, credentials_for, get_agent
 from gittask.runner.engine import Engine
 from gittask.store.database import TaskDatabase
 from gittask.workflow.run.handoffs import Preflight
@@ -63,4 +64,29 @@ def preflight(
     image = image_name(db, config)
     engine.ensure_image(image)
     creds = credentials_for(agent, settings, os.environ)
-    return Preflight(config, agent, settings, image, engine, creds)
+    allow = allow_list(config, agent, creds)
+    return Preflight(config, agent, settings, image, engine, creds, allow)
+
+
+def allow_list(
+    config: ProjectConfig, agent: Agent, passed: Mapping[str, str]
+) -> egress.AllowList | None:
+    """network allowlist: the agent's model API plus ``network.allow``; else None."""
+    if config.network != egress.ALLOWLIST:
+        return None
+    clash = sorted(name for name in passed if name in egress.proxy_environment())
+    if clash:
+        raise GittaskError(
+            f"{', '.join(clash)} is passed to the agent (config env), but with network "
+            "allowlist the run's own proxy is the container's only way out",
+            "remove it from `config env` (the run's proxy connects from this host), "
+            "or `config set network host`",
+        )
+    api = agent.api_url(passed)
+    try:
+        return egress.AllowList.of(config.network_allow, [api] if api else [])
+    except ValueError as exc:
+        raise GittaskError(
+            f"the network allow-list: {exc}",
+            "fix the agent's base URL variable or `config set network.allow ...`",
+        ) from None

@@ -8,13 +8,14 @@ cleanup that gives it back.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
 
 from gittask.errors import GittaskError
 from gittask.model.clock import utcnow
-from gittask.runner import live, naming, sandbox
+from gittask.runner import egress, live, naming, sandbox
 from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
 from gittask.runner.logs import RunLogs
@@ -103,7 +104,22 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
     return None, state_host
 
 
-def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Workspace) -> Sandboxed:
+def open_egress(ctx: RunContext) -> egress.Egress | None:
+    """network allowlist: the run's proxy, listening before the container exists."""
+    if ctx.pre.allow is None:
+        return None
+    way_out = egress.Egress(ctx.pre.allow, ctx.log)
+    ctx.log(f"egress: network none; the run's proxy lets through only {ctx.pre.allow}")
+    return way_out
+
+
+def create_container(
+    ctx: RunContext,
+    claimed: Claimed,
+    planned: Plan,
+    ws: Workspace,
+    way_out: egress.Egress | None = None,
+) -> Sandboxed:
     """The agent's container, created (not started) as :mod:`gittask.runner.sandbox` says."""
     repo, pre, task = ctx.db.repo, ctx.pre, claimed.task
     agent_run = AgentRun(
@@ -116,7 +132,10 @@ def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Works
         command = pre.agent.argv(pre.settings, agent_run)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
-    spec = sandbox.container_spec(_sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run))
+    given = _sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run)
+    if way_out is not None:
+        given = dataclasses.replace(given, egress_dir=way_out.folder)
+    spec = sandbox.container_spec(given)
     ctx.log(sandbox.environment_line(spec))
     # from here on the container may write the admin folder: host git stays out
     # of the worktree until the container is gone and the folder is reclaimed
