@@ -51,7 +51,8 @@ def complete(cli: Cli, repo: Path, shell: str, line: str, **extra: str) -> CliRe
 
 def test_bash_completes_task_ids(cli: Cli, repo: Path) -> None:
     tasks = make_tasks(cli, repo)
-    for command in ("show", "edit", "diff", "stop", "logs", "continue", "delete", "label"):
+    commands = ("show", "edit", "diff", "stop", "logs", "continue", "delete", "label", "deps")
+    for command in (*commands, "create --depends-on", "deps x --add"):
         result = complete(cli, repo, "bash", f"claude-container task {command} ")
         assert result.returncode == 0, result.stderr
         assert sorted(result.stdout.split()) == sorted(tasks), command

@@ -58,6 +58,7 @@ def test_settings_are_typed_where_they_are_read(tmp_path: Path) -> None:
             "env": "FOO, BAR_2",
             "sync.auto": "off",
             "claude_install": "NPM",
+            "dependencies.success": "Finished",
             "memory": "2G",
             "model": None,
             "network": None,  # null: the default
@@ -72,6 +73,7 @@ def test_settings_are_typed_where_they_are_read(tmp_path: Path) -> None:
     assert config.sync_auto is False and config.claude_install == "npm"
     assert (config.memory, config.model, config.network) == ("2g", None, "allowlist")
     assert config.get("sync.auto") is False and config.logs_max_bytes == 5 * 1024 * 1024
+    assert config.dependencies_success == "finished"
 
 
 @pytest.mark.parametrize(
@@ -83,6 +85,7 @@ def test_settings_are_typed_where_they_are_read(tmp_path: Path) -> None:
         ("cpus", "nan", "a positive number"),
         ("pr_draft", "maybe", "true or false"),
         ("agent", "gpt", "one of claude, codex, command"),
+        ("dependencies.success", "done", "one of merged, finished"),
         ("model", ["opus"], "text, or null"),
         ("env", "A=1", "names of host variables such as FOO,BAR: names only"),
     ],

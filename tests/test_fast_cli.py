@@ -102,3 +102,45 @@ def test_task_show_matches_typer_and_skips_it(team: Team) -> None:
     ):
         assert _same(clone, *args).returncode != 0
     assert _typer_loaded(clone, "task", "show", "ffffffff")
+
+
+def test_task_show_of_waiting_blocked_and_templated_tasks_matches_typer(team: Team) -> None:
+    clone = team.clone("alice")
+
+    def made(*args: str) -> str:
+        result = run_cli(clone, "task", "create", "--no-run", *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    template = run_cli(clone, "task", "template", "create", "fix", "-m", "Fix {issue}")
+    assert template.returncode == 0, template.stderr
+    base = made("-m", "Base work")
+    gone = made("-m", "Deleted soon")
+    waiting = made("--depends-on", base[:8], "--template", "fix", "--var", "issue=42")
+    chained = made("Further on top", "--depends-on", waiting)  # the description as argument
+    blocked = made("-m", "Needs the deleted one", "--depends-on", gone, "--depends-on", base)
+    deleted = run_cli(clone, "task", "delete", gone, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert run_cli(clone, "task", "sync").returncode == 0  # the index provably current
+    for task_id in (base, waiting, chained, blocked):
+        for args in (["task", "show", task_id[:8]], ["task", "show", task_id, "--json"]):
+            assert _same(clone, *args).returncode == 0
+        assert not _typer_loaded(clone, "task", "show", task_id[:8])
+    shown = fields(run_cli(clone, "task", "show", waiting).stdout)
+    assert shown["status"] == "waiting (stored: pending)"
+    assert shown["depends on"] == base[:8]
+    assert shown["dependencies"] == f"waiting for {base[:8]} (pending)"
+    assert shown["template"].startswith("fix (blob ") and shown["template"].endswith("): issue=42")
+    shown = fields(run_cli(clone, "task", "show", blocked).stdout)
+    assert shown["status"] == "blocked (stored: pending)"
+    assert shown["depends on"] == f"{gone[:8]} {base[:8]}"
+    assert shown["dependencies"] == f"dependency {gone[:8]} was deleted"
+    shown = fields(run_cli(clone, "task", "show", chained).stdout)
+    assert shown["dependencies"] == f"waiting for {waiting[:8]} (pending)"
+    assert "dependencies" not in fields(run_cli(clone, "task", "show", base).stdout)
+
+
+def fields(shown: str) -> dict[str, str]:
+    """``task show``'s fields (the lines above the description)."""
+    head = shown.split("\n\n", 1)[0]
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in head.splitlines())}

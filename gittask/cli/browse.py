@@ -58,6 +58,9 @@ FormatOpt = Annotated[
     typer.Option("--format", metavar="TEMPLATE", help="One line per task: '{short_id} {title}'."),
 ]
 NoPagerOpt = Annotated[bool, typer.Option("--no-pager", help="Never page the output.")]
+TreeOpt = Annotated[
+    bool, typer.Option("--tree", help="The dependency graph: each task under what it needs.")
+]
 
 
 def list_tasks(
@@ -72,9 +75,14 @@ def list_tasks(
     jq: JqOpt = None,
     template: FormatOpt = None,
     no_pager: NoPagerOpt = False,
+    tree: TreeOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, newest first (one line each; --json, --jq or --format for scripts)."""
+    if tree:
+        from gittask.cli.deps import print_tree
+
+        return print_tree(as_json)
     from gittask.cli import listing
     from gittask.cli.tables import page, render
     from gittask.errors import UsageError

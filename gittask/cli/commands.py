@@ -11,12 +11,16 @@ from typing import Annotated, Any
 import typer
 
 from gittask import __version__
+from gittask.cli import deps as deps_commands
 from gittask.cli import logs as logs_commands
 from gittask.cli import pr as pr_commands
 from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
+from gittask.cli import schedule as schedule_commands
+from gittask.cli import scheduler as scheduler_commands
 from gittask.cli import sync as sync_commands
 from gittask.cli import task as task_commands
+from gittask.cli import template as template_commands
 
 app = typer.Typer(
     name="claude-container",
@@ -35,6 +39,10 @@ run_commands.register(task_commands.app)  # start, continue (and create's run)
 logs_commands.register(task_commands.app)  # logs
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
+task_commands.app.add_typer(template_commands.app, name="template")
+deps_commands.register(task_commands.app)  # deps
+task_commands.app.add_typer(schedule_commands.app, name="schedule")
+scheduler_commands.register(app)  # scheduler
 
 
 def _version(value: bool) -> None:

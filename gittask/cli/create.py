@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
-from gittask.cli.completion import branches
+from gittask.cli.completion import branches, task_ids
 from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:
+    from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
+    from gittask.workflow.deps import Creation
 
 DESCRIPTION_HELP = [
     "Describe the task for the agent above that line (Markdown is fine).",
@@ -93,7 +95,34 @@ BaseLocalOpt = Annotated[
 ]
 
 
+TextArg = Annotated[
+    str | None, typer.Argument(metavar="[DESCRIPTION]", help="The description (as -m).")
+]
+TemplateOpt = Annotated[
+    str | None, typer.Option("--template", "-t", help="Fill this template (--var k=v).")
+]
+VarOpt = Annotated[
+    list[str] | None, typer.Option("--var", help="NAME=VALUE for a template placeholder.")
+]
+EditOpt = Annotated[
+    bool, typer.Option("--edit", help="Open the filled-in template in the editor first.")
+]
+DependsOnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--depends-on",
+        help="Wait until this task succeeded (repeat; id, prefix or PR URL).",
+        autocompletion=task_ids,
+    ),
+]
+KeepBaseOpt = Annotated[
+    bool, typer.Option("--keep-base", help="Start from the base, not a dependency's branch.")
+]
+
+
+# over 60 lines: 15 of them are its options, one a line as typer reads them
 def create(
+    text: TextArg = None,
     file: FileOpt = None,
     message: MessageOpt = None,
     branch: BranchOpt = None,
@@ -102,15 +131,22 @@ def create(
     detach: DetachOpt = False,
     label: LabelOpt = None,
     base_local: BaseLocalOpt = False,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
+    edit_text: EditOpt = False,
+    depends_on: DependsOnOpt = None,
+    keep_base: KeepBaseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a task and run it (unless --no-run).
 
-    The description comes from -m, --file (or stdin with --file -), else the editor.
-    Only after the editor, on a terminal, does it ask for the branch; if the command
-    stops after the editor closed, the text is kept in .git/claude-tasks/TASK_EDITMSG.
+    The description comes from -m, --file (or stdin with --file -), a template
+    (--template NAME --var k=v), else the editor. Only after the editor, on a
+    terminal, does it ask for the branch; if the command stops after the editor
+    closed, the text is kept in .git/claude-tasks/TASK_EDITMSG.
     """
     from gittask.cli import prompts
+    from gittask.cli.deps import creation
     from gittask.errors import UsageError
     from gittask.model.task import new_task_id
     from gittask.workflow.branches import check_branch_name, suggest_branch
@@ -118,39 +154,72 @@ def create(
 
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
+    if keep_base and not depends_on:
+        raise UsageError("--keep-base goes with --depends-on")
+    message = _one_text(text, message)
     db = open_db()
     # odd input is refused before anything runs: names first, then the text
     if branch is not None:
         branch = check_branch_name(branch)
     if base is not None:
         base = check_branch_name(base, "base branch")
-    from_editor = file is None and message is None
-    description = read_description(db, file, message)
+    made = None
+    if template is not None:
+        from gittask.cli.template import from_template
+
+        made = from_template(db, template, var, edit_text, file is not None or message is not None)
+        branch, base = branch or made.branch, base or made.template.base
+        label = [*made.template.labels, *(label or [])]
+    from_editor = file is None and message is None and (made is None or edit_text)
+    description = made.description if made else read_description(db, file, message)
     ask_branch = branch is None and from_editor and not as_json
     with _draft_kept(db, description if from_editor else ""):
+        waits, extra = creation(db, depends_on, keep_base, no_run, made)
         pre = None
-        if not no_run and description.strip():
+        if not no_run and waits.runs_now and description.strip():
             from gittask.workflow.run import preflight
 
-            pre = preflight(db)  # nothing is recorded when the task could not run
+            # nothing is recorded when the task could not run
+            pre = preflight(db, overrides=made.overrides() if made else None)
         task_id = new_task_id()
         if ask_branch and description.strip() and prompts.interactive():
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
-            db, description, branch, base, task_id=task_id, publish=no_run, labels=label
-        )
-    if no_run:
-        if as_json:
-            output.print_json(task.to_dict())
-        else:
-            output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
-            typer.echo(task.id)
+            db, description, branch, base, task_id=task_id, labels=label,
+            publish=no_run or not waits.runs_now, template=made.template.name if made else None,
+            depends_on=waits.depends_on, extra=extra,
+        )  # fmt: skip
+    if no_run or not waits.runs_now:
+        _say_recorded(task, waits, no_run, as_json)
         return
     from gittask.cli.run import execute
 
     if not as_json:
         output.info(f"recorded task {task.id[:8]} on branch {task.branch_name}")
     execute(db, task.id, "create", detach=detach, as_json=as_json, pre=pre, local_base=base_local)
+
+
+def _one_text(text: str | None, message: str | None) -> str | None:
+    """The description given as an argument (``task create "Deploy" --depends-on ID``) or -m."""
+    from gittask.errors import UsageError
+
+    if text is None:
+        return message
+    if message is not None:
+        raise UsageError("give the description as an argument or with --message, not both")
+    return text
+
+
+def _say_recorded(task: TaskMetadata, waits: Creation, no_run: bool, as_json: bool) -> None:
+    """What ``create`` says about a task it recorded without running it (--no-run, or
+    it waits for its dependencies)."""
+    if as_json:
+        output.print_json(task.to_dict())
+        return
+    if waits.state is not None:
+        output.info(waits.describe(task.id, no_run))
+    output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
+    typer.echo(task.id)
 
 
 @contextmanager

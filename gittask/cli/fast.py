@@ -8,7 +8,8 @@
   listed too, the typer path does it.
 - ``task show ID [--json] [--feedback-history]``, when the id names one task of
   the index and the task has no pull request (whose state ``show`` refreshes
-  from GitHub) and already has its folder in the working copy.
+  from GitHub) and already has its folder in the working copy; a task that
+  waits for others reads the records its dependencies lead to from the index.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
 shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
@@ -36,13 +37,14 @@ Options:
   -h, --help                    Show this message and exit.
 
 Commands:
-  init    Set this repository up: config file, Dockerfile.claude,...
-  uninit  Remove every git setting init added (fetch refspecs, notes...
-  build   Build the agent image from .claude-container/Dockerfile.claude.
-  doctor  Check that tasks can run (engine, image, credentials, remote,...
-  clean   Remove what crashed runs left (default: --containers --worktrees).
-  task    Create, run, inspect and manage tasks (aliases: ls = list, rm =...
-  config  Show and change the project configuration...
+  init       Set this repository up: config file, Dockerfile.claude,...
+  uninit     Remove every git setting init added (fetch refspecs, notes...
+  build      Build the agent image from .claude-container/Dockerfile.claude.
+  doctor     Check that tasks can run (engine, image, credentials,...
+  clean      Remove what crashed runs left (default: --containers...
+  scheduler  Fire the schedules' due slots (each exactly once across...
+  task       Create, run, inspect and manage tasks (aliases: ls = list,...
+  config     Show and change the project configuration...
 """
 
 
@@ -193,17 +195,20 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     if record.get("pr_number") or record.get("id") != matches[0]:
         return False
     from gittask.cli import output
+    from gittask.cli.showtext import dependency_fields, render
     from gittask.model.outcome import outcome
 
     record["outcome"] = outcome(
         record.get("status"), record.get("error_message"), record.get("pr_url")
     )
+    try:  # what it waits for: the records its dependencies lead to, from the index
+        record.update(dependency_fields(record, index.record, set(ids)))
+    except (GittaskError, KeyError, ValueError):
+        return False
     short = short_ids(ids).get(matches[0], matches[0][:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)
         return True
-    from gittask.cli.showtext import render
-
     sys.stdout.write(render(record, short, feedback) + "\n")
     return True

@@ -92,7 +92,10 @@ def execute(
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
-    pre = pre or preflight(db)
+    if pre is None:
+        from gittask.workflow.run import task_overrides
+
+        pre = preflight(db, overrides=task_overrides(db.task(task_id)))
     if not background:
         from gittask.workflow.local_work import local_work
 
@@ -228,6 +231,11 @@ def start(
     db.refresh()
     task = db.get(task_id)
     check_continuable(db, task)
+    from gittask.workflow.deps import start_note
+
+    note = start_note(db, task)  # waiting or blocked: `task start` runs it anyway
+    if note:
+        output.info(note)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
     execute(
         db,
@@ -302,7 +310,7 @@ def continue_task(
     from gittask.workflow.lookup import check_continuable, resolve_task
     from gittask.workflow.publish import refresh_from_remote
     from gittask.workflow.records import new_feedback
-    from gittask.workflow.run import preflight
+    from gittask.workflow.run import preflight, task_overrides
 
     db = _db()
     refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
@@ -316,7 +324,7 @@ def continue_task(
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
         entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    pre = preflight(db)
+    pre = preflight(db, overrides=task_overrides(task))
     if from_review:
         from gittask.workflow.pull_requests import review_feedback
 

@@ -36,13 +36,14 @@ def show(
     if task.pr_number:
         task = refresh_pull_states([task.id], quiet=as_json, db=db).get(task.id, task)
     from gittask.cli.outcome import task_json
+    from gittask.cli.showtext import dependency_fields, render
 
     record = task_json(task)
+    # waiting or blocked, and why
+    record.update(dependency_fields(record, db.indexed_record, set(db.indexed_ids())))
     short = short_map(db.indexed_ids()).get(task.id, task.id[:8])
     record["short_id"] = short
     if as_json:
         output.print_json(record)
         return
-    from gittask.cli.showtext import render
-
     typer.echo(render(record, short, feedback_history))

@@ -5,6 +5,7 @@ No typer here: the fast path (:mod:`gittask.cli.fast`) prints it too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 
@@ -19,7 +20,9 @@ def render(record: dict[str, Any], short_id: str, feedback: bool) -> str:
     """``task show``'s text for ``record`` (the record as ``--json`` prints it)."""
     from gittask.model.outcome import outcome
 
-    word = outcome(record.get("status"), record.get("error_message"), record.get("pr_url"))
+    word = record.get("outcome") or outcome(
+        record.get("status"), record.get("error_message"), record.get("pr_url")
+    )
     status = word if word == record.get("status") else f"{word} (stored: {record.get('status')})"
     fields = [
         ("id", record["id"]),
@@ -34,6 +37,9 @@ def render(record: dict[str, Any], short_id: str, feedback: bool) -> str:
         ("completed", record.get("completed_at")),
         ("author", record.get("author")),
         ("agent", record.get("agent")),
+        ("template", _template_line(record)),
+        ("depends on", " ".join(str(d)[:8] for d in record.get("depends_on") or [])),
+        ("dependencies", (record.get("dependency") or {}).get("reason")),
         ("pull request", record.get("pr_url") or _no_pull_reason(record)),
         ("commit", record.get("commit_hash")),
         ("runs", record.get("run_count")),
@@ -63,6 +69,42 @@ def render(record: dict[str, Any], short_id: str, feedback: bool) -> str:
     elif history:
         lines += ["", f"{len(history)} feedback entries (--feedback-history shows them)"]
     return "\n".join(lines)
+
+
+def dependency_fields(
+    record: dict[str, Any], record_of: Callable[[str], dict[str, Any]], known: Collection[str]
+) -> dict[str, Any]:
+    """The status word and dependency state of a task not started yet that has
+    dependencies (waiting, blocked or ready, and why), as ``task list`` derives them;
+    ``record_of`` and ``known``: the index's records and ids."""
+    if record.get("status") != "pending" or not record.get("depends_on"):
+        return {}
+    from gittask.model.outcome import outcome
+    from gittask.workflow.depstate import one_state
+
+    state = one_state(str(record["id"]), record_of, known)
+    if state is None:
+        return {}
+    word = outcome(record.get("status"), record.get("error_message"), record.get("pr_url"))
+    return {
+        "outcome": word if state.state == "ready" else state.state,
+        "dependency": {"state": state.state, "reason": state.reason},
+    }
+
+
+def _template_line(record: dict[str, Any]) -> str | None:
+    """The template a task came from: its name, blob id and values, or None."""
+    name = record.get("template")
+    if not name:
+        return None
+    text = str(name)
+    blob = record.get("template_blob")
+    if blob:
+        text += f" (blob {str(blob)[:12]})"
+    values = record.get("template_vars")
+    if isinstance(values, dict) and values:
+        text += ": " + ", ".join(f"{k}={v}" for k, v in values.items())
+    return text
 
 
 def _feedback_lines(number: int, entry: dict[str, Any]) -> list[str]:

@@ -35,9 +35,16 @@ def _open(remote: str | None) -> tuple[TaskDatabase, str]:
 
 def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
     db.refresh()  # index and working copy follow the merged ref
+    cycles: list[str] = []
+    if result.merges():  # two clones may each have added half of a dependency cycle
+        from gittask.workflow.deps import cycle_lines
+
+        cycles = cycle_lines(db)
     if as_json:
-        output.print_json(result.to_dict())
+        output.print_json({**result.to_dict(), "cycles": cycles})
         return
+    for line in cycles:
+        output.info(line)
     for merge in result.merges():
         if merge.merge is not None:
             for line in [c.line() for c in merge.merge.conflicts] + [

@@ -9,7 +9,10 @@ named after what it does, and is added here, in the order ``task --help`` lists 
 - :mod:`~gittask.cli.review`: ``diff``, ``checkout``, ``open``
 - :mod:`~gittask.cli.edit`: ``edit``
 - and, from :mod:`gittask.cli.commands`: :mod:`~gittask.cli.run` (``start``,
-  ``continue``, ``logs``), :mod:`~gittask.cli.sync` and :mod:`~gittask.cli.pr`.
+  ``continue``), :mod:`~gittask.cli.logs`, :mod:`~gittask.cli.sync`,
+  :mod:`~gittask.cli.pr`, :mod:`~gittask.cli.deps` (``deps``; ``list --tree``) and
+  the sub-groups :mod:`~gittask.cli.template` (``template ...``) and
+  :mod:`~gittask.cli.schedule` (``schedule ...``).
 """
 
 from __future__ import annotations

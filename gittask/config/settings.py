@@ -43,6 +43,7 @@ from gittask.config.kinds import (
     whole,
 )
 from gittask.errors import UsageError
+from gittask.model.deps import SUCCESS_MODES
 from gittask.store.layout import DEFAULT_REMOTE
 
 if TYPE_CHECKING:
@@ -159,6 +160,12 @@ class ProjectConfig:
         whole(),
         "bytes kept of each run log stored in git (before gzip)",
         key="logs.max_bytes",
+    )
+    dependencies_success: str = setting(
+        "merged",
+        choice(*SUCCESS_MODES, lower=True),
+        "when a dependency counts as done: merged (its pull request) or finished (a run)",
+        key="dependencies.success",
     )
     sync_auto: bool = setting(
         True,

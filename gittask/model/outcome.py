@@ -4,6 +4,8 @@ The stored statuses stay as they are (``created``, ``continued``, ``failed``, ..
 other clones and older versions read them); what people read says what happened:
 
     pending            recorded, not run yet
+    waiting            a dependency has not succeeded yet (derived: see model/deps.py)
+    blocked            a dependency failed, was closed or deleted, or a cycle
     running            a container is working on it
     ready for review   a run finished and its pull request is open
     done               a run finished and pushed its branch (no pull request)
@@ -23,6 +25,9 @@ STOPPED_PREFIX = "stopped with `task stop`"
 #: outcome -> its meaning, in the order a user meets them (README, --help)
 MEANINGS = {
     "pending": "recorded, not run yet ('task start ID' runs it)",
+    "waiting": "a dependency has not succeeded yet; the scheduler starts it after",
+    "blocked": "a dependency failed, was closed or deleted, or they form a cycle "
+    "('task start ID' runs it anyway)",
     "running": "a container is working on it",
     "ready for review": "a run finished and its pull request is open",
     "done": "a run finished and pushed its branch; no pull request ('task show' says why)",
@@ -36,6 +41,8 @@ MEANINGS = {
 #: outcome -> colour on a terminal
 STYLES = {
     "pending": "yellow",
+    "waiting": "yellow",
+    "blocked": "red",
     "running": "cyan",
     "ready for review": "green",
     "done": "green",

@@ -44,14 +44,16 @@ from gittask.store.database import TaskDatabase
 from gittask.workflow.run import claim, execute, harvest, prepare, push, record, resources
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Preflight, RunAborted, RunRequest, RunResult
-from gittask.workflow.run.preflight import preflight
+from gittask.workflow.run.preflight import preflight, task_overrides
 
 
 def run_task(db: TaskDatabase, request: RunRequest, pre: Preflight | None = None) -> RunResult:
     """Run the task once, end to end. Raises GittaskError when the run could not start
     (the record is then unchanged), RunAborted when interrupted before it started;
     otherwise returns a RunResult whose ``task`` is the final record."""
-    ctx = RunContext.open(db, request, pre or preflight(db))
+    if pre is None:
+        pre = preflight(db, overrides=task_overrides(db.task(request.task_id)))
+    ctx = RunContext.open(db, request, pre)
     ctx.guard.install()
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(ctx.guard.restore)  # last of all: the caller's signal handlers

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from gittask.config import ProjectConfig, load_config
 from gittask.errors import GittaskError
+from gittask.model import TaskMetadata
 from gittask.runner import egress, naming
 from gittask.runner.agents import Agent, AgentRun, AgentSettings, credentials_for, get_agent
 from gittask.runner.engine import Engine
@@ -40,11 +42,39 @@ def agent_state_dir(db: TaskDatabase, task_id: str) -> Path:
     return db.repo.state_dir / "agent-state" / task_id
 
 
+#: a task's own settings (from its template), over the project's
+TASK_SETTINGS = {"agent": "run_agent", "model": "run_model"}
+
+
+def task_overrides(task: TaskMetadata) -> dict[str, str]:
+    """The settings a task runs with instead of the project's (its template's agent, model)."""
+    found = {key: task.extra.get(field) for key, field in TASK_SETTINGS.items()}
+    return {k: str(v) for k, v in found.items() if v}
+
+
+def with_overrides(config: ProjectConfig, overrides: Mapping[str, str]) -> ProjectConfig:
+    """``config`` with some settings replaced (checked as ``config set`` checks them)."""
+    from dataclasses import replace
+
+    from gittask.config import lookup
+
+    changed: dict[str, Any] = {  # each checked by its setting's kind
+        lookup(k).attribute: lookup(k).parse(v, "task setting: ") for k, v in overrides.items()
+    }
+    return replace(config, **changed)
+
+
 def preflight(
-    db: TaskDatabase, config: ProjectConfig | None = None, engine: Engine | None = None
+    db: TaskDatabase,
+    config: ProjectConfig | None = None,
+    engine: Engine | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> Preflight:
-    """Check what a run needs; ``engine``: the Docker engine unless given."""
+    """Check what a run needs; ``engine``: the Docker engine unless given;
+    ``overrides``: settings of the task over the project's (see :func:`task_overrides`)."""
     config = config or load_config(db.repo)
+    if overrides:
+        config = with_overrides(config, overrides)
     try:
         agent = get_agent(config.agent)
     except ValueError as exc:

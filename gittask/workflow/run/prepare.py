@@ -20,7 +20,7 @@ from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
 from gittask.runner.logs import RunLogs
 from gittask.runner.prompt import branch_state, build_prompt
-from gittask.workflow import tasklogs
+from gittask.workflow import deps, tasklogs
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Plan, Sandboxed, Workspace
 from gittask.workflow.run.preflight import agent_state_dir
@@ -40,7 +40,12 @@ def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
 def plan(ctx: RunContext, claimed: Claimed) -> Plan:
     """The base branch and where the task's branch starts (fetching both)."""
     repo, task = ctx.db.repo, claimed.task
-    base, how = wt.resolve_base(repo, task.base_branch, ctx.config.base_branch, ctx.remote)
+    stacked = deps.stacked_base(ctx.db, task)  # on an unmerged dependency's branch
+    if stacked is not None:
+        ctx.log(f"stacked on a dependency's branch {stacked}")
+    base, how = wt.resolve_base(
+        repo, task.base_branch or stacked, ctx.config.base_branch, ctx.remote
+    )
     base_tip, base_ref = wt.base_commit(
         repo, base, ctx.remote, how, prefer_local=ctx.request.local_base
     )
