@@ -26,7 +26,8 @@ from gittask.model.task import new_task_id
 from gittask.store import layout
 from gittask.store.database import TaskDatabase
 from gittask.store.repo import GitRepo
-from gittask.store.taskstore import TaskStore, task_files
+from gittask.store.taskfiles import task_files
+from gittask.store.taskstore import TaskStore
 from gittask.store.trees import write_folder
 
 

@@ -30,7 +30,7 @@ from gittask.model.task import new_task_id
 from gittask.store import layout, yamlio
 from gittask.store.repo import GitRepo
 from gittask.store.sync import integrate, tracking_ref
-from gittask.store.taskstore import task_files
+from gittask.store.taskfiles import task_files
 from gittask.store.trees import replace_path, write_folder
 
 TARGET_SECONDS = 2.0

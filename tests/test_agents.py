@@ -19,8 +19,9 @@ from gittask.runner.agents.base import (
     AgentSettings,
     stdin_from_file,
 )
+from gittask.runner.agents.claude_transcript import ClaudeTranscript
 from gittask.runner.dockerfile import default_dockerfile, validate_dockerfile
-from gittask.runner.stream_json import ClaudeTranscript, StreamDecoder
+from gittask.runner.stream_json import StreamDecoder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"
 RUN = AgentRun(task_id="0123456789abcdef0123456789abcdef", branch="claude/x")

@@ -52,7 +52,7 @@ def test_the_generated_records_are_what_the_tool_writes(tmp_path: Path) -> None:
         sys.path.remove(str(ROOT / "benchmarks"))
     from gittask.model import FeedbackEntry, TaskMetadata, TaskStatus
     from gittask.model.feedback import FeedbackType
-    from gittask.store.taskstore import task_files
+    from gittask.store.taskfiles import task_files
 
     for task in list(tasks(4)):
         record = TaskMetadata(

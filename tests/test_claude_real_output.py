@@ -15,7 +15,8 @@ import pytest
 
 from gittask.runner.agents.base import AgentOutcome
 from gittask.runner.agents.claude import ClaudeAgent, ClaudeOutput
-from gittask.runner.stream_json import ClaudeTranscript, StreamDecoder
+from gittask.runner.agents.claude_transcript import ClaudeTranscript
+from gittask.runner.stream_json import StreamDecoder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-real"
 EXIT_CODES: dict[str, int] = json.loads((FIXTURES / "exit_codes.json").read_text())

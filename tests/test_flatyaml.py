@@ -9,7 +9,7 @@ import pytest
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store import yamlio
 from gittask.store.flatyaml import parse_flat
-from gittask.store.taskstore import task_files
+from gittask.store.taskfiles import task_files
 
 TRICKY = [
     "plain",

@@ -229,7 +229,7 @@ def test_an_index_folder_that_cannot_be_made_is_one_clear_error(repo: Path) -> N
 
 
 def test_records_index_whatever_values_they_hold() -> None:
-    from gittask.store.index import _record_json
+    from gittask.store.index.rows import record_json as _record_json
 
     text = _record_json({"id": "x", "due": date(2024, 5, 1), (1, 2): "pair", 3: "three"})
     assert json.loads(text) == {"id": "x", "due": "2024-05-01", "(1, 2)": "pair", "3": "three"}

@@ -25,7 +25,8 @@ from gittask.store.merge import (
     split_chunks,
 )
 from gittask.store.repo import GitRepo
-from gittask.store.taskstore import TaskStore, task_files
+from gittask.store.taskfiles import task_files
+from gittask.store.taskstore import TaskStore
 from gittask.store.trees import replace_path, write_folder
 from tests.conftest import init_repo
 

@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 
-from gittask.runner.stream_json import (
-    ClaudeTranscript,
-    Item,
-    LineDecoder,
-    StreamDecoder,
-    format_result_line,
-    render,
-    summarize_tool_use,
-)
+from gittask.runner.agents.claude_render import format_result_line, render
+from gittask.runner.agents.claude_tools import summarize_tool_use
+from gittask.runner.agents.claude_transcript import ClaudeTranscript
+from gittask.runner.stream_json import Item, LineDecoder, StreamDecoder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"
 

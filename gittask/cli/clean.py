@@ -11,7 +11,9 @@ from gittask.cli import output
 from gittask.cli.shared import JsonOpt, open_repo, say
 
 if TYPE_CHECKING:
+    from gittask.workflow.database import GitRepo
     from gittask.workflow.project import CleanPlan
+    from gittask.workflow.tasklogs import CleanLogs
 
 
 ContainersOpt = Annotated[
@@ -76,21 +78,11 @@ def clean(
     if older_than is not None and not logs:
         raise UsageError("--older-than goes with --logs (nothing was removed)")
     repo = open_repo()
-    logs_done = None
-    if logs:
-        from gittask.config import load_config, remote_of
-        from gittask.workflow.tasklogs import clean_logs, parse_age
-
-        age = parse_age(older_than or "30d")
-        logs_done = clean_logs(repo, remote_of(load_config(repo)), age, dry_run=dry_run)
-        if not (containers or worktrees or images or task_data):
-            if as_json:
-                output.print_json({"logs": logs_done.to_json(), "dry_run": dry_run})
-            else:
-                for line in logs_done.describe(dry_run):
-                    typer.echo(line)
-            return
+    logs_done = _clean_logs(repo, older_than or "30d", dry_run) if logs else None
     if not (containers or worktrees or images or task_data):
+        if logs_done is not None:  # --logs alone
+            _report(None, [], logs_done, dry_run, as_json)
+            return
         containers = worktrees = True
     if force and not images:
         raise UsageError("--force goes with --images (nothing was removed)")
@@ -108,10 +100,31 @@ def clean(
             for item in plan.task_data:
                 say(f"deleting task data: {item}")
         done = apply_clean(repo, plan, task_data=task_data)
+    _report(plan, done, logs_done, dry_run, as_json)
+
+
+def _clean_logs(repo: GitRepo, older_than: str, dry_run: bool) -> CleanLogs:
+    """--logs: the runs older than that, here and on the remote."""
+    from gittask.config import load_config, remote_of
+    from gittask.workflow.tasklogs import clean_logs, parse_age
+
+    age = parse_age(older_than)
+    return clean_logs(repo, remote_of(load_config(repo)), age, dry_run=dry_run)
+
+
+def _report(
+    plan: CleanPlan | None,
+    done: list[str],
+    logs_done: CleanLogs | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """What went, or would go: the old logs, then the plan (None: --logs alone)."""
     if as_json:
-        data = plan.to_json()
+        data = plan.to_json() if plan is not None else {}
         data["dry_run"] = dry_run
-        data["removed"] = done
+        if plan is not None:
+            data["removed"] = done
         if logs_done is not None:
             data["logs"] = logs_done.to_json()
         output.print_json(data)
@@ -119,7 +132,8 @@ def clean(
     if logs_done is not None:
         for line in logs_done.describe(dry_run):
             typer.echo(line)
-    _print_plan(plan, done, dry_run)
+    if plan is not None:
+        _print_plan(plan, done, dry_run)
 
 
 def _print_plan(plan: CleanPlan, done: list[str], dry_run: bool) -> None:

@@ -20,7 +20,7 @@ config_app = typer.Typer(
 
 @config_app.command("show")
 def config_show(as_json: JsonOpt = False) -> None:
-    """Every key with its value (--json: also its default, type and source: file or default)."""
+    """Every key with its value (--json: with its default, type and source)."""
     from gittask.workflow.project import config_show as show
     from gittask.workflow.project import format_value
 

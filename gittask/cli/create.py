@@ -121,7 +121,7 @@ KeepBaseOpt = Annotated[
 ]
 
 
-# over 60 lines: 15 of them are its options, one a line as typer reads them
+# long: 15 of its lines are its options, one a line as typer reads them
 def create(
     text: TextArg = None,
     file: FileOpt = None,

@@ -36,7 +36,7 @@ def _whole_number(value: object) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(?:_\d+)*\s*", value):
         return int(value)
     raise ValueError
 

@@ -9,7 +9,7 @@ are one-line :class:`GittaskError`; an unreachable engine is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -99,20 +99,11 @@ def build_image(
     error in the stream (a failed RUN step, a missing base image) raises a
     one-line GittaskError.
     """
-    from docker.errors import APIError, DockerException
+    from docker.errors import DockerException
 
     say = progress or (lambda line: None)
-    if not (context / dockerfile).is_file():
-        raise GittaskError(
-            f"{context / dockerfile} does not exist", "run `claude-container init` to create it"
-        )
+    archive = _context_archive(context, dockerfile, exclude, extra or {})
     docker_client = _client(client)
-    image_id: str | None = None
-    last_lines: list[str] = []
-    try:
-        archive = _context_archive(context, dockerfile, exclude, extra or {})
-    except OSError as exc:
-        raise GittaskError(f"cannot read the build context {context}: {exc}") from None
     try:
         stream = docker_client.api.build(
             fileobj=archive,
@@ -128,24 +119,8 @@ def build_image(
             labels=labels or None,
             network_mode=network,
         )
-        for event in stream:
-            if not isinstance(event, dict):
-                continue
-            failure = _event_error(event)
-            if failure is not None:
-                raise GittaskError(f"building {tag} failed: {failure}")
-            aux = event.get("aux")
-            if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
-                image_id = aux["ID"]
-            for line in _event_lines(event):
-                last_lines = ([*last_lines, line])[-5:]
-                match = re.match(r"Successfully built ([0-9a-f]+)", line)
-                if match and image_id is None:
-                    image_id = match.group(1)
-                say(line)
-    except APIError as exc:
-        raise GittaskError(f"building {tag} failed: {_reason(exc)}") from None
-    except DockerException as exc:
+        image_id, last_lines = _follow(stream, tag, say)
+    except DockerException as exc:  # an APIError too
         raise GittaskError(f"building {tag} failed: {_reason(exc)}") from None
     except OSError as exc:
         raise GittaskError(f"building {tag} failed: {exc}") from None
@@ -161,11 +136,47 @@ def build_image(
     return image_id
 
 
+def _follow(stream: Iterable[object], tag: str, say: Progress) -> tuple[str | None, list[str]]:
+    """Each line of the build's output to ``say``; the image id it names (or None)
+    and its last lines. An error event is one GittaskError line."""
+    image_id: str | None = None
+    last_lines: list[str] = []
+    for event in stream:
+        if not isinstance(event, dict):
+            continue
+        failure = _event_error(event)
+        if failure is not None:
+            raise GittaskError(f"building {tag} failed: {failure}")
+        aux = event.get("aux")
+        if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
+            image_id = aux["ID"]
+        for line in _event_lines(event):
+            last_lines = ([*last_lines, line])[-5:]
+            match = re.match(r"Successfully built ([0-9a-f]+)", line)
+            if match and image_id is None:
+                image_id = match.group(1)
+            say(line)
+    return image_id, last_lines
+
+
 def _context_archive(
     context: Path, dockerfile: str, exclude: tuple[str, ...], extra: dict[str, Path | None]
 ) -> IO[bytes]:
     """The build context as a tar file (what ``api.build(path=...)`` sends, minus
-    ``exclude``, plus ``extra``)."""
+    ``exclude``, plus ``extra``); a missing Dockerfile or unreadable file is one error."""
+    if not (context / dockerfile).is_file():
+        raise GittaskError(
+            f"{context / dockerfile} does not exist", "run `claude-container init` to create it"
+        )
+    try:
+        return _tar(context, dockerfile, exclude, extra)
+    except OSError as exc:
+        raise GittaskError(f"cannot read the build context {context}: {exc}") from None
+
+
+def _tar(
+    context: Path, dockerfile: str, exclude: tuple[str, ...], extra: dict[str, Path | None]
+) -> IO[bytes]:
     import tarfile
 
     from docker import utils

@@ -58,23 +58,11 @@ def watch(
     ``KeyboardInterrupt``) kills it and is re-raised. ``on_idle`` is called about
     every quarter second without output (the heartbeat of the live view).
     """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue()
-
-    def reader() -> None:
-        try:
-            for chunk in engine.output(container_id):
-                chunks.put(chunk)
-        except BaseException as exc:  # handed to the main thread
-            chunks.put(exc)
-        finally:
-            chunks.put(None)
-
     begun = time.monotonic()
     last_output = begun
     finished_at: float | None = None
     stopped: StopReason | None = None
-    thread = threading.Thread(target=reader, name="container-output", daemon=True)
-    thread.start()
+    chunks = _output_in_thread(engine, container_id)
     try:
         while True:
             if stopped is None:
@@ -104,6 +92,26 @@ def watch(
         raise
     exit_code = engine.wait(container_id)
     return StreamResult(exit_code, stopped, time.monotonic() - begun)
+
+
+def _output_in_thread(
+    engine: Engine, container_id: str
+) -> queue.Queue[bytes | BaseException | None]:
+    """The container's output, read in a thread: its chunks, then what went wrong (an
+    exception), then None at the end."""
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue()
+
+    def reader() -> None:
+        try:
+            for chunk in engine.output(container_id):
+                chunks.put(chunk)
+        except BaseException as exc:  # handed to the main thread
+            chunks.put(exc)
+        finally:
+            chunks.put(None)
+
+    threading.Thread(target=reader, name="container-output", daemon=True).start()
+    return chunks
 
 
 def _over_a_limit(

@@ -21,7 +21,8 @@ import pygit2
 
 from gittask.errors import CorruptRecordError, UsageError
 from gittask.store import layout, yamlio
-from gittask.store.taskstore import TaskStore, record_bytes
+from gittask.store.taskfiles import record_bytes
+from gittask.store.taskstore import TaskStore
 from gittask.store.trees import replace_path, subtree
 
 RECORD_SUFFIX = ".yaml"

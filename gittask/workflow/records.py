@@ -146,7 +146,7 @@ def new_feedback(db: TaskDatabase, task: TaskMetadata, text: str, kind: str) -> 
     """The feedback entry to store; refused (UsageError) when empty or too large for one
     record."""
     from gittask.store import layout
-    from gittask.store.taskstore import record_bytes
+    from gittask.store.taskfiles import record_bytes
 
     if not text.strip():
         raise UsageError("the feedback is empty; nothing was stored")

@@ -2,7 +2,8 @@
 
 The prompt is read from stdin (redirected from the prompt file, see
 :mod:`gittask.runner.agents.base`); the output is stream-json, decoded with
-:mod:`gittask.runner.stream_json`.  A run succeeds only if the process exits 0
+:mod:`gittask.runner.stream_json`, accumulated in :mod:`.claude_transcript` and
+shown through :mod:`.claude_render`.  A run succeeds only if the process exits 0
 *and* a ``result`` event was seen *and* it is not ``is_error`` *and* its subtype
 is ``success`` (a failed API call can arrive as ``subtype: success`` with
 ``is_error: true``).
@@ -32,7 +33,9 @@ from gittask.runner.agents.base import (
     stdin_from_file,
     task_environment,
 )
-from gittask.runner.stream_json import ClaudeTranscript, Item, StreamDecoder, render
+from gittask.runner.agents.claude_render import render
+from gittask.runner.agents.claude_transcript import ClaudeTranscript
+from gittask.runner.stream_json import Item, StreamDecoder
 
 __all__ = [
     "CLAUDE_CONFIG_DIR",

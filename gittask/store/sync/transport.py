@@ -258,14 +258,7 @@ def publish(
         if tried.no_atomic:
             atomic = False
             continue  # again, one group at a time
-        proc, rejected = tried.proc, tried.rejected
-        real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
-        if real and all(_RACED in why for _, why in real) and _lost_race(proc.stderr):
-            retry = True  # another push updated a ref between our read and our write
-        else:
-            retry = bool(real) and all(spec in shared and _retryable(why) for spec, why in real)
-        if not retry:
-            raise PushRejected(remote, _failure_reasons(proc, real))
+        _refuse_unless_moved(tried, shared, remote)
         if attempt == MAX_PUSH_ATTEMPTS:
             break
         progress(f"{remote} has task changes this clone does not: fetching and merging them")
@@ -282,6 +275,17 @@ def publish(
         "others keep pushing at the same moment",
         "run 'claude-container task sync' again",
     )
+
+
+def _refuse_unless_moved(tried: _Pushed, shared: set[str], remote: str) -> None:
+    """PushRejected unless the rejection means the remote moved (a shared ref, or a
+    lost race), so that fetching, merging and pushing again can succeed."""
+    proc, rejected = tried.proc, tried.rejected
+    real = [(spec, why) for spec, why in rejected if _COLLATERAL not in why]
+    if real and all(_RACED in why for _, why in real) and _lost_race(proc.stderr):
+        return  # another push updated a ref between our read and our write
+    if not (real and all(spec in shared and _retryable(why) for spec, why in real)):
+        raise PushRejected(remote, _failure_reasons(proc, real))
 
 
 def push(

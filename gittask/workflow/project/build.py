@@ -15,6 +15,7 @@ from gittask.config import (
     ProjectConfig,
 )
 from gittask.errors import GittaskError
+from gittask.runner.dockerfile import AGENT_BIN_DIR
 from gittask.store.repo import GitRepo
 from gittask.store.workcopy import WORKCOPY_DIR
 
@@ -75,6 +76,62 @@ CODEX_VERSION_LABEL = "gittask.codex-version"
 DEBOOTSTRAP = "debootstrap"
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What the settings and the Dockerfile ask of one build."""
+
+    agent: str
+    codex: bool
+    version: str  # the agent's release
+    base: str  # the base_image setting, or DEBOOTSTRAP
+    install: str  # npm or host ("auto" decided)
+    declared: frozenset[str]  # the Dockerfile's ARGs
+    version_arg: str  # CLAUDE_CODE_VERSION or CODEX_VERSION
+    install_arg: str
+
+    @classmethod
+    def of(cls, config: ProjectConfig, dockerfile: str, base_from_debian: bool) -> _Plan:
+        from gittask.runner.image import declared_args
+
+        codex = config.agent == "codex"
+        base = DEBOOTSTRAP if base_from_debian else config.base_image
+        install = config.codex_install if codex else config.claude_install
+        if install == "auto":
+            install = "host" if base == DEBOOTSTRAP else "npm"
+        return cls(
+            agent=config.agent,
+            codex=codex,
+            version=config.codex_version if codex else config.claude_code_version,
+            base=base,
+            install=install,
+            declared=frozenset(declared_args(dockerfile)),
+            version_arg="CODEX_VERSION" if codex else "CLAUDE_CODE_VERSION",
+            install_arg="CODEX_INSTALL" if codex else "CLAUDE_INSTALL",
+        )
+
+    def check(self) -> None:
+        """The Dockerfile installs the configured agent, and takes a made base if asked to."""
+        claude, codex = "CLAUDE_CODE_VERSION" in self.declared, "CODEX_VERSION" in self.declared
+        if self.codex and claude and not codex:
+            raise GittaskError(
+                f"the agent is codex but {CONFIG_DIR}/{DOCKERFILE} installs Claude Code",
+                f"delete {CONFIG_DIR}/{DOCKERFILE} and run `claude-container init` to write "
+                "the Codex one (init --force would also reset the settings)",
+            )
+        if not self.codex and codex and not claude:
+            raise GittaskError(
+                f"the agent is {self.agent} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
+                f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
+                "`claude-container init`",
+            )
+        if self.base == DEBOOTSTRAP and "BASE_IMAGE" not in self.declared:
+            raise GittaskError(
+                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
+                "the one made from Debian's packages",
+                "regenerate it with `claude-container init --force`",
+            )
+
+
 def build_project_image(
     repo: GitRepo,
     nocache: bool = False,
@@ -93,13 +150,54 @@ def build_project_image(
     """
     import time
 
-    from gittask.runner.dockerfile import AGENT_BIN_DIR, validate_dockerfile
-    from gittask.runner.image import build_image, declared_args, docker_client
+    from gittask.runner.image import build_image, docker_client
+    from gittask.runner.npm_package import CLAUDE_CODE, CODEX, agent_binary
 
     started = time.monotonic()
     say = progress or (lambda line: None)
-    root = project_dir(repo)
-    folder = root / CONFIG_DIR
+    folder = project_dir(repo) / CONFIG_DIR
+    dockerfile = _dockerfile(folder, force, say)
+    config = ProjectConfig.load(folder.parent)
+    tag = image_tag(repo, config)
+    plan = _Plan.of(config, dockerfile, base_from_debian)
+    plan.check()
+    engine = client or docker_client()
+    base = plan.base
+    if base == DEBOOTSTRAP:
+        from gittask.runner.debian_base import ensure_base
+
+        base = ensure_base(engine, progress=say, rebuild=nocache)
+    npm_agent = CODEX if plan.codex else CLAUDE_CODE
+    binary = agent_binary(npm_agent, plan.version, progress=say) if plan.install == "host" else None
+    buildargs = _buildargs(plan, base, say)
+    # the task working copy (records, logs) lives in the same folder: not context
+    skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
+    key = _build_key(engine, folder, skip, buildargs, base, plan.install, binary)
+    if _up_to_date(engine, tag, key, force) and not nocache:
+        return _result(engine, tag, plan, base, True, started)
+    extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}  # the agent's files, host install
+    if binary is not None:
+        extra.update({f"{AGENT_BIN_DIR}/{n}": f for n, f in npm_agent.image_files(binary).items()})
+    build_image(
+        folder,
+        tag,
+        dockerfile=DOCKERFILE,
+        nocache=nocache,
+        progress=say,
+        client=engine,
+        exclude=skip,
+        buildargs=buildargs,
+        extra=extra,
+        labels=_labels(plan, key, buildargs),
+        network="none" if plan.install == "host" else None,
+    )
+    return _result(engine, tag, plan, base, False, started)
+
+
+def _dockerfile(folder: Path, force: bool, say: Callable[[str], None]) -> str:
+    """The project's Dockerfile, checked (its problems refuse the build unless ``force``)."""
+    from gittask.runner.dockerfile import validate_dockerfile
+
     path = folder / DOCKERFILE
     if not path.is_file():
         raise GittaskError(f"{path} does not exist", "run `claude-container init` first")
@@ -115,47 +213,26 @@ def build_project_image(
         )
     for problem in problems:
         say(f"warning: {problem}")
-    config = ProjectConfig.load(root)
-    tag = image_tag(repo, config)
-    codex = config.agent == "codex"
-    version = config.codex_version if codex else config.claude_code_version
-    base = DEBOOTSTRAP if base_from_debian else config.base_image
-    install = config.codex_install if codex else config.claude_install
-    if install == "auto":
-        install = "host" if base == DEBOOTSTRAP else "npm"
-    declared = declared_args(text)
-    version_arg, install_arg = (
-        ("CODEX_VERSION", "CODEX_INSTALL") if codex else ("CLAUDE_CODE_VERSION", "CLAUDE_INSTALL")
-    )
-    if codex and "CLAUDE_CODE_VERSION" in declared and "CODEX_VERSION" not in declared:
-        raise GittaskError(
-            f"the agent is codex but {CONFIG_DIR}/{DOCKERFILE} installs Claude Code",
-            f"delete {CONFIG_DIR}/{DOCKERFILE} and run `claude-container init` to write "
-            "the Codex one (init --force would also reset the settings)",
-        )
-    if not codex and "CODEX_VERSION" in declared and "CLAUDE_CODE_VERSION" not in declared:
-        raise GittaskError(
-            f"the agent is {config.agent} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
-            f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
-            "`claude-container init`",
-        )
-    engine = client or docker_client()
-    if base == DEBOOTSTRAP:
-        from gittask.runner.debian_base import ensure_base
+    return text
 
-        if "BASE_IMAGE" not in declared:
-            raise GittaskError(
-                f"{CONFIG_DIR}/{DOCKERFILE} has no ARG BASE_IMAGE, so its base cannot be "
-                "the one made from Debian's packages",
-                "regenerate it with `claude-container init --force`",
-            )
-        base = ensure_base(engine, progress=say, rebuild=nocache)
-    binary: Path | None = None
-    from gittask.runner.npm_package import CLAUDE_CODE, CODEX, agent_binary
 
-    npm_agent = CODEX if codex else CLAUDE_CODE
-    if install == "host":
-        binary = agent_binary(npm_agent, version, progress=say)
+def _up_to_date(engine: DockerClient, tag: str, key: str, force: bool) -> bool:
+    """Whether the image ``tag`` was built from these inputs; an image another tool
+    made under that name is refused unless ``force``."""
+    current = labelled_image(engine, tag)
+    if current is None:
+        return False
+    if not current[1].get(BUILD_KEY_LABEL) and not force:
+        raise GittaskError(
+            f"image {tag} was not built by claude-container (no {BUILD_KEY_LABEL} label): "
+            "building would put another image under that name; nothing was built",
+            "set another name with `config set image NAME`, or replace it with build --force",
+        )
+    return current[1].get(BUILD_KEY_LABEL) == key
+
+
+def _buildargs(plan: _Plan, base: str, say: Callable[[str], None]) -> dict[str, str]:
+    """The build arguments the Dockerfile declares, from the settings and the builder."""
     # the image's user gets the uid/gid of whoever builds it, whatever the
     # committed file's defaults say (a teammate's init wrote theirs)
     uid, gid, note = image_user_ids()
@@ -163,52 +240,25 @@ def build_project_image(
         "USER_UID": str(uid),
         "USER_GID": str(gid),
         "BASE_IMAGE": base,
-        version_arg: version,
-        install_arg: install,
+        plan.version_arg: plan.version,
+        plan.install_arg: plan.install,
     }
-    buildargs = {k: v for k, v in wanted.items() if k in declared}
+    buildargs = {k: v for k, v in wanted.items() if k in plan.declared}
     if "USER_UID" in buildargs and note:
         say(f"note: {note}")
-    # the task working copy (records, logs) lives in the same folder: not context
-    skip = (WORKCOPY_DIR.relative_to(CONFIG_DIR).as_posix(),)
-    key = _build_key(engine, folder, skip, buildargs, base, install, binary)
-    # what the summary names: only what the Dockerfile takes from the settings
-    shown_base = base if "BASE_IMAGE" in declared else None
-    shown_install = install if install_arg in declared else None
-    current = labelled_image(engine, tag)
-    if current is not None and not current[1].get(BUILD_KEY_LABEL) and not force:
-        raise GittaskError(
-            f"image {tag} was not built by claude-container (no {BUILD_KEY_LABEL} label): "
-            "building would put another image under that name; nothing was built",
-            "set another name with `config set image NAME`, or replace it with build --force",
-        )
-    if not nocache and current is not None and current[1].get(BUILD_KEY_LABEL) == key:
-        return _result(engine, tag, shown_base, shown_install, True, started)
-    extra: dict[str, Path | None] = {AGENT_BIN_DIR: None}
-    if binary is not None:
-        for name, source in npm_agent.image_files(binary).items():
-            extra[f"{AGENT_BIN_DIR}/{name}"] = source
-    labels: dict[str, str] = {}
-    if "GITTASK_BUILD_KEY" in declared:  # labelled by the Dockerfile itself: no extra step
+    return buildargs
+
+
+def _labels(plan: _Plan, key: str, buildargs: dict[str, str]) -> dict[str, str]:
+    """The image's labels: its build key and the agent's release (or, when the
+    Dockerfile labels the image itself, the key as a build argument, no extra step)."""
+    if "GITTASK_BUILD_KEY" in plan.declared:
         buildargs["GITTASK_BUILD_KEY"] = key
-    else:
-        labels = {BUILD_KEY_LABEL: key}
-        if version_arg in declared:
-            labels[CODEX_VERSION_LABEL if codex else VERSION_LABEL] = version
-    build_image(
-        folder,
-        tag,
-        dockerfile=DOCKERFILE,
-        nocache=nocache,
-        progress=say,
-        client=engine,
-        exclude=skip,
-        buildargs=buildargs,
-        extra=extra,
-        labels=labels,
-        network="none" if install == "host" else None,
-    )
-    return _result(engine, tag, shown_base, shown_install, False, started)
+        return {}
+    labels = {BUILD_KEY_LABEL: key}
+    if plan.version_arg in plan.declared:
+        labels[CODEX_VERSION_LABEL if plan.codex else VERSION_LABEL] = plan.version
+    return labels
 
 
 def labelled_image(client: DockerClient, tag: str) -> tuple[str, dict[str, str], int] | None:
@@ -224,13 +274,9 @@ def labelled_image(client: DockerClient, tag: str) -> tuple[str, dict[str, str],
 
 
 def _result(
-    client: DockerClient,
-    tag: str,
-    base: str | None,
-    install: str | None,
-    cached: bool,
-    started: float,
+    client: DockerClient, tag: str, plan: _Plan, base: str, cached: bool, started: float
 ) -> BuildResult:
+    """What was built (or found up to date), as the summary names it."""
     import time
 
     found = labelled_image(client, tag)
@@ -243,8 +289,9 @@ def _result(
         size=size,
         claude_code_version=labels.get(VERSION_LABEL),
         codex_version=labels.get(CODEX_VERSION_LABEL),
-        base=base,
-        install=install,
+        # only what the Dockerfile takes from the settings
+        base=base if "BASE_IMAGE" in plan.declared else None,
+        install=plan.install if plan.install_arg in plan.declared else None,
         cached=cached,
         seconds=time.monotonic() - started,
     )

@@ -121,16 +121,7 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
         f"task {task.id[:8]} {status.value}: {len(commits)} new commit(s) on "
         f"{task.branch_name}" + (f", pushed to {ctx.remote}" if pushed.pushed else "")
     )
-    if ctx.logs is not None:
-        ctx.logs.save_info(
-            status=status.value,
-            commits=list(commits),
-            head=head,
-            pushed=pushed.pushed,
-            cost_usd=outcome.cost_usd,
-            session_id=outcome.session_id,
-            completed_at=utcnow().isoformat(),
-        )
+    _save_info(ctx, status, pushed)
     notes = list(pushed.notes)
     run_info = _run_info(ctx, claimed, planned, final, pushed, notes)
     note, interrupted = _after_push(ctx, final, run_info, interrupted)
@@ -140,6 +131,22 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
     with contextlib.suppress(GittaskError):
         final = ctx.db.task(task.id)
     return RunResult(final, True, run, None, list(commits), pushed.pushed, notes, interrupted)
+
+
+def _save_info(ctx: RunContext, status: TaskStatus, pushed: Pushed) -> None:
+    """How the run ended, into its run.json."""
+    if ctx.logs is None:
+        return
+    harvested = pushed.harvested
+    ctx.logs.save_info(
+        status=status.value,
+        commits=list(harvested.commits),
+        head=harvested.head,
+        pushed=pushed.pushed,
+        cost_usd=harvested.outcome.cost_usd,
+        session_id=harvested.outcome.session_id,
+        completed_at=utcnow().isoformat(),
+    )
 
 
 def _run_info(
