@@ -189,6 +189,21 @@ KEYS: dict[str, Key] = {
     "logs.max_bytes": Key(
         5 * 1024 * 1024, _positive_int, "bytes kept of each run log stored in git (before gzip)"
     ),
+    "engine": Key(
+        None,
+        _optional_str,
+        "docker context the runs go to (default: DOCKER_HOST, DOCKER_CONTEXT, the current "
+        "context, as the docker CLI chooses)",
+    ),
+    "worker.lease_seconds": Key(
+        120, _positive_int, "a worker's claim on a task lasts this long unless renewed"
+    ),
+    "worker.max_attempts": Key(
+        3, _positive_int, "claims of a queued task by workers before it is left failed"
+    ),
+    "worker.poll_seconds": Key(
+        5.0, _positive_float, "how often a worker looks at the remote (queue, stop requests)"
+    ),
     "sync.auto": Key(
         True, _bool, "publish every task change to the remote at once (false: only `task sync`)"
     ),

@@ -16,6 +16,7 @@ from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
 from gittask.cli import sync as sync_commands
 from gittask.cli import task as task_commands
+from gittask.cli import worker as worker_commands
 
 app = typer.Typer(
     name="claude-container",
@@ -33,6 +34,7 @@ project_commands.register(app)  # init, build, config, clean
 run_commands.register(task_commands.app)  # continue, start, logs (and create's run)
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
+worker_commands.register(app, task_commands.app)  # worker; task workers, queue
 
 
 def _version(value: bool) -> None:

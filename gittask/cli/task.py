@@ -101,6 +101,9 @@ def create(
     no_run: Annotated[
         bool, typer.Option("--no-run", help="Only record the task (status pending).")
     ] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Record it queued: a worker runs it (status queued).")
+    ] = False,
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
     ] = False,
@@ -131,6 +134,9 @@ def create(
 
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
+    if queue and (no_run or detach):
+        raise UsageError("--queue leaves the run to a worker: not with --no-run or --detach")
+    no_run = no_run or queue
     db = _db()
     # odd input is refused before anything runs: names first, then the text
     if branch is not None:
@@ -155,18 +161,30 @@ def create(
         ):
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
-            db, description, branch, base, task_id=task_id, publish=no_run, labels=label
+            db,
+            description,
+            branch,
+            base,
+            task_id=task_id,
+            publish=no_run and not queue,
+            labels=label,
         )
     except BaseException:
         if from_editor and description.strip():
             kept = prompts.save_draft(db.repo.state_dir, "description", description)
             prompts.say_draft_kept(kept, "description", "--file")
         raise
+    if queue:
+        from gittask.workflow.worker.queue import queue_task
+
+        task = queue_task(db, task.id)
     if no_run:
         if as_json:
             output.print_json(task.to_dict())
         else:
-            output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
+            output.info(
+                f"recorded task {task.id[:8]} on branch {task.branch_name} ({task.status.value})"
+            )
             typer.echo(task.id)
         return
     from gittask.cli.run import execute
@@ -280,6 +298,16 @@ def _text_line(line: str) -> str:
     return "\t".join(escape(part) for part in line.split("\t"))
 
 
+def _lease_line(record: dict[str, Any]) -> str | None:
+    """The worker's lease (queued and worker tasks): who, which lease, until when, attempt."""
+    if not record.get("worker"):
+        return None
+    line = f"{record['worker']} (lease {record.get('lease')}, attempt {record.get('attempts')}"
+    if record.get("lease_expires") and record.get("status") in ("queued", "running"):
+        line += f", until {record['lease_expires']}"
+    return line + ")"
+
+
 def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
     from gittask.model.outcome import outcome
 
@@ -308,6 +336,8 @@ def _show_text(record: dict[str, Any], short_id: str, feedback: bool) -> None:
         ("error", record.get("error_message")),
         ("not published", record.get("publish_error")),
         ("last run by", record.get("claimed_by")),
+        ("worker", _lease_line(record)),
+        ("stop request", record.get("stop_requested")),
     ]
     from gittask.display import escape
 

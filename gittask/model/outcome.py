@@ -4,6 +4,7 @@ The stored statuses stay as they are (``created``, ``continued``, ``failed``, ..
 other clones and older versions read them); what people read says what happened:
 
     pending            recorded, not run yet
+    queued             waiting for a worker (`claude-container worker`)
     running            a container is working on it
     ready for review   a run finished and its pull request is open
     done               a run finished and pushed its branch (no pull request)
@@ -23,6 +24,7 @@ STOPPED_PREFIX = "stopped with `task stop`"
 #: outcome -> its meaning, in the order a user meets them (README, --help)
 MEANINGS = {
     "pending": "recorded, not run yet ('task start ID' runs it)",
+    "queued": "waiting for a worker to run it ('claude-container worker')",
     "running": "a container is working on it",
     "ready for review": "a run finished and its pull request is open",
     "done": "a run finished and pushed its branch; no pull request ('task show' says why)",
@@ -36,6 +38,7 @@ MEANINGS = {
 #: outcome -> colour on a terminal
 STYLES = {
     "pending": "yellow",
+    "queued": "yellow",
     "running": "cyan",
     "ready for review": "green",
     "done": "green",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gittask.runner import worktree as wt
     from gittask.runner.agents import Agent, AgentOutcome, AgentSettings
     from gittask.runner.engine import ContainerSpec, Engine
+    from gittask.workflow.lease import Lease
 
 RunKind = Literal["create", "continue"]
 
@@ -52,6 +53,7 @@ class RunRequest:
     say: Callable[[str], None] = lambda line: None  # the tool's own progress lines
     detached: bool = False
     local_base: bool = False  # start a first run from the local base branch, not origin's
+    lease: Lease | None = None  # a worker's run: it writes the record only under this lease
 
 
 @dataclass
