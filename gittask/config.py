@@ -73,6 +73,13 @@ def _agent(text: Any) -> str:
     return value
 
 
+def _workspace(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in ("auto", "bind", "bundle"):
+        raise ValueError("must be auto, bind or bundle")
+    return value
+
+
 def _claude_install(text: Any) -> str:
     value = str(text).strip().lower()
     if value not in ("auto", "npm", "host"):
@@ -194,6 +201,13 @@ KEYS: dict[str, Key] = {
         _optional_str,
         "docker context the runs go to (default: DOCKER_HOST, DOCKER_CONTEXT, the current "
         "context, as the docker CLI chooses)",
+    ),
+    "workspace": Key(
+        "auto",
+        _workspace,
+        "how a run's worktree reaches the container: bind (a mount), bundle (git objects "
+        "copied in and out: an engine on another host), or auto (bundle for ssh:// and "
+        "tcp:// engines)",
     ),
     "worker.lease_seconds": Key(
         120, _positive_int, "a worker's claim on a task lasts this long unless renewed"

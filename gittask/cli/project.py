@@ -153,7 +153,8 @@ def build(
         from gittask.config import load_config
         from gittask.workflow.doctor import probe_built_image
 
-        report = probe_built_image(result.tag, str(load_config(repo)["agent"]))
+        config = load_config(repo)
+        report = probe_built_image(result.tag, str(config["agent"]), config["engine"])
     if as_json:
         data = result.to_json()
         if report is not None:

@@ -36,14 +36,15 @@ class EngineUnavailable(GittaskError):
     pass
 
 
-def connect(timeout: int = 30) -> DockerClient:
-    """A client for the Docker engine that answers a ping, or a one-line error."""
+def connect(timeout: int = 30, pinned: str | None = None) -> DockerClient:
+    """A client for the Docker engine that answers a ping, or a one-line error;
+    ``pinned``: the project's ``engine`` setting (see :mod:`gittask.runner.endpoint`)."""
     import docker
     from docker.errors import DockerException
 
     from gittask.runner.endpoint import DEFAULT_HOST, resolve
 
-    endpoint = resolve()
+    endpoint = resolve(pinned=pinned)
     where = f"cannot reach the Docker engine at {endpoint.describe()}"
     hint = ENGINE_HINT
     if endpoint.url != DEFAULT_HOST:
@@ -52,7 +53,12 @@ def connect(timeout: int = 30) -> DockerClient:
             "runs; `docker info` shows the same endpoint"
         )
     try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
+        client = docker.DockerClient(
+            base_url=endpoint.url,
+            tls=endpoint.tls,
+            timeout=timeout,
+            use_ssh_client=endpoint.url.startswith("ssh://"),  # the ssh program: its config
+        )
         client.ping()
     except DockerException as exc:
         raise EngineUnavailable(f"{where}: {_engine_reason(exc)}", hint) from None
@@ -235,13 +241,16 @@ class DockerEngine:
 
     name = "docker"
 
-    def __init__(self, client: DockerClient) -> None:
+    def __init__(self, client: DockerClient, remote: bool = False) -> None:
         self.client = client
+        self.remote = remote  # its host cannot see this machine's folders
         self._images: dict[str, str] = {}  # container id -> image, for start's message
 
     @classmethod
-    def connect(cls, timeout: int = 30) -> DockerEngine:
-        return cls(connect(timeout))
+    def connect(cls, timeout: int = 30, pinned: str | None = None) -> DockerEngine:
+        from gittask.runner.endpoint import resolve
+
+        return cls(connect(timeout, pinned), remote=resolve(pinned=pinned).remote)
 
     def _container(self, container_id: str) -> Container:
         from docker.errors import DockerException
@@ -316,6 +325,19 @@ class DockerEngine:
             tar.addfile(info, io.BytesIO(data))
         if not self._container(container_id).put_archive(folder or "/", archive.getvalue()):
             raise GittaskError(f"cannot copy {path} into container {container_id[:12]}")
+
+    def copy_in_archive(self, container_id: str, archive: bytes) -> None:
+        from docker.errors import DockerException
+
+        try:
+            done = self._container(container_id).put_archive("/", archive)
+        except DockerException as exc:
+            raise GittaskError(
+                f"cannot copy the workspace into container {container_id[:12]}: "
+                f"{_api_reason(exc)}"
+            ) from None
+        if not done:
+            raise GittaskError(f"cannot copy the workspace into container {container_id[:12]}")
 
     def copy_out(self, container_id: str, path: str) -> bytes:
         from docker.errors import DockerException

@@ -21,6 +21,10 @@ write through, is deleted); the host runs git with explicit
 after checking it descends from where the run started, copies only regular
 object files, refuses new commits holding a credential value
 (:func:`credential_leak`), and removes the folders itself rather than through git.
+
+On a remote engine nothing is mounted: the start goes in as a git bundle and the
+agent's commits and working tree come back as one (:mod:`~.bundle`,
+:func:`import_bundle`), then the same harvest follows.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from gittask.runner.worktree.branches import (
     remote_exists,
     resolve_base,
 )
+from gittask.runner.worktree.bundle import import_bundle, start_bundle
 from gittask.runner.worktree.checkout import (
     SAFE_GIT,
     Worktree,
@@ -71,6 +76,7 @@ __all__ = [
     "create_worktree",
     "credential_leak",
     "fetch_branch",
+    "import_bundle",
     "import_objects",
     "is_ancestor",
     "merge_remote_copy",
@@ -83,4 +89,5 @@ __all__ = [
     "remove_worktree_folders",
     "resolve_base",
     "run_folders",
+    "start_bundle",
 ]

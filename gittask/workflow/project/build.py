@@ -139,7 +139,7 @@ def build_project_image(
             f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
             "`claude-container init`",
         )
-    engine = client or docker_client()
+    engine = client or docker_client(pinned=config["engine"])  # where the runs go
     if base == DEBOOTSTRAP:
         from gittask.runner.debian_base import ensure_base
 

@@ -44,6 +44,8 @@ def execute(ctx: RunContext, claimed: Claimed, planned: Plan, container: Contain
     for line in output.flush():
         ctx.request.show(ctx.scrub.text(line))
     outcome = judge(ctx, exit_code, stopped, interrupted, output)
+    if pre.workspace == "bundle":  # it has exited: what it left is copied out, then it goes
+        container.collect()
     if not container.remove():
         # it may still be running and writing: nothing it touched can be read yet
         raise GittaskError(

@@ -78,6 +78,7 @@ class Preflight:
     image: str
     engine: Engine
     credentials: Mapping[str, str] = field(repr=False)
+    workspace: str = "bind"  # "bundle": nothing mounted, git objects in and out
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         ws = prepare.workspace(ctx, claimed, planned, worktree)
         if ws.agent_state is not None:
             cleanup.callback(resources.scrub_agent_state, ctx, ws.agent_state)
-        container = resources.Container(ctx, prepare.create_container(ctx, claimed, planned, ws))
+        created = prepare.create_container(ctx, claimed, planned, ws)
+        container = resources.Container(ctx, created, ws)
         cleanup.callback(container.remove)
     except RunInterrupted as exc:
         raise RunAborted(f"interrupted ({exc.signal_name}) before the run started") from None

@@ -59,8 +59,16 @@ def preflight(
     if engine is None:
         from gittask.runner.container import DockerEngine
 
-        engine = DockerEngine.connect()
+        engine = DockerEngine.connect(pinned=config["engine"])
     image = image_name(db, config)
     engine.ensure_image(image)
     creds = credentials_for(agent, settings, os.environ)
-    return Preflight(config, agent, settings, image, engine, creds)
+    return Preflight(config, agent, settings, image, engine, creds, workspace_of(config, engine))
+
+
+def workspace_of(config: ProjectConfig, engine: Engine) -> str:
+    """``bind`` or ``bundle``: the setting, or (auto) bundle for an engine on another host."""
+    chosen = str(config["workspace"])
+    if chosen != "auto":
+        return chosen
+    return "bundle" if getattr(engine, "remote", False) else "bind"
