@@ -96,3 +96,13 @@ def test_fault_benchmark_smoke(tmp_path: Path) -> None:
     for row in ("create (killed", "delete (killed", "sync (killed", "run (killed", "wall time"):
         assert row in out
     assert "rounds with a problem (fsck, lost change, list)  0" in out
+
+
+def test_workers_benchmark_smoke(tmp_path: Path) -> None:
+    from tests.run_support import docker_available
+
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    out = _run(tmp_path, "benchmarks/workers.py", "--runs", "1", "--tasks", "2")
+    for row in ("through a worker", "overhead", "bundle costs", "3 workers", "speed-up"):
+        assert row in out

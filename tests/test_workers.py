@@ -157,3 +157,22 @@ def test_a_task_that_keeps_failing_is_retried_then_left_failed(fleet: Fleet) -> 
     assert (task.status, task.attempts, task.run_count) == (TaskStatus.FAILED, 2, 2)
     assert (task.error_message or "").endswith("(gave up after 2 attempts)"), task.error_message
     assert container_starts(since, {task_id}) == {task_id: 2}
+
+
+def test_feedback_queued_from_another_clone_is_answered_by_a_worker(fleet: Fleet) -> None:
+    [task_id] = fleet.queue(fleet.project.work, ["First version"])
+    machine, desk = fleet.clone("machine"), fleet.clone("desk")
+    first = fleet.worker(machine, "--once", "--name", "machine")
+    assert first.wait(timeout=300) == 0
+    assert fleet.cli(desk, "task", "sync").returncode == 0
+
+    queued = fleet.cli(desk, "task", "continue", task_id[:8], "-m", "Also the second", "--queue")
+    assert queued.returncode == 0, queued.stderr
+    assert fleet.remote_task(task_id).status is TaskStatus.QUEUED
+    second = fleet.worker(machine, "--once", "--name", "machine")
+    assert second.wait(timeout=300) == 0
+
+    task = fleet.remote_task(task_id)
+    assert (task.status, task.run_count, task.lease) == (TaskStatus.CONTINUED, 2, 2)
+    notes = git(fleet.origin, "show", f"{task.commit_hash}:agent_notes.md")
+    assert notes.count("\n") == 1, notes  # two lines: the first run's and the continue's
