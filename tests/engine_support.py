@@ -78,3 +78,79 @@ def second_engine(images: tuple[str, ...] = ()) -> Iterator[str]:
             proc.kill()
             proc.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def can_start_sshd() -> str | None:
+    for program in ("/usr/sbin/sshd", "ssh", "ssh-keygen"):
+        if shutil.which(program) is None:
+            return f"no {program} (apt-get install openssh-server)"
+    return None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def ssh_engine(engine: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``ssh://`` to the engine at ``engine``, through an sshd on 127.0.0.1 with a test
+    key; and the environment that reaches it (``PATH`` with an ``ssh`` that reads the
+    test's ssh config: ssh takes its config from the user's passwd home, not ``HOME``).
+
+    The sshd (stopped by its pid at the end) gives its sessions
+    ``DOCKER_HOST=<engine>``, so ``docker system dial-stdio`` on the far side
+    reaches the second engine.
+    """
+    root = Path(tempfile.mkdtemp(prefix="gittask-sshd-", dir="/var/tmp"))
+    for key in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / key)], check=True
+        )
+    (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
+    port = _free_port()
+    (root / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\n"
+        f"PidFile {root}/sshd.pid\nAuthorizedKeysFile {root}/authorized_keys\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "PermitRootLogin prohibit-password\nStrictModes no\n"
+        f"SetEnv DOCKER_HOST={engine}\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
+    (root / "bin").mkdir()
+    ssh = root / "bin" / "ssh"
+    ssh.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {root}/ssh_config "$@"\n')
+    ssh.chmod(0o755)
+    (root / "ssh_config").write_text(
+        f"Host gittask-engine\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+        f"  IdentityFile {root}/client_key\n  IdentitiesOnly yes\n"
+        "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+    )
+    with open(root / "sshd.log", "wb") as log:
+        proc = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd_config")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        extra = {"PATH": f"{root}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+        env = {**os.environ, **extra}
+        while True:
+            probe = subprocess.run(
+                ["ssh", "gittask-engine", "docker", "info", "--format", "{{.ID}}"],
+                capture_output=True, text=True, env=env, check=False, timeout=30,
+            )  # fmt: skip
+            if probe.returncode == 0:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sshd did not answer: {probe.stderr[-500:]}")
+            time.sleep(0.3)
+        yield "ssh://gittask-engine", extra
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)

@@ -87,3 +87,14 @@ def test_the_project_engine_pins_one_unless_the_environment_names_one(tmp_path: 
         resolve({**env, "DOCKER_HOST": "unix:///h.sock"}, pinned="pinned").url == "unix:///h.sock"
     )
     assert resolve(env).url == "tcp://10.0.0.9:2376" and resolve(env).remote
+
+
+def test_an_ssh_engine_is_reached_as_the_docker_cli_reaches_it() -> None:
+    from gittask.runner.ssh_bridge import ssh_command
+
+    assert ssh_command("ssh://me@build-box:2222") == [
+        "ssh", "-l", "me", "-p", "2222", "--", "build-box", "docker", "system", "dial-stdio",
+    ]  # fmt: skip
+    assert ssh_command("ssh://build-box")[-5:-3] == ["--", "build-box"]
+    with pytest.raises(GittaskError, match="not an ssh engine URL"):
+        ssh_command("tcp://build-box:2376")

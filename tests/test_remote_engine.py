@@ -18,7 +18,7 @@ import pytest
 
 from gittask.runner import sandbox
 from gittask.runner.agents.base import WORKDIR
-from tests.engine_support import can_start_engine, docker, second_engine
+from tests.engine_support import can_start_engine, can_start_sshd, docker, second_engine, ssh_engine
 from tests.run_support import Project, build_git_image, build_image, docker_available, git
 
 pytestmark = pytest.mark.skipif(
@@ -128,3 +128,20 @@ def test_build_and_runs_go_to_the_engine_config_engine_names(
     done = project.cli("task", "create", "-m", "Pinned one")
     assert done.returncode == 0, done.stderr
     assert started_there(engine, done.stdout.strip().splitlines()[-1]) == 1
+
+
+def test_a_task_runs_on_an_engine_reached_over_ssh(
+    tmp_path: Path, git_image: str, engine: str
+) -> None:
+    if can_start_sshd() is not None:
+        pytest.skip(str(can_start_sshd()))
+    with ssh_engine(engine) as (url, env):
+        project = Project(tmp_path / "p", git_image, env={"DOCKER_HOST": url, **env}).setup()
+        done = project.cli("task", "create", "-m", "Over ssh", timeout=300)
+
+        assert done.returncode == 0, done.stderr
+        task_id = done.stdout.strip().splitlines()[-1]
+        task = project.show(task_id)
+        assert task["status"] == "created"  # workspace auto: ssh:// is another host
+        assert project.remote_branch(task["branch_name"]) == task["commit_hash"]
+        assert started_there(engine, task_id) == 1

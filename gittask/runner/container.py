@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+    from gittask.runner.ssh_bridge import SshBridge
+
 ENGINE_HINT = "start it with `sudo systemctl start docker` (or run `dockerd`), then try again"
 
 
@@ -52,19 +54,30 @@ def connect(timeout: int = 30, pinned: str | None = None) -> DockerClient:
             "start that engine, or point DOCKER_HOST / `docker context use` at one that "
             "runs; `docker info` shows the same endpoint"
         )
+    bridge = _ssh_bridge(endpoint.url) if endpoint.url.startswith("ssh://") else None
     try:
         client = docker.DockerClient(
-            base_url=endpoint.url,
-            tls=endpoint.tls,
-            timeout=timeout,
-            use_ssh_client=endpoint.url.startswith("ssh://"),  # the ssh program: its config
+            base_url=bridge.url if bridge else endpoint.url, tls=endpoint.tls, timeout=timeout
         )
         client.ping()
     except DockerException as exc:
-        raise EngineUnavailable(f"{where}: {_engine_reason(exc)}", hint) from None
+        reason = bridge.last_error if bridge and bridge.last_error else _engine_reason(exc)
+        raise EngineUnavailable(f"{where}: {reason}", hint) from None
     except OSError as exc:
         raise EngineUnavailable(f"{where}: {exc.strerror or exc}", hint) from None
     return client
+
+
+_bridges: dict[str, SshBridge] = {}
+
+
+def _ssh_bridge(url: str) -> SshBridge:
+    """One bridge per ``ssh://`` engine and process (see :mod:`gittask.runner.ssh_bridge`)."""
+    from gittask.runner.ssh_bridge import SshBridge
+
+    if url not in _bridges:
+        _bridges[url] = SshBridge(url)
+    return _bridges[url]
 
 
 def _engine_reason(exc: BaseException) -> str:
@@ -333,8 +346,7 @@ class DockerEngine:
             done = self._container(container_id).put_archive("/", archive)
         except DockerException as exc:
             raise GittaskError(
-                f"cannot copy the workspace into container {container_id[:12]}: "
-                f"{_api_reason(exc)}"
+                f"cannot copy the workspace into container {container_id[:12]}: {_api_reason(exc)}"
             ) from None
         if not done:
             raise GittaskError(f"cannot copy the workspace into container {container_id[:12]}")
