@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from gittask.model import TaskStatus
 from tests.conftest import init_repo
@@ -11,7 +12,7 @@ from tests.test_merge import T0, Lab, based, new_task, setter
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def test_a_late_result_under_an_old_lease_loses_to_the_new_owner(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_late_result_under_an_old_lease_loses_to_the_new_owner(tmp_path: Path) -> None:
     lab = Lab(init_repo(tmp_path / "lab"))
     task = new_task("Leased", status=TaskStatus.RUNNING, worker="w1", lease=5, run_count=1)
     based(lab, task)
@@ -35,7 +36,7 @@ def test_a_late_result_under_an_old_lease_loses_to_the_new_owner(tmp_path) -> No
     assert merged.stop_requested == "lease 6 by X at then"  # not a run's field
 
 
-def test_the_same_lease_on_both_sides_merges_as_usual(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_lease_on_both_sides_merges_as_usual(tmp_path: Path) -> None:
     lab = Lab(init_repo(tmp_path / "lab"))
     task = new_task("Renewed", status=TaskStatus.RUNNING, worker="w1", lease=2)
     based(lab, task)
