@@ -30,7 +30,9 @@ class Terminal:
         env: dict[str, str] | None = None,
         stdout: int | None = None,
         columns: int = 80,
+        program: list[str] | None = None,
     ) -> None:
+        """``program``: what runs instead of ``python -m gittask`` (``args`` follow it)."""
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         full_env = {
@@ -46,7 +48,7 @@ class Terminal:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gittask", *args],
+            [*(program or [sys.executable, "-m", "gittask"]), *args],
             cwd=cwd,
             stdin=slave,
             stdout=stdout if stdout is not None else slave,

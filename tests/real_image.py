@@ -27,9 +27,11 @@ CACHE_DIR = os.environ.get("GITTASK_CACHE_DIR") or "/var/tmp/gittask-test-cache"
 
 
 #: Project settings for running the real Claude Code against the scripted API on
-#: the host's loopback (this engine runs --bridge=none: host networking reaches it).
+#: the host's loopback, reached the way a user's run reaches its API: network
+#: ``allowlist`` (the default), the container has no network and the tool's proxy
+#: lets through only the API (ANTHROPIC_BASE_URL, passed through).
 CLAUDE_PROJECT_SETTINGS: dict[str, object] = {
-    "network": "host",
+    "network": "allowlist",
     "env": ["ANTHROPIC_BASE_URL"],
     "memory": "2g",
     "pids_limit": 512,

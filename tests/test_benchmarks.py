@@ -98,6 +98,16 @@ def test_fault_benchmark_smoke(tmp_path: Path) -> None:
     assert "rounds with a problem (fsck, lost change, list)  0" in out
 
 
+def test_egress_benchmark_smoke(tmp_path: Path, claude_image: str) -> None:
+    from tests.run_support import docker_available
+
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    out = _run(tmp_path, "benchmarks/egress.py", "--requests", "5", "--image", claude_image)
+    for row in ("request, direct", "container: forwarder + proxy", "added per request"):
+        assert row in out
+
+
 def test_workers_benchmark_smoke(tmp_path: Path) -> None:
     from tests.run_support import docker_available
 

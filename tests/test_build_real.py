@@ -72,6 +72,7 @@ def test_build_check_and_doctor_run_the_image(tmp_path: Path, claude_image: str)
     assert checks["claude"]["ok"] and CLAUDE_CODE_TEST_VERSION in checks["claude"]["detail"]
     assert checks["git"]["ok"] and checks["engine"]["ok"]
     assert checks["credentials"]["ok"]
+    assert checks["network"]["ok"] and checks["network"]["detail"].startswith("allowlist: only")
     assert not checks["remote"]["ok"]  # no origin: said, but not fatal
 
     # no credential: doctor says how to fix it and fails

@@ -2,10 +2,12 @@
 
 The image is the one ``claude-container build --base-from-debian`` makes
 (``tests/real_image.py``); the model is the scripted Messages-API server of
-``tests/fake_anthropic`` on 127.0.0.1, reached with host networking (this engine
-runs with ``--bridge=none``). The image sets
+``tests/fake_anthropic`` on 127.0.0.1, reached as a user's run reaches the real
+API: the default network ``allowlist``, so the container has no network and the
+run's egress proxy lets through the API alone. The image sets
 ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``, and each test checks that every
-request the CLI made reached the scripted server and was a scripted call.
+request the CLI made reached the scripted server and was a scripted call: with
+no network in the container, nothing can have gone elsewhere.
 
 Each test runs ``task create`` / ``task continue`` exactly as a user does and
 checks what the user would: the commit on the task branch and on origin, the

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.model.clock import utcnow
 from gittask.store import sync
@@ -28,7 +28,7 @@ from tests.memory_engine import MemoryContainer, MemoryEngine
 @pytest.fixture
 def clones(team: Team) -> tuple[Path, Path]:
     work, other = team.clone("work"), team.clone("other")
-    config = ProjectConfig.load(work)
+    config = ConfigFile.open(work)
     for key, value in {"agent": "command", "agent_command": "work", "image": "agent:test"}.items():
         config.set(key, value)
     config.save()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gittask.config import ProjectConfig
+from gittask.config import ConfigFile
 from gittask.runner import live, naming
 from gittask.runner.logs import AGENT_LOG
 from gittask.store.repo import GitRepo
@@ -31,7 +31,7 @@ TOKEN = "tok-0123456789abcdef-secret"
 @pytest.fixture
 def work(team: Team, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = team.clone("work")
-    config = ProjectConfig.load(path)
+    config = ConfigFile.open(path)
     for key, value in {
         "agent": "command",
         "agent_command": "do-the-task",
@@ -46,7 +46,7 @@ def work(team: Team, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run(work: Path, program: Program, **config: str) -> tuple[RunResult, MemoryEngine]:
     if config:
-        settings = ProjectConfig.load(work)
+        settings = ConfigFile.open(work)
         for key, value in config.items():
             settings.set(key, value)
         settings.save()

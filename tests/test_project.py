@@ -200,7 +200,7 @@ def test_config_get_set_show(repo: Path) -> None:
     proc = run_cli(repo, "config", "show", "--json")
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)
-    assert shown["image"] == "my/image:1" and shown["cpus"] == 1.5
+    assert shown["image"]["value"] == "my/image:1" and shown["cpus"]["value"] == 1.5
     proc = run_cli(repo, "config", "show")
     assert proc.returncode == 0 and "agent_command" in proc.stdout and "make fix" in proc.stdout
     # back to the default

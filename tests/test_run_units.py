@@ -364,15 +364,15 @@ def test_removing_a_read_only_worktree_never_chmods_through_a_symlink() -> None:
 
 
 def test_the_agent_settings_come_from_the_config(repo: Path) -> None:
-    from gittask.config import ProjectConfig
+    from gittask.config import ConfigFile
     from gittask.runner.agents import AgentRun, ClaudeAgent
     from gittask.workflow.run import agent_settings
 
-    config = ProjectConfig.load(repo)
-    assert agent_settings(config).append_system_prompt is None
+    config = ConfigFile.open(repo)
+    assert agent_settings(config.settings).append_system_prompt is None
     config.set("append_system_prompt", "Answer in French")
     config.set("max_turns", "4")
-    settings = agent_settings(config)
+    settings = agent_settings(config.settings)
     assert (settings.append_system_prompt, settings.max_turns) == ("Answer in French", 4)
     args = ClaudeAgent().cli_args(settings, AgentRun(task_id="t", branch="b"))
     assert args[args.index("--append-system-prompt") + 1] == "Answer in French"

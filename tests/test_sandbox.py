@@ -125,3 +125,24 @@ def test_the_spec_cannot_be_changed_after_the_policy_made_it(tmp_path: Path) -> 
     spec = sandbox.container_spec(inputs(tmp_path))
     with pytest.raises(AttributeError):
         spec.cap_drop = ()  # type: ignore[misc]
+
+
+def test_with_the_allow_list_the_proxy_is_the_only_way_out(tmp_path: Path) -> None:
+    from gittask.runner import egress
+
+    limits = sandbox.Limits(network="host", memory="2g", cpus=1.5, pids_limit=256)
+    plain = sandbox.container_spec(inputs(tmp_path, limits=limits))
+    spec = sandbox.container_spec(
+        inputs(tmp_path, limits=limits, egress_dir=tmp_path / "egress")
+    )
+    assert plain.network == "host" and "HTTPS_PROXY" not in plain.environment
+    assert spec.network == "none"  # whatever the limits said
+    assert by_target(spec)[egress.CONTAINER_DIR] == BindMount(
+        str(tmp_path / "egress"), egress.CONTAINER_DIR, read_only=True
+    )
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        assert spec.environment[name] == "http://127.0.0.1:3128"
+    # the forwarder starts first, then the agent's own command, unchanged
+    assert spec.command[:2] == ("sh", "-c")
+    assert spec.command[-len(plain.command) :] == plain.command
+    assert f"{egress.CONTAINER_DIR}/proxy.sock" in spec.command

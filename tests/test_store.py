@@ -129,6 +129,18 @@ def test_concurrent_updates_of_one_task_keep_every_feedback(repo: Path) -> None:
     assert feedback == {f"{n}-{i}" for n in range(3) for i in range(10)}
 
 
+def _wait_for_ref(repo: Path, ref: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", ref], cwd=repo, capture_output=True, check=False
+        )
+        if found.returncode == 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{ref} was never written")
+
+
 def test_a_killed_writer_leaves_the_ref_at_a_valid_commit(repo: Path) -> None:
     script = (
         "import sys; from gittask.store.repo import GitRepo; from gittask.store.taskstore import "
@@ -138,8 +150,9 @@ def test_a_killed_writer_leaves_the_ref_at_a_valid_commit(repo: Path) -> None:
         "    t = new_task_id(); s.create(TaskMetadata(id=t, description='x', branch_name=t))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for delay in (0.4, 0.55, 0.7):
+    for delay in (0.05, 0.15, 0.3):
         proc = subprocess.Popen([sys.executable, "-c", script, str(repo)], env=env)
+        _wait_for_ref(repo, layout.DATA_REF)  # writing has begun (start-up is slow under load)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -21,7 +21,7 @@ from gittask.model import TaskStatus
 from gittask.model.outcome import STOPPED_PREFIX
 from gittask.workflow.lease import LATE_REF_PREFIX
 from tests.run_support import build_image, docker_available, git
-from tests.worker_support import Fleet, alive, container_starts, runs_folder
+from tests.worker_support import Fleet, alive, runs_folder
 
 pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
 
@@ -42,7 +42,7 @@ def fleet(tmp_path: Path, image: str) -> Iterator[Fleet]:
 
 def test_three_workers_run_thirty_queued_tasks_each_exactly_once(fleet: Fleet) -> None:
     fleet.env["GITTASK_LEASE_SECONDS"] = "30"  # no takeover here: fewer renewals
-    since = time.time()
+    starts = fleet.container_starts()
     ids = fleet.queue(fleet.project.work, [f"Task {n:02d}: note it down" for n in range(30)])
     clones = [fleet.clone(name) for name in ("w1", "w2", "w3")]
     workers = [fleet.worker(c, "--once", "--name", c.name) for c in clones]
@@ -50,8 +50,9 @@ def test_three_workers_run_thirty_queued_tasks_each_exactly_once(fleet: Fleet) -
     for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
 
-    starts = container_starts(since, set(ids))
-    assert starts == dict.fromkeys(ids, 1), "each task's agent ran exactly once"
+    started = starts.counts(set(ids))
+    odd = {t[:8]: _state(fleet, t) for t in ids if started.get(t) != 1}
+    assert odd == {}, f"each task's agent runs exactly once: {odd}; {outputs}"
     ran_on: dict[str, int] = {}
     for task_id in ids:
         task = fleet.remote_task(task_id)
@@ -72,8 +73,13 @@ def test_three_workers_run_thirty_queued_tasks_each_exactly_once(fleet: Fleet) -
     assert sum(seen[n]["done"] for n in ("w1", "w2", "w3")) == 30
 
 
+def _state(fleet: Fleet, task_id: str) -> str:
+    task = fleet.remote_task(task_id)
+    return f"{task.status.value} lease {task.lease} by {task.worker}: {task.error_message}"
+
+
 def test_a_killed_worker_s_task_is_taken_over_and_its_late_result_refused(fleet: Fleet) -> None:
-    since = time.time()
+    starts = fleet.container_starts()
     [task_id] = fleet.queue(fleet.project.work, ["Slow one AGENT:SLEEP=15"])
     first, second = fleet.clone("first"), fleet.clone("second")
     dying = fleet.worker(first, "--name", "first")
@@ -114,7 +120,7 @@ def test_a_killed_worker_s_task_is_taken_over_and_its_late_result_refused(fleet:
     log = (runs_folder(first) / f"{task_id}.lease-1.log").read_text()
     assert "the result of run 1 was refused: worker second took the task over" in log, log
     assert fleet.remote_task(task_id).commit_hash == head  # refused: nothing merged over
-    assert container_starts(since, {task_id}) == {task_id: 2}
+    assert starts.counts({task_id}) == {task_id: 2}
 
 
 def test_task_stop_from_another_clone_stops_a_worker_s_run(fleet: Fleet) -> None:
@@ -142,7 +148,7 @@ def test_task_stop_from_another_clone_stops_a_worker_s_run(fleet: Fleet) -> None
 
 
 def test_a_task_that_keeps_failing_is_retried_then_left_failed(fleet: Fleet) -> None:
-    since = time.time()
+    starts = fleet.container_starts()
     [task_id] = fleet.queue(fleet.project.work, ["Broken one AGENT:FAIL"])
     machine = fleet.clone("machine")
     settings = machine / ".claude-container" / "container_config.json"
@@ -156,7 +162,7 @@ def test_a_task_that_keeps_failing_is_retried_then_left_failed(fleet: Fleet) -> 
     task = fleet.remote_task(task_id)
     assert (task.status, task.attempts, task.run_count) == (TaskStatus.FAILED, 2, 2)
     assert (task.error_message or "").endswith("(gave up after 2 attempts)"), task.error_message
-    assert container_starts(since, {task_id}) == {task_id: 2}
+    assert starts.counts({task_id}) == {task_id: 2}
 
 
 def test_feedback_queued_from_another_clone_is_answered_by_a_worker(fleet: Fleet) -> None:

@@ -115,6 +115,13 @@ class Fleet:
             time.sleep(step)
         raise AssertionError(f"timed out waiting for {what}")
 
+    def container_starts(self) -> ContainerStarts:
+        """Follow the engine's container starts from now (stopped by :meth:`stop_all` too)."""
+        starts = ContainerStarts().start()
+        assert starts.proc is not None
+        self.started.append(starts.proc)
+        return starts
+
     def stop_all(self) -> None:
         """Stop the workers this test started (by pid), then wait for them."""
         for proc in self.started:
@@ -128,25 +135,37 @@ class Fleet:
                 proc.wait()
 
 
-def container_starts(since: float, task_ids: set[str]) -> Counter[str]:
-    """How many containers the engine started for each task since ``since`` (its events)."""
-    command = ["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}"]
-    command += ["--filter", "type=container", "--filter", "event=start"]
-    command += ["--filter", f"label={naming.LABEL_TOOL}=1"]
-    command += ["--format", "{{json .Actor.Attributes}}"]
-    proc = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    found: Counter[str] = Counter()
-    for line in proc.stdout.splitlines():
-        task = json.loads(line).get(naming.LABEL_TASK, "")
-        if task in task_ids:
-            found[task] += 1
-    return found
+class ContainerStarts:
+    """Counts the containers the engine starts for given tasks, from its event stream.
+
+    Followed live (from ``start()`` to ``counts()``): the engine keeps only its
+    last few hundred events for a later ``docker events --since`` query, and other
+    containers on the same engine would push ours out.
+    """
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> ContainerStarts:
+        command = ["docker", "events", "--filter", "type=container", "--filter", "event=start"]
+        command += ["--filter", f"label={naming.LABEL_TOOL}=1"]
+        command += ["--format", "{{json .Actor.Attributes}}"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # subscribed before anything starts
+        return self
+
+    def counts(self, task_ids: set[str]) -> Counter[str]:
+        """Stop following; how many containers started for each of ``task_ids``."""
+        assert self.proc is not None and self.proc.stdout is not None
+        time.sleep(1.0)  # the last events reach the stream
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        found: Counter[str] = Counter()
+        for line in out.splitlines():
+            task = json.loads(line).get(naming.LABEL_TASK, "")
+            if task in task_ids:
+                found[task] += 1
+        return found
 
 
 def runs_folder(clone: Path) -> Path:

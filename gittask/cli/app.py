@@ -17,6 +17,11 @@ def main() -> None:
     from gittask.errors import GittaskError
 
     try:
+        if sys.argv[1:2] and sys.argv[1].startswith(("--show-completion", "--install-completion")):
+            from gittask.cli import completion
+
+            if completion.answer(sys.argv[1:]):
+                return
         from gittask.cli.fast import answer
 
         if answer(sys.argv[1:]):
@@ -46,8 +51,13 @@ def _run_typer() -> None:
     from gittask.cli.commands import app
 
     click_error, no_args = _click_exceptions()
+    complete_var = "_CLAUDE_CONTAINER_COMPLETE"  # a shell asks what completes (completion.py)
+    if os.environ.get(complete_var):
+        from gittask.cli.completion import prepare_typer
+
+        prepare_typer()
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, complete_var=complete_var)
         if isinstance(code, int) and code:  # typer.Exit(n) / ctx.exit(n)
             sys.exit(code)
     except no_args as exc:

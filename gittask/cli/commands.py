@@ -6,16 +6,21 @@ ones answered without it); each command imports what it needs.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from gittask import __version__
+from gittask.cli import deps as deps_commands
+from gittask.cli import logs as logs_commands
 from gittask.cli import pr as pr_commands
 from gittask.cli import project as project_commands
 from gittask.cli import run as run_commands
+from gittask.cli import schedule as schedule_commands
+from gittask.cli import scheduler as scheduler_commands
 from gittask.cli import sync as sync_commands
 from gittask.cli import task as task_commands
+from gittask.cli import template as template_commands
 from gittask.cli import worker as worker_commands
 
 app = typer.Typer(
@@ -31,10 +36,15 @@ app = typer.Typer(
 app.add_typer(task_commands.app, name="task")
 # each command group adds its commands; see the module named after it
 project_commands.register(app)  # init, build, config, clean
-run_commands.register(task_commands.app)  # continue, start, logs (and create's run)
+run_commands.register(task_commands.app)  # start, continue (and create's run)
+logs_commands.register(task_commands.app)  # logs
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
 worker_commands.register(app, task_commands.app)  # worker; task workers, queue
+task_commands.app.add_typer(template_commands.app, name="template")
+deps_commands.register(task_commands.app)  # deps
+task_commands.app.add_typer(schedule_commands.app, name="schedule")
+scheduler_commands.register(app)  # scheduler
 
 
 def _version(value: bool) -> None:
@@ -43,11 +53,39 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> None:
+    """``--show-completion SHELL`` / ``--install-completion SHELL`` reached through typer
+    (usually :func:`gittask.cli.completion.answer` takes them first, SHELL optional)."""
+    if value and not ctx.resilient_parsing:
+        from gittask.cli.completion import run_option
+
+        run_option(param.opts[0], value)
+        raise typer.Exit()
+
+
+def _completion_option(name: str, what: str) -> Any:
+    """``what``: the help's start, before "for bash, zsh or fish (default: this shell)."."""
+    return typer.Option(
+        name,
+        metavar="[SHELL]",
+        callback=_completion,
+        is_eager=True,
+        expose_value=False,
+        help=f"{what} for bash, zsh or fish (default: this shell).",
+    )
+
+
 @app.callback()
 def root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    install_completion: Annotated[
+        str | None, _completion_option("--install-completion", "Install shell completion")
+    ] = None,
+    show_completion: Annotated[
+        str | None, _completion_option("--show-completion", "Print the completion script")
+    ] = None,
 ) -> None:
     """Run an AI coding agent on tasks, with git as the task database."""

@@ -6,9 +6,15 @@
 - ``task list [--json] [--status S]``: the most frequent read, done as the typer
   command does it (same rows, same output); when running containers have to be
   listed too, the typer path does it.
+- ``task show ID [--json] [--feedback-history]``, when the id names one task of
+  the index and the task has no pull request (whose state ``show`` refreshes
+  from GitHub) and already has its folder in the working copy; a task that
+  waits for others reads the records its dependencies lead to from the index.
 
-Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``)
-returns False and goes through typer.
+Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
+shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
+through typer. ``--show-completion`` / ``--install-completion`` are answered before
+this, by :mod:`gittask.cli.completion`.
 """
 
 from __future__ import annotations
@@ -23,25 +29,30 @@ Usage: {prog} [OPTIONS] COMMAND [ARGS]...
   state lives in git (refs/claude-tasks).
 
 Options:
-  --version   Show the version.
-  -h, --help  Show this message and exit.
+  --version                     Show the version.
+  --install-completion [SHELL]  Install shell completion for bash, zsh or fish
+                                (default: this shell).
+  --show-completion [SHELL]     Print the completion script for bash, zsh or
+                                fish (default: this shell).
+  -h, --help                    Show this message and exit.
 
 Commands:
-  init    Set this repository up: config file, Dockerfile.claude,...
-  uninit  Remove every git setting init added (fetch refspecs, notes...
-  build   Build the agent image from .claude-container/Dockerfile.claude.
-  doctor  Check that tasks can run (engine, image, credentials, remote,...
-  clean   Remove what crashed runs left (default: --containers --worktrees).
-  worker  Claim queued tasks from the remote, run them here, publish the...
-  task    Create, run, inspect and manage tasks (aliases: ls = list, rm =...
-  config  Show and change the project configuration...
+  init       Set this repository up: config file, Dockerfile.claude,...
+  uninit     Remove every git setting init added (fetch refspecs, notes...
+  build      Build the agent image from .claude-container/Dockerfile.claude.
+  doctor     Check that tasks can run (engine, image, credentials,...
+  clean      Remove what crashed runs left (default: --containers...
+  worker     Claim queued tasks from the remote, run them here, publish...
+  scheduler  Fire the schedules' due slots (each exactly once across...
+  task       Create, run, inspect and manage tasks (aliases: ls = list,...
+  config     Show and change the project configuration...
 """
 
 
 def answer(argv: list[str]) -> bool:
     """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
-    if os.environ.get("GITTASK_NO_FASTPATH"):
-        return False
+    if os.environ.get("GITTASK_NO_FASTPATH") or os.environ.get("_CLAUDE_CONTAINER_COMPLETE"):
+        return False  # a shell completing a command line: typer answers it
     if argv in (["--help"], ["-h"]):
         return _help()
     if argv == ["--version"]:
@@ -52,6 +63,9 @@ def answer(argv: list[str]) -> bool:
     if argv[:2] == ["task", "list"]:
         parsed = _list_options(argv[2:])
         return parsed is not None and list_tasks(*parsed)
+    if argv[:2] in (["task", "show"], ["task", "view"]):
+        shown = _show_options(argv[2:])
+        return shown is not None and show_task(*shown)
     return False
 
 
@@ -93,7 +107,7 @@ def _list_options(args: list[str]) -> tuple[str | None, bool] | None:
 
 
 def list_tasks(status: str | None, as_json: bool) -> bool:
-    """``task list [--json] [--status S]``, as :func:`gittask.cli.task.list_tasks`
+    """``task list [--json] [--status S]``, as :func:`gittask.cli.browse.list_tasks`
     prints it (the same :mod:`gittask.cli.listing` and :mod:`gittask.cli.tables`)."""
     from gittask.cli import listing, output
     from gittask.cli.rows import warn_unreadable
@@ -143,3 +157,59 @@ def _containers_to_list(statuses: set[str]) -> bool:
 
     found = runs_here()
     return True if found is None else found  # no repository: let the full path find it
+
+
+def _show_options(args: list[str]) -> tuple[str, bool, bool] | None:
+    """(id, --json, --feedback-history), or None for anything else (typer says what)."""
+    words = [a for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
+    if len(words) != 1 or any(f not in ("--json", "--feedback-history") for f in flags):
+        return None
+    return words[0], "--json" in flags, "--feedback-history" in flags
+
+
+def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
+    """``task show`` from a current index, as :func:`gittask.cli.show.show` prints it;
+    False whenever the typer command has more to do or to say (errors included)."""
+    from gittask.errors import GittaskError
+    from gittask.model.ids import short_ids
+    from gittask.model.task import normalize_id
+    from gittask.workflow.database import fast_index, shown_in_working_copy
+
+    wanted = normalize_id(prefix)
+    if not wanted or any(c not in "0123456789abcdef" for c in wanted):
+        return False
+    try:
+        index = fast_index()
+    except GittaskError:
+        return False
+    if index is None:
+        return False
+    ids = index.ids()
+    matches = [i for i in ids if i.startswith(wanted)]
+    if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
+        return False
+    try:
+        record = dict(index.record(matches[0]))
+    except (GittaskError, KeyError, ValueError):
+        return False  # unreadable: the full path says why
+    if record.get("pr_number") or record.get("id") != matches[0]:
+        return False
+    from gittask.cli import output
+    from gittask.cli.showtext import dependency_fields, render
+    from gittask.model.outcome import outcome
+
+    record["outcome"] = outcome(
+        record.get("status"), record.get("error_message"), record.get("pr_url")
+    )
+    try:  # what it waits for: the records its dependencies lead to, from the index
+        record.update(dependency_fields(record, index.record, set(ids)))
+    except (GittaskError, KeyError, ValueError):
+        return False
+    short = short_ids(ids).get(matches[0], matches[0][:8])
+    record["short_id"] = short
+    if as_json:
+        output.print_json(record)
+        return True
+    sys.stdout.write(render(record, short, feedback) + "\n")
+    return True

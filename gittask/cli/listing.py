@@ -83,6 +83,9 @@ def row_outcome(row: IndexRow, record: dict[str, Any]) -> str:
 
     if row.error:
         return "unreadable"
+    waits = record.get("dependency")
+    if row.status == "pending" and isinstance(waits, dict) and waits.get("state") != "ready":
+        return str(waits.get("state"))  # waiting, blocked: see gittask.model.deps
     return outcome(row.status, record.get("error_message"), row.pr_url)
 
 
@@ -91,7 +94,16 @@ def select(
 ) -> list[tuple[IndexRow, dict[str, Any]]]:
     """The rows that pass, each with its record (read only where needed)."""
     from gittask.cli.tables import distinctive_branch
+    from gittask.workflow.depstate import row_states
 
+    cache: dict[str, dict[str, Any]] = {}
+
+    def read(task_id: str) -> dict[str, Any]:
+        if task_id not in cache:
+            cache[task_id] = record_of(task_id)
+        return cache[task_id]
+
+    waits = row_states(rows, read)  # pending tasks with dependencies: waiting, blocked
     chosen: list[tuple[IndexRow, dict[str, Any]]] = []
     for row in rows:
         if filters.limit is not None and len(chosen) >= filters.limit:
@@ -108,8 +120,11 @@ def select(
         ):
             continue
         record: dict[str, Any] = {}
-        if filters.needs_record() or row.status in ("failed", *_HELD):
-            record = record_of(row.id)
+        if filters.needs_record() or row.status in ("failed", *_HELD) or row.id in waits:
+            record = read(row.id)
+        if row.id in waits:
+            state = waits[row.id]
+            record = {**record, "dependency": {"state": state.state, "reason": state.reason}}
         if filters.author and filters.author.lower() not in str(record.get("author") or "").lower():
             continue
         if filters.labels:
@@ -145,6 +160,7 @@ def row_json(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> di
         "labels": list(record.get("labels") or []),
         "worker": held_by(row, record),
         "error": row.error,
+        **({"dependency": record["dependency"]} if "dependency" in record else {}),
     }
 
 

@@ -1,12 +1,18 @@
-"""``claude-container task pr``: open (or adopt) a task's pull request later."""
+"""``claude-container task pr``: open (or adopt) a task's pull request later; and following
+the pull requests' states (merged, closed) for ``list --refresh`` and ``show``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gittask.cli import output
+from gittask.cli.shared import IdArg, open_db
+
+if TYPE_CHECKING:
+    from gittask.model import TaskMetadata
+    from gittask.workflow.database import TaskDatabase
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def pr(
-    task_id: Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")],
+    task_id: IdArg,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Open the task's pull request (adopting one that already exists for its branch)."""
@@ -48,3 +54,23 @@ def pr(
     verb = "opened" if result.created else "adopted existing"
     output.info(f"{verb} pull request {result.pull.url}")
     typer.echo(result.pull.url)
+
+
+def refresh_pull_states(
+    task_ids: list[str] | None, quiet: bool, db: TaskDatabase | None = None
+) -> dict[str, TaskMetadata]:
+    """Move tasks whose PR was merged or closed; a GitHub problem is a warning."""
+    from gittask.config import load_config
+    from gittask.errors import GittaskError
+    from gittask.workflow.pull_requests import refresh_pull_states as refresh
+
+    db = db or open_db()
+    try:
+        moved = refresh(db, load_config(db.repo), task_ids)
+    except GittaskError as exc:
+        output.info(f"warning: pull request states not refreshed: {exc}")
+        return {}
+    for task, status in moved:
+        if not quiet:
+            output.info(f"task {task.id[:8]} is now {status}")
+    return {task.id: task for task, _ in moved}

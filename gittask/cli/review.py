@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gittask.cli import output
+from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
-
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -45,21 +44,25 @@ def _first_ref(db: TaskDatabase, *refs: str) -> str | None:
     return next((ref for ref in refs if ref in names), None)
 
 
-def _git_passthrough(db: TaskDatabase, *args: str) -> int:
-    """git with the terminal: its pager, colours and messages reach the user as they are."""
+def _short(ref: str) -> str:
+    """A ref as git names it for people: ``origin/x``, ``x``."""
+    return ref.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+
+
+def _git_passthrough(db: TaskDatabase, *args: str, to_stderr: bool = False) -> int:
+    """git with the terminal: its pager, colours and messages reach the user as they are
+    (``to_stderr``: its output goes to stderr, stdout stays the command's --json)."""
     top = db.repo.main_workdir or db.repo.workdir or db.repo.git_dir
     sys.stdout.flush()
-    return subprocess.run(["git", *args], cwd=top, check=False).returncode
+    out = sys.stderr if to_stderr else None
+    return subprocess.run(["git", *args], cwd=top, check=False, stdout=out).returncode
 
 
-def diff(
-    task_id: IdArg,
-    stat: Annotated[bool, typer.Option("--stat", help="Only the changed files.")] = False,
-) -> None:
-    """The task's work: its branch against its base (git diff BASE...BRANCH)."""
+def _diff_refs(db: TaskDatabase, task: TaskMetadata, remote: str) -> tuple[str, str]:
+    """(base ref, branch ref) of ``git diff BASE...BRANCH``: the work branch here or on the
+    remote, the base from the remote (else here)."""
     from gittask.errors import GittaskError
 
-    db, task, remote = _task(task_id)
     short = task.id[:8]
     branch = _first_ref(
         db, f"refs/heads/{task.branch_name}", f"refs/remotes/{remote}/{task.branch_name}"
@@ -73,14 +76,54 @@ def diff(
     base_ref = _first_ref(db, f"refs/remotes/{remote}/{base}", f"refs/heads/{base}")
     if base_ref is None:
         raise GittaskError(f"the base branch '{base or '?'}' of task {short} is not here")
+    return base_ref, branch
+
+
+def diff(
+    task_id: IdArg,
+    stat: Annotated[bool, typer.Option("--stat", help="Only the changed files.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Commits, files with additions/deletions, and the patch (not --stat)."
+        ),
+    ] = False,
+) -> None:
+    """The task's work: its branch against its base (git diff BASE...BRANCH)."""
+    db, task, remote = _task(task_id)
+    base_ref, branch = _diff_refs(db, task, remote)
+    if as_json:
+        from gittask.workflow.branch_diff import branch_diff
+
+        found = branch_diff(db.repo, base_ref, branch, with_patch=not stat)
+        output.print_json(
+            {
+                "task": task.id,
+                "branch": task.branch_name,
+                "base": task.base_branch,
+                "branch_ref": _short(branch),
+                "base_ref": _short(base_ref),
+                **found.to_json(),
+            }
+        )
+        return
     code = _git_passthrough(db, "diff", *(["--stat"] if stat else []), f"{base_ref}...{branch}")
     if code:
         raise typer.Exit(code)
 
 
-def checkout(task_id: IdArg) -> None:
-    """Switch this checkout to the task's work branch (for review; from the remote if needed)."""
+def checkout(
+    task_id: IdArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The branch, its head and what was done.")
+    ] = False,
+) -> None:
+    """Switch this checkout to the task's work branch (for review; from the remote if needed).
+
+    A local branch behind the remote's copy is fast-forwarded to it.
+    """
     from gittask.errors import GittaskError
+    from gittask.workflow.branch_diff import head_of, is_behind
 
     db, task, remote = _task(task_id)
     local = f"refs/heads/{task.branch_name}"
@@ -90,12 +133,32 @@ def checkout(task_id: IdArg) -> None:
             f"task {task.id[:8]} has no branch {task.branch_name} here or on {remote}",
             f"run it with 'task start {task.id[:8]}'" if task.run_count == 0 else None,
         )
-    if _first_ref(db, local) is not None:
-        code = _git_passthrough(db, "switch", task.branch_name)
+    created = _first_ref(db, local) is None
+    if created:
+        args = ["switch", "--track", "-c", task.branch_name, theirs[5:]]
+        code = _git_passthrough(db, *args, to_stderr=as_json)
     else:
-        code = _git_passthrough(db, "switch", "--track", "-c", task.branch_name, theirs[5:])
+        code = _git_passthrough(db, "switch", task.branch_name, to_stderr=as_json)
     if code:
         raise typer.Exit(code)
+    updated = False
+    if not created and _first_ref(db, theirs) is not None and is_behind(db.repo, local, theirs):
+        code = _git_passthrough(db, "merge", "--ff-only", "-q", theirs[5:], to_stderr=as_json)
+        if code:
+            raise typer.Exit(code)
+        updated = True
+        output.info(f"fast-forwarded {task.branch_name} to {_short(theirs)}")
+    if as_json:
+        output.print_json(
+            {
+                "task": task.id,
+                "branch": task.branch_name,
+                "head": head_of(db.repo, local),
+                "created": created,
+                "updated": updated,
+                "tracking": _short(theirs) if _first_ref(db, theirs) else None,
+            }
+        )
 
 
 def can_show_a_browser() -> bool:

@@ -1,4 +1,4 @@
-"""``task start``, ``task continue``, ``task logs`` and the run behind ``task create``.
+"""``task start``, ``task continue`` and the run behind ``task create``.
 
 A run prints the agent's output live on stdout (Claude's stream-json as a
 readable view) and the tool's own progress on stderr; the task id is the last
@@ -9,24 +9,27 @@ id as soon as the container is running; ``task logs ID --follow`` watches it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gittask.cli import output
+from gittask.cli.completion import task_ids
+from gittask.cli.outcome import outcome_line, outcome_word, retry_hint, task_json
+from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
+    from gittask.errors import GittaskError
     from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
-    from gittask.workflow.run import Preflight
+    from gittask.workflow.run import Preflight, RunResult
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the final record as JSON.")]
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="Task id or unique prefix.")]
 
 FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
@@ -45,7 +48,6 @@ def register(app: typer.Typer) -> None:
     """Add this group's commands to the ``task`` app."""
     app.command("start")(start)
     app.command("continue")(continue_task)
-    app.command("logs")(logs)
     app.command("_run", hidden=True)(run_hidden)
 
 
@@ -93,7 +95,10 @@ def execute(
     from gittask.errors import GittaskError
     from gittask.workflow.run import RunRequest, preflight, run_task
 
-    pre = pre or preflight(db)
+    if pre is None:
+        from gittask.workflow.run import task_overrides
+
+        pre = preflight(db, overrides=task_overrides(db.task(task_id)))
     if not background:
         from gittask.workflow.local_work import local_work
 
@@ -115,15 +120,30 @@ def execute(
     try:
         result = run_task(db, request, pre)
     except GittaskError as exc:
-        if feedback_id:
-            from gittask.workflow.publish import after_change
+        if not feedback_id:
+            raise
+        raise _feedback_kept(db, pre, task_id, exc) from None
+    _report(result, task_id, as_json)
 
-            after_change(db, pre.config)  # the stored feedback reaches the team anyway
-        if feedback_id and exc.exit_code == 1:
-            stored = f"the feedback is stored: once this is fixed, run 'task start {task_id[:8]}'"
-            hint = f"{exc.hint}; {stored}" if exc.hint else stored
-            raise GittaskError(exc.message, hint) from None
-        raise
+
+def _feedback_kept(db: TaskDatabase, pre: Preflight, task_id: str, exc: GittaskError) -> Exception:
+    """A continue that could not run: its feedback is stored (and published); the
+    error says how to run it once the problem is fixed."""
+    from gittask.errors import GittaskError
+    from gittask.workflow.publish import after_change
+
+    after_change(db, pre.config)  # the stored feedback reaches the team anyway
+    if exc.exit_code != 1:
+        return exc
+    stored = f"the feedback is stored: once this is fixed, run 'task start {task_id[:8]}'"
+    return GittaskError(exc.message, f"{exc.hint}; {stored}" if exc.hint else stored)
+
+
+def _report(result: RunResult, task_id: str, as_json: bool) -> None:
+    """How the run ended: its notes, the record (--json), the outcome line and the id;
+    a failed run is one error line with the command that retries it."""
+    from gittask.errors import GittaskError
+
     for note in result.notes:
         _say(note)
     if as_json:
@@ -135,53 +155,12 @@ def execute(
             else f"interrupted after task {task_id[:8]} was pushed"
         )
         raise typer.Exit(130)
-    word = _outcome_of(result.task)
+    word = outcome_word(result.task)
     if not result.success and word != "no changes":
         raise GittaskError(f"task {task_id[:8]} failed: {result.error}", retry_hint(result.task))
     _say(outcome_line(result.task))
     if not as_json:
         typer.echo(task_id)
-
-
-def _outcome_of(task: TaskMetadata) -> str:
-    from gittask.model.outcome import outcome
-
-    return outcome(task.status.value, task.error_message, task.pr_url)
-
-
-def task_json(task: TaskMetadata) -> dict[str, object]:
-    """The record as --json prints it: the stored fields plus ``outcome``."""
-    data = task.to_dict()
-    data["outcome"] = _outcome_of(task)
-    return data
-
-
-def retry_hint(task: TaskMetadata) -> str:
-    """The command that tries a failed task again."""
-    short = task.id[:8]
-    if task.publish_error:
-        return f"publish the work with 'claude-container task push {short}'"
-    return f"retry with 'claude-container task start {short}'"
-
-
-def outcome_line(task: TaskMetadata) -> str:
-    """How a run ended, in one line: the PR, the pushed branch, or why not."""
-    short, word = task.id[:8], _outcome_of(task)
-    if word == "ready for review":
-        return f"task {short} is ready for review: {task.pr_url}"
-    if word == "done":
-        line = f"task {short} is done: branch {task.branch_name}"
-        if task.pr_note:
-            line += f"; no pull request: {task.no_pr_reason}"
-        return line
-    if word == "no changes":
-        said = (task.error_message or "").partition("; it said: ")[2]
-        line = f"task {short}: no changes (the agent changed nothing"
-        line += f"; it said: {said})" if said else ")"
-        return line + f"; ask again with 'claude-container task continue {short} -m ...'"
-    if word in ("failed", "stopped"):
-        return f"task {short} {word}: {task.error_message}; {retry_hint(task)}"
-    return f"task {short} is {word}"
 
 
 def _detach(
@@ -211,10 +190,19 @@ def run_hidden(
     kind: Annotated[str, typer.Option("--kind")] = "create",
     feedback_id: Annotated[str | None, typer.Option("--feedback-id")] = None,
     local_base: Annotated[bool, typer.Option("--base-local")] = False,
+    notify_tty: Annotated[str | None, typer.Option("--notify-tty")] = None,
 ) -> None:
-    """Internal: the background half of --detach (its output is in the run's logs)."""
+    """Internal: the background half of --detach (its output is in the run's logs);
+    at the end it tells the user (config notify: bell on ``notify_tty``, desktop)."""
+    from gittask.workflow.notify import announce_end
+
     db = _db()
-    execute(db, db.resolve(task_id), kind, feedback_id, background=True, local_base=local_base)
+    resolved = db.resolve(task_id)
+    try:
+        execute(db, resolved, kind, feedback_id, background=True, local_base=local_base)
+    finally:
+        for done in announce_end(db, resolved, notify_tty):
+            _say(f"notified: {done}")
 
 
 # -- start -----------------------------------------------------------------------------
@@ -252,6 +240,11 @@ def start(
     db.refresh()
     task = db.get(task_id)
     check_continuable(db, task)
+    from gittask.workflow.deps import start_note
+
+    note = start_note(db, task)  # waiting or blocked: `task start` runs it anyway
+    if note:
+        output.info(note)
     again = task.status in (TaskStatus.CREATED, TaskStatus.CONTINUED, TaskStatus.CLOSED)
     execute(
         db,
@@ -278,7 +271,7 @@ def _read_feedback(
 
     if text is not None and file is not None:
         raise UsageError("give the feedback with --feedback or --feedback-file, not both")
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     if text is not None:
         return check_text("the feedback", text, limit), "inline"
     if file is not None:
@@ -292,24 +285,32 @@ def _read_feedback(
     return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
 
 
+TaskOrPullArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="Task id, unique prefix, or its pull request URL.",
+        autocompletion=task_ids,
+    ),
+]
+FeedbackOpt = Annotated[str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")]
+FeedbackFileOpt = Annotated[
+    Path | None,
+    typer.Option("--feedback-file", "-f", help="Read the feedback from a file ('-': stdin)."),
+]
+FromReviewOpt = Annotated[
+    bool,
+    typer.Option(
+        "--from-review", help="Use the pull request's review comments since the last run."
+    ),
+]
+
+
 def continue_task(
-    task_id: Annotated[
-        str,
-        typer.Argument(metavar="ID", help="Task id, unique prefix, or its pull request URL."),
-    ],
-    feedback: Annotated[
-        str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")
-    ] = None,
-    feedback_file: Annotated[
-        Path | None,
-        typer.Option("--feedback-file", "-f", help="Read the feedback from a file ('-': stdin)."),
-    ] = None,
-    from_review: Annotated[
-        bool,
-        typer.Option(
-            "--from-review", help="Use the pull request's review comments since the last run."
-        ),
-    ] = False,
+    task_id: TaskOrPullArg,
+    feedback: FeedbackOpt = None,
+    feedback_file: FeedbackFileOpt = None,
+    from_review: FromReviewOpt = False,
     detach: DetachOpt = False,
     as_json: JsonOpt = False,
     queue: QueueOpt = False,
@@ -319,7 +320,7 @@ def continue_task(
     from gittask.workflow.lookup import check_continuable, resolve_task
     from gittask.workflow.publish import refresh_from_remote
     from gittask.workflow.records import new_feedback
-    from gittask.workflow.run import preflight
+    from gittask.workflow.run import preflight, task_overrides
 
     db = _db()
     refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
@@ -333,7 +334,8 @@ def continue_task(
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
         entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    pre = None if queue else preflight(db)  # a worker checks what its run needs
+    # a worker checks what its run needs (on its own machine)
+    pre = None if queue else preflight(db, overrides=task_overrides(task))
     if from_review:
         from gittask.config import load_config
         from gittask.workflow.pull_requests import review_feedback
@@ -360,86 +362,3 @@ def continue_task(
         queue_tasks([task.id], as_json)
         return
     execute(db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre)
-
-
-# -- logs ------------------------------------------------------------------------------
-
-
-def logs(
-    task_id: IdArg,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing until the run ends.")
-    ] = False,
-    feedback: Annotated[
-        bool, typer.Option("--feedback", help="Show the description/feedback the run answered.")
-    ] = False,
-    run: Annotated[
-        int | None, typer.Option("--run", "-r", min=1, help="Run number (default: the latest).")
-    ] = None,
-    raw: Annotated[
-        bool, typer.Option("--raw", help="The agent's output as it printed it.")
-    ] = False,
-    execution: Annotated[
-        bool, typer.Option("--execution", help="What the tool did, with timestamps.")
-    ] = False,
-) -> None:
-    """Show a run's output: the agent's (readable), raw, or the tool's execution log."""
-    from gittask.workflow.logview import run_log
-
-    db = _db(reading=True)
-    db.refresh()
-    task = db.get(task_id)
-    shown = run_log(db, task, run, follow, execution, say=output.info)
-    if feedback:
-        _print_feedback(task, shown.info, shown.run)
-    _print_chunks(shown.chunks, shown.agent if not (raw or execution) else "")
-    if shown.followed:
-        db.refresh()
-        output.info(outcome_line(db.task(task.id)))  # push and PR: how it ended
-
-
-def _print_chunks(chunks: Iterable[bytes], agent_name: str) -> None:
-    from gittask.workflow.logview import lines
-
-    out = sys.stdout
-    try:
-        for item in lines(chunks, agent_name):
-            if isinstance(item, bytes):
-                out.buffer.write(item)
-            else:
-                out.write(item + "\n")
-            out.flush()
-    except BrokenPipeError:
-        pass
-
-
-def _print_feedback(task: TaskMetadata, info: dict[str, object], run: int) -> None:
-    feedback_id = info.get("feedback_id")
-    entry = next((f for f in task.feedback_history if f.id == feedback_id), None)
-    if entry is not None:
-        number = task.feedback_history.index(entry) + 1
-        head = f"== run {run}: feedback {number} ({entry.feedback_type.value}"
-        head += f", {entry.author})" if entry.author else ")"
-        text = entry.feedback
-    else:
-        head, text = f"== run {run}: the task description", task.description
-    sys.stdout.write(head + "\n" + text.rstrip() + "\n== output\n")
-    sys.stdout.flush()
-
-
-# -- task list: the containers section -------------------------------------------------
-
-
-def containers_section(statuses: set[str]) -> None:
-    """Print running task containers and those a crash left, for ``task list``."""
-    from gittask.workflow.containers import HEADERS, task_containers
-
-    table = task_containers(statuses)
-    if table.warning:
-        output.info(table.warning)
-    if not table.rows:
-        return
-    sys.stdout.write("\nTask containers:\n")
-    output.table(HEADERS, table.rows)
-    if table.leftovers:
-        output.info("left by a crashed run: 'claude-container clean' removes them")

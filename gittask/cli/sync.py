@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gittask.cli import output
+from gittask.cli import completion, output
 
 if TYPE_CHECKING:
     from gittask.workflow.database import TaskDatabase
@@ -35,9 +35,16 @@ def _open(remote: str | None) -> tuple[TaskDatabase, str]:
 
 def _report(db: TaskDatabase, result: SyncResult, as_json: bool) -> None:
     db.refresh()  # index and working copy follow the merged ref
+    cycles: list[str] = []
+    if result.merges():  # two clones may each have added half of a dependency cycle
+        from gittask.workflow.deps import cycle_lines
+
+        cycles = cycle_lines(db)
     if as_json:
-        output.print_json(result.to_dict())
+        output.print_json({**result.to_dict(), "cycles": cycles})
         return
+    for line in cycles:
+        output.info(line)
     for merge in result.merges():
         if merge.merge is not None:
             for line in [c.line() for c in merge.merge.conflicts] + [
@@ -85,6 +92,7 @@ def register(app: typer.Typer) -> None:
                 metavar="[ID]...",
                 help="Tasks whose run did not reach the remote: push their branch and "
                 "record, and open the pull request (no new run).",
+                autocompletion=completion.task_ids,
             ),
         ] = None,
         remote: RemoteOpt = None,

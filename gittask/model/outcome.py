@@ -5,6 +5,8 @@ other clones and older versions read them); what people read says what happened:
 
     pending            recorded, not run yet
     queued             waiting for a worker (`claude-container worker`)
+    waiting            a dependency has not succeeded yet (derived: see model/deps.py)
+    blocked            a dependency failed, was closed or deleted, or a cycle
     running            a container is working on it
     ready for review   a run finished and its pull request is open
     done               a run finished and pushed its branch (no pull request)
@@ -25,6 +27,9 @@ STOPPED_PREFIX = "stopped with `task stop`"
 MEANINGS = {
     "pending": "recorded, not run yet ('task start ID' runs it)",
     "queued": "waiting for a worker to run it ('claude-container worker')",
+    "waiting": "a dependency has not succeeded yet; the scheduler starts it after",
+    "blocked": "a dependency failed, was closed or deleted, or they form a cycle "
+    "('task start ID' runs it anyway)",
     "running": "a container is working on it",
     "ready for review": "a run finished and its pull request is open",
     "done": "a run finished and pushed its branch; no pull request ('task show' says why)",
@@ -39,6 +44,8 @@ MEANINGS = {
 STYLES = {
     "pending": "yellow",
     "queued": "yellow",
+    "waiting": "yellow",
+    "blocked": "red",
     "running": "cyan",
     "ready for review": "green",
     "done": "green",

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -127,6 +128,7 @@ class RunLogs:
             self.folder / EXECUTION_LOG, "a", encoding="utf-8", buffering=1
         )
         self._pending = b""
+        self._exec_lock = threading.Lock()  # the egress proxy's threads log too
         self.info: dict[str, Any] = {"run": run}
         self._link_latest()
 
@@ -174,7 +176,7 @@ class RunLogs:
     def event(self, message: str) -> None:
         """One timestamped line in execution.log."""
         text = self.scrub.text(" ".join(message.split()) if "\n" in message else message)
-        with contextlib.suppress(OSError, ValueError):
+        with self._exec_lock, contextlib.suppress(OSError, ValueError):
             self._exec.write(f"{_now()} {text}\n")
 
     def save_info(self, **fields: Any) -> None:
@@ -231,9 +233,12 @@ def scrub_folder(root: Path, scrubber: Scrubber) -> list[Path]:
     return changed
 
 
-def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]:
+def follow(
+    path: Path, still_running: Any, poll: float = 0.2, idle: bool = False
+) -> Iterable[bytes]:
     """Yield the bytes of ``path`` as they are written, until ``still_running()`` is
-    false (then the rest is drained). Waits for the file to appear."""
+    false (then the rest is drained). Waits for the file to appear. ``idle``: also
+    yield ``b""`` after each wait, so that the reader can tell time passing."""
     handle: IO[bytes] | None = None
     try:
         while True:
@@ -244,6 +249,8 @@ def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]
                     if not still_running():
                         return
                     time.sleep(poll)
+                    if idle:
+                        yield b""
                     continue
             chunk = handle.read(65536)
             if chunk:
@@ -255,6 +262,8 @@ def follow(path: Path, still_running: Any, poll: float = 0.2) -> Iterable[bytes]
                     yield rest
                 return
             time.sleep(poll)
+            if idle:
+                yield b""
     finally:
         if handle is not None:
             handle.close()

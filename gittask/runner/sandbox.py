@@ -8,6 +8,11 @@ from, whatever the image says:
   container is the sandbox, and Claude Code refuses root without it);
 - **hardening**: every capability dropped, ``no-new-privileges``;
 - **limits**: memory, CPUs, processes, the network mode (config);
+- **egress** (network ``allowlist``, the default): network ``none``, the run's
+  egress folder mounted read-only at ``/run/gittask/egress``, the proxy
+  variables set and the command wrapped so that a forwarder on the container's
+  loopback starts first (:mod:`gittask.runner.egress`): the model API and
+  ``network.allow`` are all it reaches;
 - **mounts**, and nothing else (no Docker socket, no ``~/.ssh``, no home):
 
   ============================== =========================== ==========
@@ -20,6 +25,7 @@ from, whatever the image says:
   the worktree's admin folder    the same path               read-write
   the run's new-objects folder   ``/run/gittask/objects``    read-write
   the agent's per-task state     the agent's ``state_dir``   read-write
+  the run's egress folder        ``/run/gittask/egress``     read-only
   ============================== =========================== ==========
 
   and the tool's private folder inside the git folder is hidden under an empty
@@ -45,7 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gittask.runner import transfer
+from gittask.runner import egress, transfer
 from gittask.runner.agents.base import DEFAULT_PROMPT_FILE, WORKDIR
 from gittask.runner.engine import BindMount, ContainerSpec, labels_for
 
@@ -95,6 +101,8 @@ class SandboxInputs:
     task_id: str
     run: int
     host_pid: int
+    #: the run's egress folder (network allowlist): the only way out, through the proxy
+    egress_dir: Path | None = None
     workspace: str = "bind"  # "bundle": nothing mounted (a remote engine)
     start: str = ""  # the commit the run starts from (the bundle's)
 
@@ -128,9 +136,14 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     )
     if given.uid == 0:
         environment["IS_SANDBOX"] = "1"  # the container is the sandbox (Claude Code asks)
+    command, network = tuple(given.command), given.limits.network
+    if given.egress_dir is not None:
+        binds.append(BindMount(str(given.egress_dir), egress.CONTAINER_DIR, read_only=True))
+        environment.update(egress.proxy_environment())
+        command, network = egress.wrap(command), "none"
     return ContainerSpec(
         image=given.image,
-        command=tuple(given.command),
+        command=command,
         environment=environment,
         labels=labels_for(given.repo_key, given.task_id, given.run, given.host_pid),
         user=f"{given.uid}:{given.gid}",
@@ -138,7 +151,7 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
         binds=tuple(binds),
         tmpfs=(str(paths.private_dir),) if paths.private_dir is not None else (),
         working_dir=WORKDIR,
-        network=given.limits.network,
+        network=network,
         memory=given.limits.memory,
         cpus=given.limits.cpus,
         pids_limit=given.limits.pids_limit,

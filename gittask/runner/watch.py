@@ -48,13 +48,15 @@ def watch(
     finished: Callable[[], bool],
     limits: Limits,
     on_stop: Callable[[StopReason], None] | None = None,
+    on_idle: Callable[[], object] | None = None,
 ) -> StreamResult:
     """Pass the container's output to ``on_chunk`` until it exits or must be stopped.
 
     Stops (kills) it when the wall-clock ``timeout`` passes, when it prints
     nothing for ``silence`` seconds, or ``grace`` seconds after ``finished()``
     turned true while it keeps running. An interrupt (``RunInterrupted`` or
-    ``KeyboardInterrupt``) kills it and is re-raised.
+    ``KeyboardInterrupt``) kills it and is re-raised. ``on_idle`` is called about
+    every quarter second without output (the heartbeat of the live view).
     """
     chunks: queue.Queue[bytes | BaseException | None] = queue.Queue()
 
@@ -84,6 +86,8 @@ def watch(
             try:
                 item = chunks.get(timeout=0.25)
             except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
                 continue
             if item is None:
                 break

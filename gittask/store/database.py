@@ -14,12 +14,13 @@ from typing import Any, Protocol
 
 import pygit2
 
-from gittask.errors import GittaskError
+from gittask.errors import CorruptRecordError, GittaskError
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store.fastpath import INDEX_FILE
 from gittask.store.history import HistoryEntry
 from gittask.store.history import history as walk_history
 from gittask.store.index import MEMORY, IndexRow, IndexUnwritableError, TaskIndex
+from gittask.store.records import RecordStore, StoredRecord
 from gittask.store.repo import GitRepo
 from gittask.store.taskstore import TaskStore
 from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
@@ -54,6 +55,7 @@ class TaskDatabase:
         self.link = link
         self.reading = reading
         self.store = TaskStore(repo)
+        self.named = RecordStore(self.store)  # templates/, schedules/
         self.index = TaskIndex(repo.state_dir / INDEX_FILE, self.store)
         main = repo.main_workdir
         self.workcopy = WorkCopy(main / WORKCOPY_DIR) if main is not None else None
@@ -130,6 +132,16 @@ class TaskDatabase:
     def exists(self, task_id: str) -> bool:
         return self.store.exists(task_id)
 
+    def was_deleted(self, task_id: str, at: pygit2.Oid | None = None) -> bool:
+        """A tombstone says this task was deleted (as of commit ``at``, default the tip)."""
+        root = self.store.root(at) if at is not None else None
+        return self.store.tombstone(task_id, root) is not None
+
+    def discard(self, task_id: str, message: str) -> None:
+        """Remove a task folder that never left this clone, without a tombstone."""
+        self.store.discard(task_id, message)
+        self._after_write(None)
+
     def tip(self) -> pygit2.Oid | None:
         """The data ref's commit (for an undo by compare-and-swap)."""
         return self.store.tip()
@@ -155,6 +167,31 @@ class TaskDatabase:
     def history(self, task_ids: set[str] | None = None) -> Iterator[HistoryEntry]:
         """What happened to tasks (all, or ``task_ids``), newest first, from the data ref."""
         return walk_history(self.store, task_ids)
+
+    def index_problems(self) -> list[str]:
+        """How the index disagrees with the data ref (``doctor``); empty when it agrees."""
+        from gittask.store.selfcheck import index_disagreements
+
+        return index_disagreements(self.store, self.index)
+
+    def rebuild_index(self) -> int:
+        """Rebuild the index from the data ref; the number of tasks it lists."""
+        self.index.rebuild(self.store)
+        return len(self.index.ids())
+
+    def workcopy_problems(self) -> list[str]:
+        """How the working copy disagrees with the index (``doctor``)."""
+        from gittask.store.selfcheck import workcopy_disagreements
+
+        if self.workcopy is None:
+            return []
+        return workcopy_disagreements(self.workcopy.root, self.index.tip, set(self.index.fans()))
+
+    def rewrite_workcopy(self) -> None:
+        """Write the working copy again in full, from the index."""
+        if self.workcopy is not None:
+            self.workcopy.forget()
+            self.workcopy.sync(self.index)
 
     def reindex(self) -> None:
         """Bring the index up to the data ref (no fetched state merged)."""
@@ -202,6 +239,26 @@ class TaskDatabase:
         task = self.store.delete(task_id, deleted_by=self.repo.author_string())
         self._after_write(None)
         return task
+
+    # -- named records (templates, schedules) ----------------------------------------
+
+    def record(self, path: str) -> StoredRecord | None:
+        """The named record at ``path`` (e.g. ``templates/bug-fix.yaml``), or None."""
+        return self.named.get(path)
+
+    def records(self, folder: str) -> list[StoredRecord | CorruptRecordError]:
+        """Every named record of ``folder``; an unreadable one is its error."""
+        return self.named.all(folder)
+
+    def write_record(
+        self,
+        path: str,
+        change: Callable[[dict[str, Any] | None], tuple[dict[str, Any], str]],
+    ) -> StoredRecord:
+        """Read-modify-write one named record by compare-and-swap (see RecordStore.write)."""
+        stored = self.named.write(path, change)
+        self._after_write(None)
+        return stored
 
     def logs_folder(self, task_id: str) -> Path:
         if self.workcopy is not None:

@@ -5,6 +5,9 @@
     tasks/<ab>/<id>/description.md          the task description
     tasks/<ab>/<id>/feedback/<fid>.yaml     one file per feedback entry
     tombstones/<ab>/<id>.yaml               a deleted task: who, when, what
+    templates/<name>.yaml                   a task template (a deleted one keeps its
+                                            file as a tombstone: deleted_at, deleted_by)
+    schedules/<id>.yaml                     a schedule (likewise)
 
 ``<ab>`` is the first two hex digits of the id: one update rewrites only the
 trees on its path, so its cost does not grow with the number of tasks.
@@ -25,6 +28,10 @@ METADATA_FILE = "metadata.yaml"
 DESCRIPTION_FILE = "description.md"
 FEEDBACK_DIR = "feedback"
 README_FILE = "README.md"
+TEMPLATES_DIR = "templates"
+SCHEDULES_DIR = "schedules"
+#: folders of named records, one YAML file each, merged key by key
+RECORD_DIRS = (TEMPLATES_DIR, SCHEDULES_DIR)
 
 
 def fan(task_id: str) -> str:
@@ -39,6 +46,14 @@ def tombstone_path(task_id: str) -> str:
     return f"{TOMBSTONES_DIR}/{fan(task_id)}/{task_id}.yaml"
 
 
+def template_path(name: str) -> str:
+    return f"{TEMPLATES_DIR}/{name}.yaml"
+
+
+def schedule_path(schedule_id: str) -> str:
+    return f"{SCHEDULES_DIR}/{schedule_id}.yaml"
+
+
 README_TEXT = """\
 # Task records of claude-container
 
@@ -49,6 +64,7 @@ Every commit is one change to one task, so `git log` on it is the audit trail.
 - `tasks/<ab>/<id>/description.md`: what the task asks for
 - `tasks/<ab>/<id>/feedback/*.yaml`: one file per piece of feedback, oldest first
 - `tombstones/<ab>/<id>.yaml`: tasks that were deleted, and by whom
+- `templates/<name>.yaml`: task templates; `schedules/<id>.yaml`: schedules
 
 Use `claude-container task list|show|history` rather than editing it by hand.
 """

@@ -443,3 +443,16 @@ class TaskStore:
 
         self.commit(build)
         return result[0]
+
+    def discard(self, task_id: str, message: str) -> None:
+        """Remove a task's folder without a tombstone: for a record that never left this
+        clone (a schedule's slot it could not claim), so no other clone knows it."""
+
+        def build(root: pygit2.Tree | None) -> tuple[pygit2.Oid, str]:
+            if self.task_tree(task_id, root) is None:
+                raise TaskNotFoundError(f"no task matches '{task_id}'")
+            with self.writing_objects():
+                tree = replace_path(self.git, root, layout.task_dir(task_id), None)
+            return tree, f"{message}\n\nTask-Id: {task_id}\nTask-Action: discard\n"
+
+        self.commit(build)

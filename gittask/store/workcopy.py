@@ -22,6 +22,7 @@ commands never leave a half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
@@ -108,6 +109,11 @@ class WorkCopy:
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+    def forget(self) -> None:
+        """Forget what was written: the next :meth:`sync` writes everything again."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / STATE_FILE).unlink()
 
     def sync(self, index: TaskIndex, touched: Iterable[str] = ()) -> None:
         """Make the working copy match the index (which matches the ref).

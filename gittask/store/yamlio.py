@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from functools import cache
 from typing import Any
 
@@ -63,9 +64,14 @@ def _dumper() -> Any:
     return yaml
 
 
+#: ruamel's YAML objects keep state while they work: one user at a time (threads)
+_LOCK = threading.Lock()
+
+
 def dump(data: dict[str, Any]) -> str:
     buf = io.StringIO()
-    _dumper().dump(data, buf)
+    with _LOCK:
+        _dumper().dump(data, buf)
     return buf.getvalue()
 
 
@@ -179,7 +185,9 @@ def load(text: str | bytes) -> Any:
 
     check(text.encode("utf-8", errors="replace") if isinstance(text, str) else text)
     try:
-        return _plain(_loader().load(text))
+        with _LOCK:
+            loaded = _loader().load(text)
+        return _plain(loaded)
     except YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ValueError(reason) from None

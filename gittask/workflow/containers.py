@@ -86,7 +86,7 @@ def _pinned(repo: GitRepo) -> str | None:
     from gittask.errors import UsageError
 
     try:
-        engine = load_config(repo)["engine"]
+        engine = load_config(repo).engine
     except UsageError:
         return None
     return str(engine) if engine else None

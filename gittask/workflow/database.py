@@ -57,3 +57,14 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
     from gittask.store.fastpath import fast_index as current_index
 
     return current_index(start, configured_remote)
+
+
+def shown_in_working_copy(index: TaskIndex, task_id: str) -> bool:
+    """Whether the working copy has ``task_id``'s folder (commands that read one task
+    write it first; the fast ``task show`` leaves that to them)."""
+    from gittask.store.workcopy import WORKCOPY_DIR
+
+    common = Path(index.path).parent.parent  # <git dir>/claude-tasks/index.sqlite
+    if common.name != ".git":
+        return False  # a bare or separate git dir: let the full path find the checkout
+    return (common.parent / WORKCOPY_DIR / "tasks" / task_id / "metadata.json").is_file()

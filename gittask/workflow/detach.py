@@ -1,4 +1,6 @@
-"""``--detach``: the run goes on in a background process of its own."""
+"""``--detach``: the run goes on in a background process of its own (which, when it
+ends, rings the bell of the terminal it was started from and shows a desktop
+notification: :mod:`gittask.workflow.notify`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from gittask.errors import GittaskError
 from gittask.runner import live, naming
 from gittask.store.database import TaskDatabase
+from gittask.workflow.notify import terminal_of_caller
 
 #: How long ``--detach`` waits for the background run to reach its container.
 DETACH_WAIT_SECONDS = 120.0
@@ -32,6 +35,9 @@ def start_detached(
         command += ["--feedback-id", feedback_id]
     if local_base:
         command.append("--base-local")
+    tty = terminal_of_caller()  # where the bell rings when the run ends (config notify)
+    if tty is not None:
+        command += ["--notify-tty", tty]
     with open(log_path, "wb") as log:
         child = subprocess.Popen(
             command,

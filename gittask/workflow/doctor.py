@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 _PROBE = (
     'printf "agent=%s\\n" "$("$1" --version 2>&1 | head -n 1)"; '
     'printf "uid=%s\\n" "$(id -u)"; '
-    'printf "git=%s\\n" "$(git --version 2>/dev/null)"'
+    'printf "git=%s\\n" "$(git --version 2>/dev/null)"; '
+    'printf "perl=%s\\n" "$(command -v perl 2>/dev/null)"'
 )
 #: what each agent's ``--version`` prints after its version number
 _AGENT_LABELS = {"claude": ("Claude Code", "(Claude Code)"), "codex": ("Codex", "codex-cli")}
@@ -56,6 +57,7 @@ class ImageReport:
     git_version: str | None
     run_uid: int  # the uid runs use (the host user's)
     agent: str = "claude"
+    perl: str | None = None  # network allowlist: the egress forwarder runs on it
 
     def checks(self) -> list[Check]:
         label = _AGENT_LABELS.get(self.agent, (self.agent, ""))[0]
@@ -131,7 +133,7 @@ def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageR
     fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("agent", "uid", "git") and key not in fields:
+        if sep and key in ("agent", "uid", "git", "perl") and key not in fields:
             fields[key] = value.strip()
     version = fields.get("agent") or None
     suffix = _AGENT_LABELS.get(agent, ("", ""))[1]
@@ -146,6 +148,24 @@ def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageR
         git_version=fields.get("git") or None,
         run_uid=os.getuid(),
         agent=agent,
+        perl=fields.get("perl") or None,
+    )
+
+
+def network_check(mode: str, report: ImageReport) -> Check:
+    """How the agent's container reaches the network, and whether the image can."""
+    from gittask.runner.egress import ALLOWLIST
+
+    if mode != ALLOWLIST:
+        what = "no network at all" if mode == "none" else "unfiltered"
+        return Check("network", True, f"network {mode}: {what}", required=False)
+    return Check(
+        "network",
+        report.perl is not None,
+        "allowlist: only the model API and network.allow, through the tool's proxy"
+        if report.perl
+        else "allowlist, but the image has no perl for the egress forwarder",
+        None if report.perl else "use a Debian-based image (perl-base), or set network host",
     )
 
 
@@ -159,7 +179,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
     try:
         from gittask.runner.container import connect
 
-        client = connect(pinned=config["engine"])
+        client = connect(pinned=config.engine)
         version = client.version().get("Version", "?")
         checks.append(Check("engine", True, f"Docker engine {version}"))
     except GittaskError as exc:
@@ -168,10 +188,12 @@ def run_checks(repo: GitRepo) -> list[Check]:
     tag = image_tag(repo, config)
     if client is not None:
         try:
-            checks.extend(probe_image(client, tag, str(config["agent"])).checks())
+            report = probe_image(client, tag, config.agent)
+            checks.extend(report.checks())
+            checks.append(network_check(config.network, report))
         except GittaskError as exc:
             checks.append(Check("image", False, exc.message, exc.hint))
-    if config["agent"] == "claude":
+    if config.agent == "claude":
         names = [n for n in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN") if os.environ.get(n)]
         checks.append(
             Check(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gittask.config import ProjectConfig
+from gittask.config import ProjectConfig, remote_of
 from gittask.errors import GittaskError
 from gittask.model import TaskMetadata
 from gittask.store.repo import GitRepo
@@ -63,9 +63,9 @@ def local_work(repo: GitRepo, task: TaskMetadata, config: ProjectConfig) -> Loca
 
     if task.run_count or task.commit_hash:
         return None  # later runs start from the task's own branch
-    remote = str(config["remote"] or "origin")
+    remote = remote_of(config)
     try:
-        base, _how = wt.resolve_base(repo, task.base_branch, config["base_branch"], remote)
+        base, _how = wt.resolve_base(repo, task.base_branch, config.base_branch, remote)
     except GittaskError:
         return None  # the run says why
     refs = repo.pygit.references

@@ -14,6 +14,7 @@ from gittask.runner import logs as runlogs
 from gittask.runner.agents import AgentOutput, get_agent
 from gittask.store.database import TaskDatabase
 from gittask.workflow import tasklogs
+from gittask.workflow.heartbeat import Heartbeat
 
 
 @dataclass
@@ -23,6 +24,7 @@ class RunLog:
     chunks: Iterable[bytes]
     agent: str  # the agent that printed it ("" when unknown)
     followed: bool = False  # the chunks follow a run going on here until it ends
+    started: float | None = None  # when the followed run started (time.time())
 
 
 def run_log(
@@ -62,7 +64,7 @@ def run_log(
 
     chunks: Iterable[bytes]
     if follow and live_run:
-        chunks = runlogs.follow(path, still_running)
+        chunks = runlogs.follow(path, still_running, idle=True)
     elif view is not None:
         data = view.read(execution)
         chunks = iter([data] if data else [])
@@ -71,7 +73,8 @@ def run_log(
     else:
         chunks = iter([])
     agent = str(info.get("agent") or task.agent or "")
-    return RunLog(wanted, info, chunks, agent, followed=follow and live_run)
+    started = marker.started_at if marker is not None and live_run else None
+    return RunLog(wanted, info, chunks, agent, followed=follow and live_run, started=started)
 
 
 def _stored(
@@ -100,13 +103,27 @@ def decoder(agent_name: str) -> AgentOutput | None:
         return None
 
 
-def lines(chunks: Iterable[bytes], agent_name: str) -> Iterator[bytes | str]:
-    """Raw chunks (bytes) when there is no decoder, else readable lines (str)."""
+def lines(
+    chunks: Iterable[bytes], agent_name: str, heartbeat: Heartbeat | None = None
+) -> Iterator[bytes | str]:
+    """Raw chunks (bytes) when there is no decoder, else readable lines (str).
+
+    An empty chunk is time passing while a followed run is silent: it ticks the
+    ``heartbeat`` (which says so on its own channel, never in what is yielded)."""
     output = decoder(agent_name)
     for chunk in chunks:
+        if not chunk:
+            if heartbeat is not None:
+                heartbeat.tick()
+            continue
+        if heartbeat is not None:
+            heartbeat.output()
         if output is None:
             yield chunk
             continue
-        yield from output.feed(chunk)
+        for line in output.feed(chunk):
+            if heartbeat is not None:
+                heartbeat.saw(line)
+            yield line
     if output is not None:
         yield from output.flush()

@@ -42,7 +42,7 @@ def unreachable_line(remote: str) -> str:
 def auto_remote(db: TaskDatabase, config: ProjectConfig | None = None) -> str | None:
     """The remote changes go to at once: None when sync.auto is off or there is none."""
     config = config or load_config(db.repo)
-    if not config["sync.auto"]:
+    if not config.sync_auto:
         return None
     remote = remote_of(config)
     return remote if sync.remote_exists(db.repo, remote) else None

@@ -40,7 +40,7 @@ class ForgeUnavailable(GittaskError):
 def github_repo(db: TaskDatabase, config: ProjectConfig) -> RepoRef | None:
     """The repository pull requests go to: config ``github_repo``, else the remote's."""
     from_url = remote_repo(db, config)
-    configured = config["github_repo"]
+    configured = config.github_repo
     if configured:
         owner, name = configured.split("/", 1)
         return RepoRef(owner, name, host=from_url.host if from_url else "github.com")
@@ -101,7 +101,7 @@ def forge_for(
 ) -> GitHubForge:
     env = os.environ if env is None else env
     repo, token = _forge_target(db, config, env)
-    api = api_url_for(repo, config["github_api_url"], env.get("GITHUB_API_URL"))
+    api = api_url_for(repo, config.github_api_url, env.get("GITHUB_API_URL"))
     pushed_to = remote_repo(db, config)
     # a fork: the branches live under the fork's owner (GitHub's "owner:branch" head)
     head_owner = pushed_to.owner if pushed_to and not pushed_to.same_repo(repo) else None
@@ -147,7 +147,7 @@ def open_pull_request(
             pull_body(task, run_summary),
             task.branch_name,
             task.base_branch or forge.default_branch(),
-            draft=bool(config["pr_draft"]),
+            draft=config.pr_draft,
         )
     except (ForgeUnavailable, ForgeError) as exc:
         note = str(exc)

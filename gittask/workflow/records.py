@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gittask.config import configured_remote, project_root
 from gittask.errors import UsageError
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
@@ -26,15 +28,20 @@ def record_task(
     agent: str | None = None,
     publish: bool = False,
     labels: list[str] | None = None,
+    template: str | None = None,
+    extra: dict[str, Any] | None = None,
+    depends_on: list[str] | None = None,
 ) -> TaskMetadata:
     """Validate and store a new ``pending`` task; nothing is written on bad input.
 
     ``publish``: push it at once (sync.auto); a run publishes its own claim instead.
+    ``template``, ``extra``: the template it was made from and what it recorded;
+    ``depends_on``: the tasks it waits for (existing ones: no cycle is possible).
     """
     from gittask.config import load_config
     from gittask.workflow.inputs import check_text
 
-    limit = int(load_config(db.repo)["description.max_bytes"])
+    limit = load_config(db.repo).description_max_bytes
     description = check_text("the description", description, limit).strip()
     if not description:
         raise UsageError("the task description is empty; nothing was stored")
@@ -55,7 +62,9 @@ def record_task(
         base_branch=base,
         author=db.repo.author_string(),
         agent=agent,
-        extra={"labels": labels} if labels else {},
+        template=template,
+        depends_on=list(depends_on or []),
+        extra={**({"labels": labels} if labels else {}), **(extra or {})},
     )
     # checked again as part of the write: two creates racing for one branch, one wins
     stored = db.create(task, lambda: check_branch_free(db, name, remote))

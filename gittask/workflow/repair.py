@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import GittaskError
 from gittask.store import layout, locks
-from gittask.store.trees import subtree
 
 if TYPE_CHECKING:
     from gittask.store.database import TaskDatabase
@@ -63,50 +61,20 @@ def _ref_locks(repo: GitRepo, repair: bool) -> list[Finding]:
     return findings
 
 
-def index_disagreements(db: TaskDatabase) -> list[str]:
-    """How the index differs from the data ref's tip (after a refresh), one line each."""
-    store, index = db.store, db.index
-    tip = store.tip()
-    root = store.root(tip) if tip is not None else None
-    tasks = subtree(store.git, root, layout.TASKS_DIR)
-    in_ref: dict[str, tuple[str, set[str]]] = {}
-    for fan in tasks or []:
-        tree = store.git[fan.id]
-        names = {e.name or "" for e in tree} if hasattr(tree, "__iter__") else set()
-        in_ref[fan.name or ""] = (str(fan.id), names)
-    problems = []
-    if index.tip != (str(tip) if tip is not None else ""):
-        problems.append("it is not at the data ref's tip")
-    indexed_fans = index.fans()
-    if set(indexed_fans) != set(in_ref):
-        problems.append(f"it knows {len(indexed_fans)} fan-out folders, the ref has {len(in_ref)}")
-    stale = [name for name, (oid, _) in in_ref.items() if indexed_fans.get(name) not in (oid, None)]
-    if stale:
-        problems.append(f"{len(stale)} fan-out folder(s) indexed at an older version")
-    ids = set(index.ids())
-    wanted = {name for _, names in in_ref.values() for name in names}
-    if ids != wanted:
-        problems.append(
-            f"it lists {len(ids)} task(s), the ref holds {len(wanted)} "
-            f"({len(wanted - ids)} missing, {len(ids - wanted)} extra)"
-        )
-    return problems
-
-
 def _index(db: TaskDatabase, repair: bool) -> list[Finding]:
     try:
         db.refresh()
-        problems = index_disagreements(db)
+        problems = db.index_problems()
     except GittaskError as exc:
         problems = [f"it cannot be read: {exc.message}"]
     if not problems:
         return []
     found = Finding("index", "; ".join(problems))
     if repair:
-        db.index.rebuild(db.store)
-        left = index_disagreements(db)
+        count = db.rebuild_index()
+        left = db.index_problems()
         found.done = (
-            f"rebuilt it from {layout.DATA_REF} ({len(db.index.ids())} tasks)"
+            f"rebuilt it from {layout.DATA_REF} ({count} tasks)"
             if not left
             else f"rebuilt it, but: {'; '.join(left)}"
         )
@@ -114,42 +82,17 @@ def _index(db: TaskDatabase, repair: bool) -> list[Finding]:
 
 
 def _working_copy(db: TaskDatabase, repair: bool) -> list[Finding]:
-    workcopy = db.workcopy
-    if workcopy is None:
+    if db.workcopy is None:
         return []
-    problems = workcopy_disagreements(workcopy.root, db.index.tip, set(db.index.fans()))
+    problems = db.workcopy_problems()
     if not problems:
         return []
-    found = Finding("working copy", f"{workcopy.root}: {'; '.join(problems)}")
+    found = Finding("working copy", f"{db.workcopy.root}: {'; '.join(problems)}")
     if repair:
-        from gittask.store.workcopy import STATE_FILE
-
-        with contextlib.suppress(FileNotFoundError):
-            (workcopy.root / STATE_FILE).unlink()  # forgotten: written again in full
-        workcopy.sync(db.index)
-        left = workcopy_disagreements(workcopy.root, db.index.tip, set(db.index.fans()))
+        db.rewrite_workcopy()
+        left = db.workcopy_problems()
         found.done = "written again from the index" if not left else f"still: {'; '.join(left)}"
     return [found]
-
-
-def workcopy_disagreements(root: Path, tip: str, fans: set[str]) -> list[str]:
-    import json
-
-    from gittask.store.workcopy import STATE_FILE
-
-    try:
-        state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ["it was never written"] if fans else []
-    except (OSError, ValueError):
-        return [f"its {STATE_FILE} is unreadable"]
-    problems = []
-    if not isinstance(state, dict) or state.get("tip") != tip:
-        problems.append("it shows another version of the tasks")
-    missing = [fan for fan in fans if not (root / "registry" / f"{fan}.json").is_file()]
-    if missing:
-        problems.append(f"{len(missing)} registry file(s) missing")
-    return problems
 
 
 def _refspecs(repo: GitRepo, repair: bool) -> list[Finding]:

@@ -9,4 +9,8 @@
 - ``test_odd_input.py``: odd command-line input (bytes that are not UTF-8, NUL
   and control characters, over-long or invalid branch names, huge
   descriptions): one error line, exit 1 or 2, nothing changed.
+- ``test_egress.py``: an agent reaching out (the real Claude Code and Codex in
+  the real image): only the model API and ``network.allow`` answer, through
+  the run's proxy; anything else is refused and logged, a program ignoring the
+  proxy finds no network, and the run completes.
 """

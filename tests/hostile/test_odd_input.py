@@ -242,7 +242,7 @@ CASES: dict[str, Case] = {
     "an unknown option": Case(("task", "list", "--bogus"), 2, "No such option: --bogus"),
     "logs --run 0": Case(("task", "logs", "TASK", "--run", "0"), 2, "0 is not in the range"),
     "config description.max_bytes 0": Case(
-        ("config", "set", "description.max_bytes", "0"), 2, "must be a positive whole number"
+        ("config", "set", "description.max_bytes", "0"), 2, "(expected a positive whole number)"
     ),
     "config description.max_bytes text": Case(
         ("config", "set", "description.max_bytes", "lots"), 2, "bad value for description"

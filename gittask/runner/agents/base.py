@@ -170,6 +170,12 @@ class Agent(Protocol):
         """None when a run can start, else a one-line problem saying how to fix it."""
         ...
 
+    def api_url(self, passed: Mapping[str, str]) -> str | None:
+        """The model API the agent calls, given the variables its container gets
+        (``credentials_for``); the network allow-list always lets it through.
+        None: the agent calls no API of its own."""
+        ...
+
     def seed_state_dir(self, host_dir: Path) -> None:
         """Prepare a host directory to be mounted at :attr:`state_dir` (idempotent)."""
         ...

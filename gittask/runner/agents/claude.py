@@ -48,6 +48,9 @@ CONTAINER_HOME = "/home/agent"
 CLAUDE_CONFIG_DIR = f"{CONTAINER_HOME}/.claude"
 #: API key (API billing) or OAuth token from ``claude setup-token`` (subscription).
 CREDENTIAL_NAMES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
+#: Where the model API is when set (config ``env`` passes it through), and without it.
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+DEFAULT_API_URL = "https://api.anthropic.com"
 
 #: API retries when the project does not configure ``max_retries``.
 DEFAULT_MAX_RETRIES = 3
@@ -137,6 +140,9 @@ class ClaudeAgent:
     def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
         extra = tuple(n for n in settings.pass_env if n not in CREDENTIAL_NAMES)
         return CREDENTIAL_NAMES + extra
+
+    def api_url(self, passed: Mapping[str, str]) -> str | None:
+        return (passed.get(BASE_URL_ENV) or "").strip() or DEFAULT_API_URL
 
     def check(self, settings: AgentSettings, host_env: Mapping[str, str]) -> str | None:
         problem = check_settings(settings)

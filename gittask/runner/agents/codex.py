@@ -80,6 +80,8 @@ CODEX_HOME = f"{CONTAINER_HOME}/.codex"
 CREDENTIAL_NAMES = ("CODEX_API_KEY", "OPENAI_API_KEY")
 #: Passed through when set, and turned into ``-c openai_base_url=…``.
 BASE_URL_ENV = "OPENAI_BASE_URL"
+#: The API without it (what the network allow-list lets through).
+DEFAULT_API_URL = "https://api.openai.com/v1"
 
 #: ``sh -c`` script: $1 is the prompt file, $2 the executable, $3 its subcommand
 #: (``exec``), the rest its arguments.  Values only travel as argv entries.
@@ -441,6 +443,9 @@ class CodexAgent:
     def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
         wanted = (*CREDENTIAL_NAMES, BASE_URL_ENV)
         return wanted + tuple(n for n in settings.pass_env if n not in wanted)
+
+    def api_url(self, passed: Mapping[str, str]) -> str | None:
+        return (passed.get(BASE_URL_ENV) or "").strip() or DEFAULT_API_URL
 
     def check(self, settings: AgentSettings, host_env: Mapping[str, str]) -> str | None:
         problem = self._check_settings(settings)

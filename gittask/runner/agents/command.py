@@ -71,6 +71,9 @@ class CommandAgent:
     def credential_names(self, settings: AgentSettings) -> tuple[str, ...]:
         return tuple(settings.pass_env)
 
+    def api_url(self, passed: Mapping[str, str]) -> str | None:
+        return None  # a command reaches only network.allow
+
     def check(self, settings: AgentSettings, host_env: Mapping[str, str]) -> str | None:
         return self._check_settings(settings)
 

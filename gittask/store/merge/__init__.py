@@ -19,7 +19,11 @@ Two clones that changed the data ref independently are combined into one tree:
   the newer lease, whatever the commit times (:mod:`~gittask.store.merge.fencing`);
 - a task deleted on one side and edited on the other stays deleted; the
   merge reports it, with the commit that made the dropped edit;
-- tombstones and other files are unioned, later change winning on clashes.
+- tombstones and other files are unioned, later change winning on clashes;
+- named records (``templates/<name>.yaml``, ``schedules/<id>.yaml``) are merged
+  key by key like a task's metadata; the later change to that record (its
+  ``Record-Id`` trailer) wins a clash. A delete is a tombstone inside the
+  record (``deleted_at``), so a delete and an edit merge to a deleted record.
 
 YAML is merged as text: each top-level key of a block-style mapping (as
 :mod:`gittask.store.yamlio` writes it) is one chunk, compared and copied
@@ -98,4 +102,7 @@ def check_incoming(
     check.top(base_top, their_top)
     if base_top.get(layout.TASKS_DIR) != their_top.get(layout.TASKS_DIR):
         check.incoming_fans(base_top.get(layout.TASKS_DIR), their_top.get(layout.TASKS_DIR))
+    for folder in layout.RECORD_DIRS:
+        if base_top.get(folder) != their_top.get(folder):
+            check.incoming_records(folder, base_top.get(folder), their_top.get(folder))
     return check.incoming

@@ -22,8 +22,11 @@ class Resolution:
 
     def line(self) -> str:
         where = f"task {self.task_id[:8]}" if self.task_id else "file"
+        if self.task_id and "/" in self.task_id:  # a named record: templates/NAME.yaml
+            where = self.task_id.removesuffix(".yaml")
+        what = f" {self.field}" if self.field else ""
         return (
-            f"conflict {where} {self.field}: {self.winner} won ({self.kept}); "
+            f"conflict {where}{what}: {self.winner} won ({self.kept}); "
             f"{self.loser} had {self.dropped}"
         )
 

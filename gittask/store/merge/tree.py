@@ -21,6 +21,7 @@ from gittask.store.merge.values import LIST_FIELDS, OURS, SUM_FIELDS, THEIRS, se
 from gittask.store.merge.yamltext import chunk_value
 
 _TASK_ID_TRAILER = "\nTask-Id: "
+_RECORD_TRAILER = "\nRecord-Id: "
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,14 @@ class TreeMerger:
             if len(commit.parents) > 1:
                 continue  # a merge's changes come from commits this walk also visits
             message = commit.message
-            at = message.find(_TASK_ID_TRAILER)
+            trailer = _TASK_ID_TRAILER
+            at = message.find(trailer)
+            if at < 0:
+                trailer = _RECORD_TRAILER  # a template or schedule: keyed by its path
+                at = message.find(trailer)
             if at < 0:
                 continue
-            task_id = message[at + len(_TASK_ID_TRAILER) :].split("\n", 1)[0].strip()
+            task_id = message[at + len(trailer) :].split("\n", 1)[0].strip()
             key = (commit.commit_time, str(commit.id))
             if task_id not in found or key > found[task_id][:2]:
                 found[task_id] = (*key, message.split("\n", 1)[0])
@@ -120,6 +125,8 @@ class TreeMerger:
             base, ours, theirs = base_top.get(name), our_top.get(name), their_top.get(name)
             if theirs in (base, ours):
                 continue
+            if name in layout.RECORD_DIRS:
+                self.check.incoming_records(name, base, theirs)
             if ours == base:
                 new = theirs
                 if name == layout.TASKS_DIR:
@@ -232,9 +239,10 @@ class TreeMerger:
             )
         label = _label(task_id, path)
         if ours[1] != TREE and theirs[1] != TREE and name.endswith(".yaml"):
-            return self._yaml(
-                task_id, label, base if base and base[1] != TREE else None, ours, theirs
-            )
+            key = task_id
+            if task_id is None and path.split("/", 1)[0] in layout.RECORD_DIRS:
+                key, label = path, ""  # a named record: its own "later", its path in reports
+            return self._yaml(key, label, base if base and base[1] != TREE else None, ours, theirs)
         values = (self.objects.text(ours), self.objects.text(theirs))
         return (ours, theirs)[self._resolve(task_id, label, values)]
 

@@ -14,10 +14,18 @@ from gittask.store import layout
 from gittask.store.merge.objects import BLOB, TREE, Entry, Objects
 from gittask.store.merge.yamltext import chunk_value, syntax_error, unquote
 
-TOP_LEVEL = {layout.README_FILE: BLOB, layout.TASKS_DIR: TREE, layout.TOMBSTONES_DIR: TREE}
+TOP_LEVEL = {
+    layout.README_FILE: BLOB,
+    layout.TASKS_DIR: TREE,
+    layout.TOMBSTONES_DIR: TREE,
+    **{folder: TREE for folder in layout.RECORD_DIRS},
+}
+#: folders any one of which makes a tree a task history
+_DATA_DIRS = (layout.TASKS_DIR, layout.TOMBSTONES_DIR, *layout.RECORD_DIRS)
 
 _FAN = re.compile(r"[0-9a-f]{2}")
 _TASK_ID = re.compile(r"[0-9a-f]{8,64}")
+_RECORD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.yaml")
 # the usual record: starts with a top-level key; its id on a line of its own
 _FIRST_KEY = re.compile(rb"(?:[ \t]*\r?\n)*[A-Za-z_][A-Za-z0-9_.-]*:(?:[ \t]|\r?\n|$)")
 _ID_LINE = re.compile(rb"^id:[ \t]*([^\r\n]*?)[ \t]*\r?$", re.MULTILINE)
@@ -50,7 +58,7 @@ class IncomingCheck:
 
     def top(self, base: dict[str, Entry], theirs: dict[str, Entry]) -> None:
         """The top of their tree: task folders, tombstones, the README; nothing else."""
-        if layout.TASKS_DIR not in theirs and layout.TOMBSTONES_DIR not in theirs:
+        if not any(folder in theirs for folder in _DATA_DIRS):
             folders = f"{layout.TASKS_DIR}/ or {layout.TOMBSTONES_DIR}/"
             raise self.bad("", f"its tree has no {folders} folder (not task records)")
         for name, entry in theirs.items():
@@ -126,6 +134,24 @@ class IncomingCheck:
             stored = unquote(chunk_value(chunks.get("id"), 200)) if "id" in chunks else ""
         if task_id is not None and stored != task_id:
             raise self.bad(path, f"its id does not match {task_id}")
+
+    def incoming_records(self, folder: str, base: Entry | None, theirs: Entry | None) -> None:
+        """A folder of named records (templates, schedules) they changed: one YAML file
+        per record, each a mapping of fields."""
+        if theirs is None:
+            return
+        if theirs[1] != TREE:
+            raise self.bad(folder, "is not a folder")
+        known = self.objects.items(base)
+        for name, entry in self.objects.items(theirs).items():
+            if known.get(name) == entry:
+                continue
+            path = f"{folder}/{name}"
+            if not _RECORD_NAME.fullmatch(name):
+                raise self.bad(path, "is not a record file (NAME.yaml)")
+            if entry[1] != BLOB:
+                raise self.bad(path, "is not a file")
+            self.record(path, entry)
 
     # -- what they changed where we did not: checked and counted ----------------------
 

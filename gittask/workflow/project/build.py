@@ -117,10 +117,10 @@ def build_project_image(
         say(f"warning: {problem}")
     config = ProjectConfig.load(root)
     tag = image_tag(repo, config)
-    codex = config["agent"] == "codex"
-    version = str(config["codex_version" if codex else "claude_code_version"])
-    base = DEBOOTSTRAP if base_from_debian else str(config["base_image"])
-    install = str(config["codex_install" if codex else "claude_install"])
+    codex = config.agent == "codex"
+    version = config.codex_version if codex else config.claude_code_version
+    base = DEBOOTSTRAP if base_from_debian else config.base_image
+    install = config.codex_install if codex else config.claude_install
     if install == "auto":
         install = "host" if base == DEBOOTSTRAP else "npm"
     declared = declared_args(text)
@@ -135,11 +135,11 @@ def build_project_image(
         )
     if not codex and "CODEX_VERSION" in declared and "CLAUDE_CODE_VERSION" not in declared:
         raise GittaskError(
-            f"the agent is {config['agent']} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
+            f"the agent is {config.agent} but {CONFIG_DIR}/{DOCKERFILE} installs Codex",
             f"set agent to codex, or delete {CONFIG_DIR}/{DOCKERFILE} and run "
             "`claude-container init`",
         )
-    engine = client or docker_client(pinned=config["engine"])  # where the runs go
+    engine = client or docker_client(pinned=config.engine)  # where the runs go
     if base == DEBOOTSTRAP:
         from gittask.runner.debian_base import ensure_base
 

@@ -109,7 +109,7 @@ def plan_clean(
         try:
             from gittask.config import load_config
 
-            client = connect(pinned=load_config(repo)["engine"])
+            client = connect(pinned=load_config(repo).engine)
         except EngineUnavailable as exc:
             if images:
                 raise

@@ -13,8 +13,8 @@ from gittask.config import (
     CONFIG_FILE,
     DEFAULT_REMOTE,
     DOCKERFILE,
-    KEYS,
     ProjectConfig,
+    default_values,
     remote_of,
 )
 from gittask.errors import GittaskError, UsageError
@@ -67,8 +67,7 @@ def image_user_ids() -> tuple[int, int, str | None]:
 
 def default_config_text(root: Path) -> str:
     """What ``init`` writes as ``container_config.json``: every key at its default."""
-    values = {key: spec.default for key, spec in KEYS.items()}
-    return json.dumps(values, indent=2) + "\n"  # as ProjectConfig.save writes it
+    return json.dumps(default_values(), indent=2) + "\n"  # as ConfigFile.save writes it
 
 
 def _write_file(path: Path, text: str) -> None:
@@ -161,7 +160,7 @@ def init_project(repo: GitRepo, force: bool = False) -> InitResult:
     )
     uid, gid, note = image_user_ids()
     try:
-        agent = str(ProjectConfig.load(root)["agent"])
+        agent = ProjectConfig.load(root).agent
     except UsageError:
         agent = "claude"  # a broken kept config: its agent setting cannot be read
     try:

@@ -35,4 +35,4 @@ def config_dir(repo: GitRepo) -> Path:
 def image_tag(repo: GitRepo, config: ProjectConfig | None = None) -> str:
     """Config ``image`` if set, else the tag derived from the repository."""
     config = config or ProjectConfig.load(project_dir(repo))
-    return str(config["image"] or naming.default_image_tag(repo))
+    return config.image or naming.default_image_tag(repo)

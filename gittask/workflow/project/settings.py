@@ -2,47 +2,41 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from gittask.config import (
-    ProjectConfig,
-)
+from gittask.config import ConfigFile, Shown
 from gittask.store.repo import GitRepo
-
-if TYPE_CHECKING:
-    pass
 from gittask.workflow.project.paths import project_dir
 
 
-def config_show(repo: GitRepo) -> dict[str, Any]:
-    return dict(ProjectConfig.load(project_dir(repo)).values)
+def config_show(repo: GitRepo) -> list[Shown]:
+    """Every setting with its value, default, source (file or default) and type."""
+    return ConfigFile.open(project_dir(repo)).show()
 
 
-def config_get(repo: GitRepo, key: str) -> Any:
-    return ProjectConfig.load(project_dir(repo))[key]
+def config_get(repo: GitRepo, key: str) -> object:
+    return ConfigFile.open(project_dir(repo)).get(key)
 
 
-def config_set(repo: GitRepo, key: str, value: str) -> Any:
+def config_set(repo: GitRepo, key: str, value: str) -> object:
     """Parse, check and store one key; nothing is written on a bad key or value."""
-    config = ProjectConfig.load(project_dir(repo))
+    config = ConfigFile.open(project_dir(repo))
     parsed = config.set(key, value)
     config.save()
     return parsed
 
 
-def config_unset(repo: GitRepo, key: str) -> Any:
+def config_unset(repo: GitRepo, key: str) -> object:
     """Put one key back to its default; the default."""
-    config = ProjectConfig.load(project_dir(repo))
+    config = ConfigFile.open(project_dir(repo))
     default = config.unset(key)
     config.save()
     return default
 
 
-def format_value(value: Any) -> str:
+def format_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)

@@ -11,7 +11,13 @@ from gittask.workflow.run.handoffs import (
     RunResult,
 )
 from gittask.workflow.run.pipeline import run_task
-from gittask.workflow.run.preflight import agent_settings, agent_state_dir, image_name, preflight
+from gittask.workflow.run.preflight import (
+    agent_settings,
+    agent_state_dir,
+    image_name,
+    preflight,
+    task_overrides,
+)
 from gittask.workflow.run.signals import SignalGuard
 from gittask.workflow.run.stale import recover_stale_run
 
@@ -29,4 +35,5 @@ __all__ = [
     "preflight",
     "recover_stale_run",
     "run_task",
+    "task_overrides",
 ]

@@ -20,6 +20,7 @@ from gittask.runner.agents import Agent, AgentOutcome, AgentOutput, AgentSetting
 from gittask.runner.watch import Limits, RunInterrupted, watch
 from gittask.text import one_line
 from gittask.workflow import claims, lease
+from gittask.workflow.heartbeat import Heartbeat
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Executed, Plan
 from gittask.workflow.run.resources import Container
@@ -125,15 +126,21 @@ def _follow(
     """(exit code, why the run stopped it, the signal that interrupted it)."""
     assert ctx.logs is not None
     logs = ctx.logs
+    # nobody watches a background run: `task logs --follow` has its own heartbeat
+    every = 0 if ctx.request.detached else ctx.config.heartbeat_seconds
+    beat = Heartbeat(ctx.request.task_id, every, ctx.say)
 
     def on_chunk(chunk: bytes) -> None:
         logs.agent_output(chunk)
+        beat.output()
         for line in output.feed(chunk):
-            ctx.request.show(ctx.scrub.text(line))
+            shown = ctx.scrub.text(line)
+            beat.saw(shown)
+            ctx.request.show(shown)
 
     limits = Limits(
-        timeout=float(ctx.config["timeout_seconds"]),
-        silence=float(ctx.config["silence_timeout_seconds"]),
+        timeout=ctx.config.timeout_seconds,
+        silence=ctx.config.silence_timeout_seconds,
         grace=result_grace(),
     )
     try:
@@ -144,6 +151,7 @@ def _follow(
             lambda: output.finished,
             limits,
             on_stop=lambda reason: ctx.log(f"stopping the container: {reason}"),
+            on_idle=beat.tick,
         )
     except RunInterrupted as exc:
         ctx.guard.defer()
@@ -175,12 +183,12 @@ def judge(
         )
     if stopped == "timeout":
         outcome.error_message = (
-            f"agent timed out after {config['timeout_seconds']}s and was stopped "
+            f"agent timed out after {config.timeout_seconds}s and was stopped "
             "(config timeout_seconds)"
         )
     elif stopped == "idle":
         outcome.error_message = (
-            f"agent printed nothing for {config['silence_timeout_seconds']}s and was "
+            f"agent printed nothing for {config.silence_timeout_seconds}s and was "
             "stopped (config silence_timeout_seconds)"
         )
     if interrupted:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gittask.runner import live
     from gittask.runner import worktree as wt
     from gittask.runner.agents import Agent, AgentOutcome, AgentSettings
+    from gittask.runner.egress import AllowList
     from gittask.runner.engine import ContainerSpec, Engine
     from gittask.workflow.lease import Lease
 
@@ -79,6 +80,8 @@ class Preflight:
     engine: Engine
     credentials: Mapping[str, str] = field(repr=False)
     workspace: str = "bind"  # "bundle": nothing mounted, git objects in and out
+    #: network allowlist: what the run's proxy lets through (None: another network mode)
+    allow: AllowList | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ returns the next hand-off:
     preflight   agent, settings, credentials, engine, image          -> Preflight
     claim       live-run marker: one run per task at a time           -> Claimed
     prepare     logs; base and branch plan; worktree; prompt, session -> Plan, Workspace
-                the container, as runner/sandbox.py decides           -> Sandboxed
+                the egress proxy (network allowlist); the container,
+                as runner/sandbox.py decides                          -> Sandboxed
     execute     record ``running`` (claim pushed); start; follow;
                 judge the outcome; the container removed              -> Executed
     harvest     objects, git folder reclaimed, HEAD, leftovers
@@ -53,14 +54,16 @@ from gittask.workflow.run.handoffs import (
     RunResult,
     Workspace,
 )
-from gittask.workflow.run.preflight import preflight
+from gittask.workflow.run.preflight import preflight, task_overrides
 
 
 def run_task(db: TaskDatabase, request: RunRequest, pre: Preflight | None = None) -> RunResult:
     """Run the task once, end to end. Raises GittaskError when the run could not start
     (the record is then unchanged), RunAborted when interrupted before it started;
     otherwise returns a RunResult whose ``task`` is the final record."""
-    ctx = RunContext.open(db, request, pre or preflight(db))
+    if pre is None:
+        pre = preflight(db, overrides=task_overrides(db.task(request.task_id)))
+    ctx = RunContext.open(db, request, pre)
     ctx.guard.install()
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(ctx.guard.restore)  # last of all: the caller's signal handlers
@@ -90,7 +93,10 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         ws = prepare.workspace(ctx, claimed, planned, worktree)
         if ws.agent_state is not None:
             cleanup.callback(resources.scrub_agent_state, ctx, ws.agent_state)
-        created = prepare.create_container(ctx, claimed, planned, ws)
+        way_out = prepare.open_egress(ctx)
+        if way_out is not None:
+            cleanup.callback(resources.close_egress, ctx, way_out)
+        created = prepare.create_container(ctx, claimed, planned, ws, way_out)
         container = resources.Container(ctx, created, ws)
         cleanup.callback(container.remove)
     except RunInterrupted as exc:

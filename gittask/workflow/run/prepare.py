@@ -8,18 +8,19 @@ cleanup that gives it back.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
 
 from gittask.errors import GittaskError
 from gittask.model.clock import utcnow
-from gittask.runner import live, naming, sandbox, transfer
+from gittask.runner import egress, live, naming, sandbox, transfer
 from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
 from gittask.runner.logs import RunLogs
 from gittask.runner.prompt import branch_state, build_prompt
-from gittask.workflow import tasklogs
+from gittask.workflow import deps, tasklogs
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Plan, Sandboxed, Workspace
 from gittask.workflow.run.preflight import agent_state_dir
@@ -39,7 +40,12 @@ def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
 def plan(ctx: RunContext, claimed: Claimed) -> Plan:
     """The base branch and where the task's branch starts (fetching both)."""
     repo, task = ctx.db.repo, claimed.task
-    base, how = wt.resolve_base(repo, task.base_branch, ctx.config["base_branch"], ctx.remote)
+    stacked = deps.stacked_base(ctx.db, task)  # on an unmerged dependency's branch
+    if stacked is not None:
+        ctx.log(f"stacked on a dependency's branch {stacked}")
+    base, how = wt.resolve_base(
+        repo, task.base_branch or stacked, ctx.config.base_branch, ctx.remote
+    )
     base_tip, base_ref = wt.base_commit(
         repo, base, ctx.remote, how, prefer_local=ctx.request.local_base
     )
@@ -103,7 +109,22 @@ def _session(ctx: RunContext, claimed: Claimed) -> tuple[str | None, Path | None
     return None, state_host
 
 
-def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Workspace) -> Sandboxed:
+def open_egress(ctx: RunContext) -> egress.Egress | None:
+    """network allowlist: the run's proxy, listening before the container exists."""
+    if ctx.pre.allow is None:
+        return None
+    way_out = egress.Egress(ctx.pre.allow, ctx.log)
+    ctx.log(f"egress: network none; the run's proxy lets through only {ctx.pre.allow}")
+    return way_out
+
+
+def create_container(
+    ctx: RunContext,
+    claimed: Claimed,
+    planned: Plan,
+    ws: Workspace,
+    way_out: egress.Egress | None = None,
+) -> Sandboxed:
     """The agent's container, created (not started) as :mod:`gittask.runner.sandbox` says."""
     repo, pre, task = ctx.db.repo, ctx.pre, claimed.task
     agent_run = AgentRun(
@@ -116,7 +137,10 @@ def create_container(ctx: RunContext, claimed: Claimed, planned: Plan, ws: Works
         command = pre.agent.argv(pre.settings, agent_run)
     except ValueError as exc:
         raise GittaskError(str(exc)) from None
-    spec = sandbox.container_spec(_sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run))
+    given = _sandbox_inputs(ctx, claimed, ws, tuple(command), agent_run)
+    if way_out is not None:
+        given = dataclasses.replace(given, egress_dir=way_out.folder)
+    spec = sandbox.container_spec(given)
     ctx.log(sandbox.environment_line(spec))
     if pre.workspace == "bind":
         # from here on the container may write the admin folder: host git stays out
@@ -183,10 +207,10 @@ def _sandbox_inputs(
         uid=uid,
         gid=gid,
         limits=sandbox.Limits(
-            network=ctx.config["network"],
-            memory=ctx.config["memory"],
-            cpus=ctx.config["cpus"],
-            pids_limit=ctx.config["pids_limit"],
+            network=ctx.config.network,
+            memory=ctx.config.memory,
+            cpus=ctx.config.cpus,
+            pids_limit=ctx.config.pids_limit,
         ),
         repo_key=naming.repo_key(repo),
         task_id=task.id,

@@ -1,6 +1,6 @@
 """What a run gives back, whatever happened: each function is one entry of the
 pipeline's cleanup stack (:mod:`gittask.workflow.run.pipeline`), which runs them
-in reverse order: container, agent state, worktree, logs, live-run marker."""
+in reverse order: container, egress proxy, agent state, worktree, logs, live-run marker."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from gittask.errors import GittaskError
-from gittask.runner import transfer
+from gittask.runner import egress, transfer
 from gittask.runner import worktree as wt
 from gittask.runner.logs import AGENT_LOG, EXECUTION_LOG, RunLogs, scrub_folder
 from gittask.workflow import tasklogs
@@ -52,6 +52,11 @@ class Container:
             self.gone = self.ctx.pre.engine.remove(self.id)
             self.ctx.log("container removed" if self.gone else "could not remove the container")
         return self.gone
+
+
+def close_egress(ctx: RunContext, way_out: egress.Egress) -> None:
+    """Stop the run's proxy (once its container is gone); it logs its totals."""
+    way_out.stop()
 
 
 def scrub_agent_state(ctx: RunContext, folder: Path) -> None:

@@ -78,7 +78,7 @@ def _store(
     say: Say,
     locate: SessionLocator = claude_transcript,
 ) -> str:
-    max_bytes = int(config["logs.max_bytes"])
+    max_bytes = config.logs_max_bytes
     info = scrub.data(runner_logs.read_run_info(folder))
     info["run"] = run
     info["stored_at"] = datetime.now(UTC).isoformat()

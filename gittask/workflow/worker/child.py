@@ -15,7 +15,7 @@ from gittask.model import TaskMetadata
 from gittask.store.database import TaskDatabase
 from gittask.workflow.lease import Lease
 from gittask.workflow.publish import refresh_from_remote
-from gittask.workflow.run import RunKind, RunRequest, RunResult, preflight, run_task
+from gittask.workflow.run import RunKind, RunRequest, RunResult, run_task
 
 
 def run_leased(
@@ -39,7 +39,7 @@ def run_leased(
         detached=True,
         lease=Lease(task.id, lease_number, worker),
     )
-    return run_task(db, request, preflight(db))
+    return run_task(db, request)  # its preflight takes the task's template settings
 
 
 def run_kind(task: TaskMetadata) -> tuple[RunKind, str | None]:

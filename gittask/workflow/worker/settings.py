@@ -30,9 +30,9 @@ class WorkerSettings:
     @classmethod
     def from_config(cls, config: ProjectConfig) -> WorkerSettings:
         return cls(
-            lease_seconds=_env_seconds(LEASE_ENV, float(config["worker.lease_seconds"])),
-            max_attempts=int(config["worker.max_attempts"]),
-            poll_seconds=_env_seconds(POLL_ENV, float(config["worker.poll_seconds"])),
+            lease_seconds=_env_seconds(LEASE_ENV, float(config.worker_lease_seconds)),
+            max_attempts=int(config.worker_max_attempts),
+            poll_seconds=_env_seconds(POLL_ENV, float(config.worker_poll_seconds)),
         )
 
 
