@@ -164,6 +164,17 @@ class MemoryEngine:
     def copy_in(self, container_id: str, path: str, data: bytes, mode: int = 0o644) -> None:
         self._get(container_id).files[path] = data
 
+    def copy_in_archive(self, container_id: str, archive: bytes) -> None:
+        import io
+        import tarfile
+
+        files = self._get(container_id).files
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
+            for member in tar.getmembers():
+                extracted = tar.extractfile(member) if member.isfile() else None
+                if extracted is not None:
+                    files["/" + member.name] = extracted.read()
+
     def copy_out(self, container_id: str, path: str) -> bytes:
         files = self._get(container_id).files
         if path not in files:

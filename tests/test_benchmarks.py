@@ -106,3 +106,13 @@ def test_egress_benchmark_smoke(tmp_path: Path, claude_image: str) -> None:
     out = _run(tmp_path, "benchmarks/egress.py", "--requests", "5", "--image", claude_image)
     for row in ("request, direct", "container: forwarder + proxy", "added per request"):
         assert row in out
+
+
+def test_workers_benchmark_smoke(tmp_path: Path) -> None:
+    from tests.run_support import docker_available
+
+    if not docker_available():
+        pytest.skip("no Docker engine")
+    out = _run(tmp_path, "benchmarks/workers.py", "--runs", "1", "--tasks", "2")
+    for row in ("through a worker", "overhead", "bundle costs", "3 workers", "speed-up"):
+        assert row in out

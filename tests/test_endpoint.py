@@ -68,3 +68,33 @@ def test_an_unreachable_engine_names_the_endpoint_and_why(repo: Path, tmp_path: 
     assert f"cannot reach the Docker engine at unix://{tmp_path}/colima.sock" in line
     assert "docker context 'colima', from ~/.docker/config.json" in line
     assert "no socket there" in line and "'No such file" not in line
+
+
+def test_the_project_engine_pins_one_unless_the_environment_names_one(tmp_path: Path) -> None:
+    make_context(tmp_path / ".docker", "other", "tcp://10.0.0.9:2376")
+    make_context(tmp_path / ".docker", "pinned", "ssh://me@build-host", current=False)
+    env = {"HOME": str(tmp_path)}
+    found = resolve(env, pinned="pinned")
+    assert (found.url, found.how) == (
+        "ssh://me@build-host",
+        "docker context 'pinned', from config engine",
+    )
+    assert found.remote  # its host has other folders: the workspace goes as a bundle
+    by_url = resolve(env, pinned="unix:///var/run/other.sock")
+    assert by_url.url == "unix:///var/run/other.sock" and not by_url.remote
+    assert resolve({**env, "DOCKER_CONTEXT": "other"}, pinned="pinned").url == "tcp://10.0.0.9:2376"
+    assert (
+        resolve({**env, "DOCKER_HOST": "unix:///h.sock"}, pinned="pinned").url == "unix:///h.sock"
+    )
+    assert resolve(env).url == "tcp://10.0.0.9:2376" and resolve(env).remote
+
+
+def test_an_ssh_engine_is_reached_as_the_docker_cli_reaches_it() -> None:
+    from gittask.runner.ssh_bridge import ssh_command
+
+    assert ssh_command("ssh://me@build-box:2222") == [
+        "ssh", "-l", "me", "-p", "2222", "--", "build-box", "docker", "system", "dial-stdio",
+    ]  # fmt: skip
+    assert ssh_command("ssh://build-box")[-5:-3] == ["--", "build-box"]
+    with pytest.raises(GittaskError, match="not an ssh engine URL"):
+        ssh_command("tcp://build-box:2376")

@@ -79,7 +79,8 @@ def build(
         from gittask.config import load_config
         from gittask.workflow.doctor import probe_built_image
 
-        report = probe_built_image(result.tag, load_config(repo).agent)
+        config = load_config(repo)
+        report = probe_built_image(result.tag, config.agent, config.engine)  # where it was built
     if as_json:
         data = result.to_json()
         if report is not None:

@@ -21,6 +21,7 @@ from gittask.cli import scheduler as scheduler_commands
 from gittask.cli import sync as sync_commands
 from gittask.cli import task as task_commands
 from gittask.cli import template as template_commands
+from gittask.cli import worker as worker_commands
 
 app = typer.Typer(
     name="claude-container",
@@ -39,6 +40,7 @@ run_commands.register(task_commands.app)  # start, continue (and create's run)
 logs_commands.register(task_commands.app)  # logs
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr
+worker_commands.register(app, task_commands.app)  # worker; task workers, queue
 task_commands.app.add_typer(template_commands.app, name="template")
 deps_commands.register(task_commands.app)  # deps
 task_commands.app.add_typer(schedule_commands.app, name="schedule")

@@ -81,6 +81,9 @@ BaseOpt = Annotated[
     ),
 ]
 NoRunOpt = Annotated[bool, typer.Option("--no-run", help="Only record the task (status pending).")]
+QueueOpt = Annotated[
+    bool, typer.Option("--queue", help="Record it queued: a worker runs it (status queued).")
+]
 DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
@@ -129,6 +132,7 @@ def create(
     branch: BranchOpt = None,
     base: BaseOpt = None,
     no_run: NoRunOpt = False,
+    queue: QueueOpt = False,
     detach: DetachOpt = False,
     label: LabelOpt = None,
     base_local: BaseLocalOpt = False,
@@ -157,6 +161,9 @@ def create(
 
     if no_run and detach:
         raise UsageError("--detach runs the task: it cannot go with --no-run")
+    if queue and (no_run or detach):
+        raise UsageError("--queue leaves the run to a worker: not with --no-run or --detach")
+    no_run = no_run or queue  # here, nothing runs
     if keep_base and not depends_on:
         raise UsageError("--keep-base goes with --depends-on")
     message = _one_text(text, message)
@@ -193,9 +200,14 @@ def create(
             branch = _ask_branch(db, suggest_branch(description, task_id))
         task = record_task(
             db, description, branch, base, task_id=task_id, labels=label,
-            publish=no_run or not waits.runs_now, template=made.template.name if made else None,
+            publish=(no_run and not queue) or not waits.runs_now,
+            template=made.template.name if made else None,
             depends_on=waits.depends_on, extra=extra,
         )  # fmt: skip
+    if queue and waits.runs_now:  # (a task waiting for its dependencies stays pending)
+        from gittask.workflow.worker.queue import queue_task
+
+        task = queue_task(db, task.id)
     if no_run or not waits.runs_now:
         _say_recorded(task, waits, no_run, as_json)
         return
@@ -235,7 +247,7 @@ def _say_recorded(task: TaskMetadata, waits: Creation, no_run: bool, as_json: bo
         return
     if waits.state is not None:
         output.info(waits.describe(task.id, no_run))
-    output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} (pending)")
+    output.info(f"recorded task {task.id[:8]} on branch {task.branch_name} ({task.status.value})")
     typer.echo(task.id)
 
 

@@ -120,7 +120,7 @@ def select(
         ):
             continue
         record: dict[str, Any] = {}
-        if filters.needs_record() or row.status == "failed" or row.id in waits:
+        if filters.needs_record() or row.status in ("failed", *_HELD) or row.id in waits:
             record = read(row.id)
         if row.id in waits:
             state = waits[row.id]
@@ -137,6 +137,16 @@ def select(
     return chosen
 
 
+#: statuses a worker may hold: their rows name it
+_HELD = ("running", "queued")
+
+
+def held_by(row: IndexRow, record: dict[str, Any]) -> str | None:
+    """The worker that runs (or has claimed) the task, for running and queued rows."""
+    worker = record.get("worker") if row.status in _HELD else None
+    return str(worker) if worker else None
+
+
 def row_json(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -148,6 +158,7 @@ def row_json(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> di
         "title": row.title,
         "pr_url": row.pr_url,
         "labels": list(record.get("labels") or []),
+        "worker": held_by(row, record),
         "error": row.error,
         **({"dependency": record["dependency"]} if "dependency" in record else {}),
     }
@@ -158,13 +169,15 @@ def task_line(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> T
     from gittask.display import escape
 
     # titles and branches come from records anyone may write: controls escaped
+    worker = held_by(row, record)
+    title = row.error or row.title or ""
     return TaskLine(
         short_id=short.get(row.id, row.id[:8]),
         outcome=row_outcome(row, record),
         branch=escape(row.branch or ""),
         pr=pr_cell(row.pr_url),
         created_at=row.created_at,
-        title=escape(row.error or row.title or ""),
+        title=escape(f"[{worker}] {title}" if worker else title),
     )
 
 

@@ -36,6 +36,9 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
+QueueOpt = Annotated[
+    bool, typer.Option("--queue", help="Leave the run to a worker (status queued).")
+]
 BASE_LOCAL_HELP = (
     "Start the first run from the local base branch (with its unpushed commits), "
     "not the remote's copy."
@@ -263,11 +266,17 @@ def start(
     local_base: Annotated[bool, typer.Option("--base-local", help=BASE_LOCAL_HELP)] = False,
     allow_host_network: AllowHostNetworkOpt = False,
     allow_odd_files: AllowOddFilesOpt = False,
+    queue: QueueOpt = False,
 ) -> None:
     """Run a task recorded with --no-run, retry a failed one, or rerun without feedback."""
     from gittask.model import TaskStatus
     from gittask.workflow.lookup import check_continuable
 
+    if queue:
+        from gittask.cli.worker import queue_tasks
+
+        queue_tasks([task_id], as_json)
+        return
     if publish_only:
         from gittask.cli.sync import publish_tasks
 
@@ -353,6 +362,7 @@ def continue_task(
     as_json: JsonOpt = False,
     allow_host_network: AllowHostNetworkOpt = False,
     allow_odd_files: AllowOddFilesOpt = False,
+    queue: QueueOpt = False,
 ) -> None:
     """Run the task again with feedback (the editor opens when none is given)."""
     from gittask.errors import UsageError
@@ -373,11 +383,17 @@ def continue_task(
             raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
     elif feedback is not None or feedback_file is not None:
         entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    pre = preflight(db, overrides=task_overrides(task), allow_host_network=allow_host_network)
+    # a worker checks what its run needs (on its own machine)
+    pre = (
+        None
+        if queue
+        else preflight(db, overrides=task_overrides(task), allow_host_network=allow_host_network)
+    )
     if from_review:
+        from gittask.config import load_config
         from gittask.workflow.pull_requests import review_feedback
 
-        entry = review_feedback(db, task, pre.config)
+        entry = review_feedback(db, task, pre.config if pre else load_config(db.repo))
     elif entry is None:
         entry = new_feedback(db, task, *_read_feedback(db, task, None, None))
     try:
@@ -393,6 +409,11 @@ def continue_task(
         raise
     if not as_json:
         output.info(f"feedback {entry.id} added to task {task.id[:8]}")
+    if queue:
+        from gittask.cli.worker import queue_tasks
+
+        queue_tasks([task.id], as_json)
+        return
     allowed = Allowed(allow_host_network, allow_odd_files)
     execute(
         db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre, allowed=allowed

@@ -50,6 +50,8 @@ def render(record: dict[str, Any], short_id: str, feedback: bool) -> str:
         ("error", record.get("error_message")),
         ("not published", record.get("publish_error")),
         ("last run by", record.get("claimed_by")),
+        ("worker", _lease_line(record)),
+        ("stop request", record.get("stop_requested")),
     ]
     from gittask.display import escape
 
@@ -141,6 +143,16 @@ def _no_pull_reason(record: dict[str, Any]) -> str:
     if not record.get("commits"):
         return "none: no run has made a commit"
     return f"none ('task pr {short}' opens one)"
+
+
+def _lease_line(record: dict[str, Any]) -> str | None:
+    """A worker's lease (queued and worker tasks): who, which lease, attempt, until when."""
+    if not record.get("worker"):
+        return None
+    line = f"{record['worker']} (lease {record.get('lease')}, attempt {record.get('attempts')}"
+    if record.get("lease_expires") and record.get("status") in ("queued", "running"):
+        line += f", until {record['lease_expires']}"
+    return line + ")"
 
 
 def _tokens(record: dict[str, Any]) -> str | None:

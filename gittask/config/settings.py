@@ -200,6 +200,38 @@ class ProjectConfig:
         "publish every task change to the remote at once (false: only `task sync`)",
         key="sync.auto",
     )
+    # remote engines and workers (gittask/runner/endpoint.py, gittask/workflow/worker/)
+    engine: str | None = setting(
+        None,
+        optional(text),
+        "docker context (or engine URL: ssh://user@host, tcp://host:2376) the runs and "
+        "build go to, after DOCKER_HOST and DOCKER_CONTEXT (default: the current context)",
+    )
+    workspace: str = setting(
+        "auto",
+        choice("auto", "bind", "bundle", lower=True),
+        "how a run's worktree reaches the container: bind (a mount), bundle (git objects "
+        "copied in and out: an engine on another host), or auto (bundle for ssh:// and "
+        "tcp:// engines)",
+    )
+    worker_lease_seconds: int = setting(
+        120,
+        whole(),
+        "a worker's claim on a task lasts this long unless renewed",
+        key="worker.lease_seconds",
+    )
+    worker_max_attempts: int = setting(
+        3,
+        whole(),
+        "claims of a queued task by workers before it is left failed",
+        key="worker.max_attempts",
+    )
+    worker_poll_seconds: float = setting(
+        5.0,
+        positive_number,
+        "how often a worker looks at the remote (its queue, stop requests)",
+        key="worker.poll_seconds",
+    )
 
     @classmethod
     def load(cls, root: Path) -> ProjectConfig:

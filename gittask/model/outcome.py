@@ -4,6 +4,7 @@ The stored statuses stay as they are (``created``, ``continued``, ``failed``, ..
 other clones and older versions read them); what people read says what happened:
 
     pending            recorded, not run yet
+    queued             waiting for a worker (`claude-container worker`)
     waiting            a dependency has not succeeded yet (derived: see model/deps.py)
     blocked            a dependency failed, was closed or deleted, or a cycle
     running            a container is working on it
@@ -25,6 +26,7 @@ STOPPED_PREFIX = "stopped with `task stop`"
 #: outcome -> its meaning, in the order a user meets them (README, --help)
 MEANINGS = {
     "pending": "recorded, not run yet ('task start ID' runs it)",
+    "queued": "waiting for a worker to run it ('claude-container worker')",
     "waiting": "a dependency has not succeeded yet; the scheduler starts it after",
     "blocked": "a dependency failed, was closed or deleted, or they form a cycle "
     "('task start ID' runs it anyway)",
@@ -41,6 +43,7 @@ MEANINGS = {
 #: outcome -> colour on a terminal
 STYLES = {
     "pending": "yellow",
+    "queued": "yellow",
     "waiting": "yellow",
     "blocked": "red",
     "running": "cyan",

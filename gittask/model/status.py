@@ -15,6 +15,7 @@ class TaskStatus(StrEnum):
     FAILED = "failed"  # the last run failed; error_message says why
     MERGED = "merged"  # its pull request was merged
     CLOSED = "closed"  # its pull request was closed unmerged, or given up
+    QUEUED = "queued"  # waiting for a worker (`task create --queue`, `claude-container worker`)
 
     @classmethod
     def parse(cls, text: str) -> TaskStatus:
@@ -31,6 +32,7 @@ _RUNNABLE_FROM = {
     TaskStatus.CONTINUED,
     TaskStatus.FAILED,
     TaskStatus.CLOSED,
+    TaskStatus.QUEUED,  # a worker's run
 }
 
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
@@ -43,7 +45,12 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.MERGED: frozenset(),
     # a closed PR can be reopened by continuing the task
     TaskStatus.CLOSED: frozenset({TaskStatus.RUNNING, TaskStatus.MERGED}),
+    # a worker runs it, or it is stopped (or given up) before that
+    TaskStatus.QUEUED: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CLOSED}),
 }
+# queued from anywhere but merged: a worker then runs it (a retry, a takeover, a continue)
+for _status in set(TaskStatus) - {TaskStatus.MERGED, TaskStatus.QUEUED}:
+    TRANSITIONS[_status] = TRANSITIONS[_status] | {TaskStatus.QUEUED}
 assert {s for s, targets in TRANSITIONS.items() if TaskStatus.RUNNING in targets} == _RUNNABLE_FROM
 
 

@@ -20,7 +20,7 @@ from gittask.model.status import TaskStatus, check_transition
 from gittask.text import one_line
 
 # metadata.yaml keys, in the order they are written
-_TIMESTAMPS = ("created_at", "started_at", "completed_at", "last_continued_at")
+_TIMESTAMPS = ("created_at", "started_at", "completed_at", "last_continued_at", "lease_expires")
 METADATA_KEYS = (
     "id",
     "status",
@@ -49,6 +49,17 @@ METADATA_KEYS = (
     "publish_error",
     "depends_on",
     "template",
+    # workers (gittask/workflow/worker/): the lease on a queued or running task
+    "worker",
+    "lease",
+    "lease_expires",
+    "attempts",
+    "stop_requested",
+)
+# written only once a worker touched the task: other records stay as they were
+_WORKER_KEYS = frozenset({"worker", "lease", "lease_expires", "attempts", "stop_requested"})
+_INT_KEYS = frozenset(
+    {"pr_number", "input_tokens", "output_tokens", "num_turns", "run_count", "lease", "attempts"}
 )
 
 
@@ -106,6 +117,12 @@ class TaskMetadata:
     publish_error: str | None = None  # the last run's work is local only: why
     depends_on: list[str] = field(default_factory=list)
     template: str | None = None
+    # the lease a worker holds on it (gittask/workflow/worker/lease.py)
+    worker: str | None = None  # the worker that holds (or last held) the lease
+    lease: int = 0  # each claim by a worker takes the next number: older ones are fenced out
+    lease_expires: datetime | None = None  # another worker may take it over after this
+    attempts: int = 0  # claims since it was queued (worker.max_attempts, then failed)
+    stop_requested: str | None = None  # "lease N by NAME at TIME": that lease's run stops
     feedback_history: list[FeedbackEntry] = field(default_factory=list)
     # keys written by a newer version: kept and written back untouched
     extra: dict[str, Any] = field(default_factory=dict)
@@ -134,6 +151,8 @@ class TaskMetadata:
         data: dict[str, Any] = {}
         for key in METADATA_KEYS:
             value = getattr(self, key)
+            if key in _WORKER_KEYS and not value:
+                continue
             if key in _TIMESTAMPS:
                 value = format_ts(value)
             elif key == "status":
@@ -149,6 +168,8 @@ class TaskMetadata:
     def to_dict(self) -> dict[str, Any]:
         """The full record, for --json output and the working copy."""
         data = self.metadata_dict()
+        for key in sorted(_WORKER_KEYS - set(data)):
+            data[key] = 0 if key in _INT_KEYS else None
         data["description"] = self.description
         data["title"] = self.title
         data["continuation_count"] = self.continuation_count
@@ -181,7 +202,7 @@ class TaskMetadata:
                 if not isinstance(value, list):
                     raise ValueError(f"{key} is not a list")
                 value = [str(v) for v in value]
-            elif key in ("pr_number", "input_tokens", "output_tokens", "num_turns", "run_count"):
+            elif key in _INT_KEYS:
                 value = _number(key, value, int)
             elif key == "cost_usd":
                 value = _number(key, value, float)

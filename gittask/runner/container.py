@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+    from gittask.runner.ssh_bridge import SshBridge
+
 ENGINE_HINT = "start it with `sudo systemctl start docker` (or run `dockerd`), then try again"
 
 
@@ -36,14 +38,15 @@ class EngineUnavailable(GittaskError):
     pass
 
 
-def connect(timeout: int = 30) -> DockerClient:
-    """A client for the Docker engine that answers a ping, or a one-line error."""
+def connect(timeout: int = 30, pinned: str | None = None) -> DockerClient:
+    """A client for the Docker engine that answers a ping, or a one-line error;
+    ``pinned``: the project's ``engine`` setting (see :mod:`gittask.runner.endpoint`)."""
     import docker
     from docker.errors import DockerException
 
     from gittask.runner.endpoint import DEFAULT_HOST, resolve
 
-    endpoint = resolve()
+    endpoint = resolve(pinned=pinned)
     where = f"cannot reach the Docker engine at {endpoint.describe()}"
     hint = ENGINE_HINT
     if endpoint.url != DEFAULT_HOST:
@@ -51,14 +54,30 @@ def connect(timeout: int = 30) -> DockerClient:
             "start that engine, or point DOCKER_HOST / `docker context use` at one that "
             "runs; `docker info` shows the same endpoint"
         )
+    bridge = _ssh_bridge(endpoint.url) if endpoint.url.startswith("ssh://") else None
     try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls, timeout=timeout)
+        client = docker.DockerClient(
+            base_url=bridge.url if bridge else endpoint.url, tls=endpoint.tls, timeout=timeout
+        )
         client.ping()
     except DockerException as exc:
-        raise EngineUnavailable(f"{where}: {_engine_reason(exc)}", hint) from None
+        reason = bridge.last_error if bridge and bridge.last_error else _engine_reason(exc)
+        raise EngineUnavailable(f"{where}: {reason}", hint) from None
     except OSError as exc:
         raise EngineUnavailable(f"{where}: {exc.strerror or exc}", hint) from None
     return client
+
+
+_bridges: dict[str, SshBridge] = {}
+
+
+def _ssh_bridge(url: str) -> SshBridge:
+    """One bridge per ``ssh://`` engine and process (see :mod:`gittask.runner.ssh_bridge`)."""
+    from gittask.runner.ssh_bridge import SshBridge
+
+    if url not in _bridges:
+        _bridges[url] = SshBridge(url)
+    return _bridges[url]
 
 
 def _engine_reason(exc: BaseException) -> str:
@@ -237,13 +256,16 @@ class DockerEngine:
 
     name = "docker"
 
-    def __init__(self, client: DockerClient) -> None:
+    def __init__(self, client: DockerClient, remote: bool = False) -> None:
         self.client = client
+        self.remote = remote  # its host cannot see this machine's folders
         self._images: dict[str, str] = {}  # container id -> image, for start's message
 
     @classmethod
-    def connect(cls, timeout: int = 30) -> DockerEngine:
-        return cls(connect(timeout))
+    def connect(cls, timeout: int = 30, pinned: str | None = None) -> DockerEngine:
+        from gittask.runner.endpoint import resolve
+
+        return cls(connect(timeout, pinned), remote=resolve(pinned=pinned).remote)
 
     def _container(self, container_id: str) -> Container:
         from docker.errors import DockerException
@@ -318,6 +340,18 @@ class DockerEngine:
             tar.addfile(info, io.BytesIO(data))
         if not self._container(container_id).put_archive(folder or "/", archive.getvalue()):
             raise GittaskError(f"cannot copy {path} into container {container_id[:12]}")
+
+    def copy_in_archive(self, container_id: str, archive: bytes) -> None:
+        from docker.errors import DockerException
+
+        try:
+            done = self._container(container_id).put_archive("/", archive)
+        except DockerException as exc:
+            raise GittaskError(
+                f"cannot copy the workspace into container {container_id[:12]}: {_api_reason(exc)}"
+            ) from None
+        if not done:
+            raise GittaskError(f"cannot copy the workspace into container {container_id[:12]}")
 
     def copy_out(self, container_id: str, path: str) -> bytes:
         from docker.errors import DockerException

@@ -38,7 +38,8 @@ IN_CONTAINER = "/run/gittask/credentials"
 #: machine, or in another mount namespace): said in one line, exit 125.
 LOAD_SCRIPT = (
     f'n=0; for f in {IN_CONTAINER}/*; do [ -f "$f" ] || continue; '
-    'v=$(cat "$f"; echo x); export "${f##*/}=${v%x}"; n=$((n+1)); done; '
+    'v=$(cat "$f"; echo x); export "${f##*/}=${v%x}"; n=$((n+1)); '
+    'rm -f "$f" 2>/dev/null; done; '
     '[ "$n" -gt 0 ] || { echo "claude-container: the credential files did not reach '
     f'the container ({IN_CONTAINER} is empty): does the engine run on this machine? '
     'GITTASK_CREDENTIALS_DIR names a folder it can see" >&2; exit 125; }; '

@@ -2,9 +2,15 @@
 
 1. ``DOCKER_HOST`` (with ``DOCKER_TLS_VERIFY`` / ``DOCKER_CERT_PATH``);
 2. else the context named by ``DOCKER_CONTEXT``;
-3. else the ``currentContext`` of the docker CLI's config file
+3. else the project's ``engine`` setting (``config set engine CONTEXT``, or an
+   engine URL such as ``ssh://user@host``), when it pins one;
+4. else the ``currentContext`` of the docker CLI's config file
    (``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``);
-4. else the default socket, ``unix:///var/run/docker.sock``.
+5. else the default socket, ``unix:///var/run/docker.sock``.
+
+An engine is *remote* when it is not reached through a unix socket of this
+machine (``ssh://``, ``tcp://``): its host cannot see this machine's folders,
+so a run's worktree goes to it as git objects (:mod:`gittask.runner.worktree.bundle`).
 
 A context is how rootless engines, colima and Docker Desktop are reached; an
 engine that does not answer is reported with the endpoint tried and how it was
@@ -33,6 +39,11 @@ class Endpoint:
 
     def describe(self) -> str:
         return f"{self.url} ({self.how})"
+
+    @property
+    def remote(self) -> bool:
+        """Not a unix socket of this machine: the engine's host has other folders."""
+        return not self.url.startswith(("unix://", "npipe://"))
 
 
 def _config_file(env: Mapping[str, str]) -> Path:
@@ -92,8 +103,9 @@ def _context_endpoint(name: str, source: str, env: Mapping[str, str]) -> Endpoin
     return Endpoint(str(host), how, tls)
 
 
-def resolve(env: Mapping[str, str] | None = None) -> Endpoint:
-    """The engine the docker CLI would use in this environment."""
+def resolve(env: Mapping[str, str] | None = None, pinned: str | None = None) -> Endpoint:
+    """The engine the docker CLI would use in this environment; ``pinned``: the
+    project's ``engine`` setting (a context name or an engine URL)."""
     env = os.environ if env is None else env
     host = env.get("DOCKER_HOST")
     if host:
@@ -101,6 +113,10 @@ def resolve(env: Mapping[str, str] | None = None) -> Endpoint:
 
         params = kwargs_from_env(environment=dict(env))
         return Endpoint(str(params.get("base_url") or host), "DOCKER_HOST", params.get("tls"))
+    if pinned and not env.get("DOCKER_CONTEXT"):
+        if "://" in pinned:
+            return Endpoint(pinned, "config engine")
+        return _context_endpoint(pinned, "config engine", env)
     name, source = _current_context(env)
     if name is not None and name != "default":
         return _context_endpoint(name, source, env)

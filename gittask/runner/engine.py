@@ -138,3 +138,8 @@ class Engine(Protocol):
     def copy_out(self, container_id: str, path: str) -> bytes:
         """Read a file from the container."""
         ...
+
+    def copy_in_archive(self, container_id: str, archive: bytes) -> None:
+        """Unpack a tar at ``/`` in the (created) container, owners and modes as given
+        (a remote engine's workspace: :mod:`gittask.runner.transfer`)."""
+        ...

@@ -24,11 +24,12 @@ Progress = Callable[[str], None]
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def docker_client() -> DockerClient:
-    """A client for the engine that answers, or a one-line error saying how to start one."""
+def docker_client(pinned: str | None = None) -> DockerClient:
+    """A client for the engine that answers, or a one-line error saying how to start one;
+    ``pinned``: the project's ``engine`` setting."""
     from gittask.runner.container import connect
 
-    return connect()
+    return connect(pinned=pinned)
 
 
 def _client(client: DockerClient | None) -> DockerClient:

@@ -40,6 +40,11 @@ from, whatever the image says:
 Git inside the container writes new objects to the run's own folder and reads
 the repository's as an alternate: it cannot alter anything already stored (see
 :mod:`gittask.runner.worktree`).
+
+On an engine whose host cannot see this machine's folders (``workspace``
+``bundle``) there is **no mount at all**: the worktree goes in, and the agent's
+work comes out, as git objects (:mod:`gittask.runner.transfer`); the same user,
+hardening and limits apply.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gittask.runner import credentials as creds
-from gittask.runner import egress
+from gittask.runner import egress, transfer
 from gittask.runner.agents.base import DEFAULT_PROMPT_FILE, WORKDIR
 from gittask.runner.engine import BindMount, ContainerSpec, labels_for
 
@@ -103,10 +108,14 @@ class SandboxInputs:
     host_pid: int
     #: the run's egress folder (network allowlist): the only way out, through the proxy
     egress_dir: Path | None = None
+    workspace: str = "bind"  # "bundle": nothing mounted (a remote engine)
+    start: str = ""  # the commit the run starts from (the bundle's)
 
 
 def container_spec(given: SandboxInputs) -> ContainerSpec:
     """The container the agent runs in; see the module docstring for the policy."""
+    if given.workspace == "bundle":
+        return _without_mounts(given)
     paths = given.paths
     common = str(paths.common_dir)
     binds = [
@@ -153,6 +162,45 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
         network=network,
         memory=given.limits.memory,
         memory_swap=given.limits.memory,  # no swap beyond the memory limit
+        cpus=given.limits.cpus,
+        pids_limit=given.limits.pids_limit,
+        cap_drop=("ALL",),
+        security_opt=("no-new-privileges",),
+        credential_names=tuple(sorted(given.credential_names)),
+    )
+
+
+def _without_mounts(given: SandboxInputs) -> ContainerSpec:
+    """The policy for a remote engine: no mount; the workspace arrives as a bundle."""
+    environment = dict(given.agent_environment)
+    environment.update(
+        {
+            "GIT_AUTHOR_NAME": given.git_name,
+            "GIT_AUTHOR_EMAIL": given.git_email,
+            "GIT_COMMITTER_NAME": given.git_name,
+            "GIT_COMMITTER_EMAIL": given.git_email,
+            "GITTASK_START": given.start,
+        }
+    )
+    if given.agent_state_dir:
+        environment["GITTASK_STATE_DIR"] = given.agent_state_dir
+    if given.uid == 0:
+        environment["IS_SANDBOX"] = "1"
+    command = tuple(given.command)
+    if given.credential_names:  # copied in with the workspace (prepare), never configured
+        command = creds.wrap(command)
+    return ContainerSpec(
+        image=given.image,
+        command=transfer.wrap(command),
+        environment=environment,
+        labels=labels_for(given.repo_key, given.task_id, given.run, given.host_pid),
+        user=f"{given.uid}:{given.gid}",
+        name=given.name,
+        binds=(),
+        tmpfs=(),
+        working_dir=WORKDIR,
+        network=given.limits.network,
+        memory=given.limits.memory,
         cpus=given.limits.cpus,
         pids_limit=given.limits.pids_limit,
         cap_drop=("ALL",),

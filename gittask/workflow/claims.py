@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import pygit2
@@ -97,7 +97,8 @@ class ClaimLost(Exception):
         )
 
 
-def _remote_copy(db: TaskDatabase, remote: str, task_id: str) -> TaskMetadata | None:
+def remote_copy(db: TaskDatabase, remote: str, task_id: str) -> TaskMetadata | None:
+    """The task as the remote-tracking ref holds it (None: not there, or unreadable)."""
     tip = db.repo.pygit.references.get(sync.tracking_ref(remote))
     if tip is None:
         return None
@@ -123,7 +124,7 @@ def publish_claim(
     me = identity(db.repo)
 
     def check() -> None:
-        theirs = _remote_copy(db, remote, task_id)
+        theirs = remote_copy(db, remote, task_id)
         if theirs is None:
             return
         if (
@@ -142,9 +143,7 @@ def publish_claim(
     try:
         if remote in publish.unreachable_remotes():
             raise sync.RemoteUnreachable(f"{remote} is unreachable")
-        sync.publish(
-            db.repo, remote, env={"GIT_TERMINAL_PROMPT": "0"}, on_remote_moved=check
-        )
+        sync.publish(db.repo, remote, env={"GIT_TERMINAL_PROMPT": "0"}, on_remote_moved=check)
     except sync.RemoteUnreachable:
         publish.mark_unreachable(remote)
         notice(publish.unreachable_line(remote))
@@ -207,10 +206,20 @@ def publish_result(
     branches: Sequence[str],
     extra_refs: Sequence[str],
     env: Mapping[str, str] | None = None,
+    on_remote_moved: Callable[[], None] | None = None,
+    attempts: int = sync.MAX_PUSH_ATTEMPTS,
 ) -> str | None:
     """Publish a run's result (branch, logs, notes, record) at once; why not, or None."""
     try:
-        publish.publish_now(db, remote, branches, extra_refs, env=env)
+        publish.publish_now(
+            db,
+            remote,
+            branches,
+            extra_refs,
+            env=env,
+            on_remote_moved=on_remote_moved,
+            attempts=attempts,
+        )
     except sync.PushRejected as exc:
         return exc.reasons
     except GittaskError as exc:

@@ -49,7 +49,9 @@ def task_containers(statuses: set[str], start: Path | None = None) -> ContainerT
         return table
     by_task = {m.task_id: m for m in markers}
     try:
-        found = DockerEngine.connect(timeout=5).containers(naming.repo_key(repo))
+        found = DockerEngine.connect(timeout=5, pinned=_pinned(repo)).containers(
+            naming.repo_key(repo)
+        )
     except GittaskError as exc:
         table.warning = f"warning: containers not listed: {exc}"
         found = []
@@ -76,3 +78,15 @@ def task_containers(statuses: set[str], start: Path | None = None) -> ContainerT
                 ]
             )
     return table
+
+
+def _pinned(repo: GitRepo) -> str | None:
+    """The project's ``engine`` setting (None when unreadable: the default rules apply)."""
+    from gittask.config import load_config
+    from gittask.errors import UsageError
+
+    try:
+        engine = load_config(repo).engine
+    except UsageError:
+        return None
+    return str(engine) if engine else None

@@ -94,11 +94,11 @@ class ImageReport:
         ]
 
 
-def probe_built_image(tag: str, agent: str = "claude") -> ImageReport:
-    """:func:`probe_image` on the Docker engine that answers (``build --check``)."""
+def probe_built_image(tag: str, agent: str = "claude", pinned: str | None = None) -> ImageReport:
+    """:func:`probe_image` on the Docker engine the runs go to (``build --check``)."""
     from gittask.runner.image import docker_client
 
-    return probe_image(docker_client(), tag, agent)
+    return probe_image(docker_client(pinned), tag, agent)
 
 
 def probe_image(client: DockerClient, tag: str, agent: str = "claude") -> ImageReport:
@@ -181,7 +181,7 @@ def run_checks(repo: GitRepo) -> list[Check]:
     try:
         from gittask.runner.container import connect
 
-        client = connect()
+        client = connect(pinned=config.engine)
         version = client.version().get("Version", "?")
         checks.append(Check("engine", True, f"Docker engine {version}"))
     except GittaskError as exc:

@@ -11,7 +11,7 @@ everything local until ``task sync``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gittask.config import ProjectConfig, load_config, remote_of
 from gittask.errors import GittaskError
@@ -54,12 +54,23 @@ def publish_now(
     branches: Sequence[str] = (),
     extra_refs: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    on_remote_moved: Callable[[], None] | None = None,
+    attempts: int = sync.MAX_PUSH_ATTEMPTS,
 ) -> sync.PushResult:
-    """Publish and raise what went wrong (RemoteUnreachable, PushRejected, GittaskError)."""
+    """Publish and raise what went wrong (RemoteUnreachable, PushRejected, GittaskError);
+    ``on_remote_moved`` and ``attempts``: see :func:`gittask.store.sync.publish`."""
     if remote in _unreachable:
         raise sync.RemoteUnreachable(f"{remote} is unreachable")
     try:
-        result = sync.publish(db.repo, remote, branches, extra_refs, env=env)
+        result = sync.publish(
+            db.repo,
+            remote,
+            branches,
+            extra_refs,
+            env=env,
+            on_remote_moved=on_remote_moved,
+            attempts=attempts,
+        )
     except sync.RemoteUnreachable:
         _unreachable.add(remote)
         raise
@@ -73,8 +84,11 @@ def after_change(
     config: ProjectConfig | None = None,
     branches: Sequence[str] = (),
     extra_refs: Sequence[str] = (),
+    on_remote_moved: Callable[[], None] | None = None,
+    attempts: int = sync.MAX_PUSH_ATTEMPTS,
 ) -> sync.PushResult | None:
-    """Publish what a command changed, when sync.auto is on. Never raises."""
+    """Publish what a command changed, when sync.auto is on. Never raises a GittaskError
+    (``on_remote_moved`` may raise its own)."""
     try:
         remote = auto_remote(db, config)
     except GittaskError:
@@ -82,7 +96,15 @@ def after_change(
     if remote is None:
         return None
     try:
-        return publish_now(db, remote, branches, extra_refs, env={"GIT_TERMINAL_PROMPT": "0"})
+        return publish_now(
+            db,
+            remote,
+            branches,
+            extra_refs,
+            env={"GIT_TERMINAL_PROMPT": "0"},
+            on_remote_moved=on_remote_moved,
+            attempts=attempts,
+        )
     except sync.RemoteUnreachable:
         notice(unreachable_line(remote))
     except GittaskError as exc:

@@ -1,5 +1,8 @@
 """Stopping a task's run from any terminal on the machine (``task stop``, ``delete --force``).
 
+A queued task, or one a worker runs (on any machine), is stopped through the
+remote instead: :mod:`gittask.workflow.worker.stop_request`.
+
 The run's own process is asked to stop (SIGTERM, as Ctrl-C would): it stops the
 container, keeps what the agent did on the local branch, records the task failed
 and cleans up. This waits for that, then marks the record as stopped by the user
@@ -20,6 +23,7 @@ from gittask.model.outcome import STOPPED_PREFIX
 from gittask.runner import live
 from gittask.store.database import TaskDatabase
 from gittask.workflow import claims
+from gittask.workflow.worker.stop_request import held_by_worker, request_stop
 
 #: How long a run gets to stop its container and record its end.
 STOP_WAIT_SECONDS = 120.0
@@ -30,8 +34,11 @@ class StopResult:
     task: TaskMetadata
     run: int | None  # the run that was stopped; None: there was no live process
     pid: int | None
+    note: str | None = None  # a worker's run (stopped on request), or a queued task
 
     def describe(self) -> str:
+        if self.note is not None:
+            return self.note
         short = self.task.id[:8]
         if self.pid is None:
             return (
@@ -63,6 +70,10 @@ def stop_task(
     task = db.task(task_id)
     marker = running_run(db, task)
     if marker is None:
+        task = _newest(db, task)
+        if held_by_worker(task):  # queued, or a worker's run: on any machine
+            done = request_stop(db, task.id, wait)
+            return StopResult(done.task, done.run, None, note=done.note)
         if task.status is not TaskStatus.RUNNING:
             raise GittaskError(f"task {task.id[:8]} is not running (it is {task.status.value})")
         if claims.claimed_elsewhere(db.repo, task):
@@ -111,6 +122,15 @@ def stop_task(
     if publish:
         after_change(db)
     return StopResult(final, marker.run, marker.pid)
+
+
+def _newest(db: TaskDatabase, task: TaskMetadata) -> TaskMetadata:
+    """The task as the remote has it now (sync.auto): a worker elsewhere may run it."""
+    from gittask.workflow.publish import refresh_from_remote
+
+    if refresh_from_remote(db):
+        return db.task(task.id)
+    return task
 
 
 def was_stopped(task: TaskMetadata) -> bool:

@@ -23,6 +23,10 @@ object files, refuses new commits holding a credential value
 (:func:`credential_leak`), and removes the folders itself rather than through git.
 Before a push, :func:`odd_files` names the large files, gitlinks and symlinks
 pointing outside the worktree in the commits it would send.
+
+On a remote engine nothing is mounted: the start goes in as a git bundle and the
+agent's commits and working tree come back as one (:mod:`~.bundle`,
+:func:`import_bundle`), then the same harvest follows.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from gittask.runner.worktree.branches import (
     remote_exists,
     resolve_base,
 )
+from gittask.runner.worktree.bundle import import_bundle, start_bundle
 from gittask.runner.worktree.checkout import (
     SAFE_GIT,
     Worktree,
@@ -75,6 +80,7 @@ __all__ = [
     "create_worktree",
     "credential_leak",
     "fetch_branch",
+    "import_bundle",
     "import_objects",
     "is_ancestor",
     "merge_remote_copy",
@@ -88,5 +94,6 @@ __all__ = [
     "remove_worktree_folders",
     "resolve_base",
     "run_folders",
+    "start_bundle",
     "unpushed_commits",
 ]

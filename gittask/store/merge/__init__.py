@@ -15,6 +15,8 @@ Two clones that changed the data ref independently are combined into one tree:
   trees. ``commits`` and ``depends_on`` are merged as sets, keeping order;
   the totals ``cost_usd``, ``input_tokens`` and ``output_tokens`` add both
   sides' additions to the base (runs on two clones both count), silently;
+- when the two sides hold different worker leases, the run's fields come from
+  the newer lease, whatever the commit times (:mod:`~gittask.store.merge.fencing`);
 - a task deleted on one side and edited on the other stays deleted; the
   merge reports it, with the commit that made the dropped edit;
 - tombstones and other files are unioned, later change winning on clashes;

@@ -13,6 +13,7 @@ from typing import Any
 import pygit2
 
 from gittask.store import layout, yamlio
+from gittask.store.merge.fencing import FENCED_FIELDS, fence_winner
 from gittask.store.merge.objects import BLOB, TREE, Entry, Objects, entries, put, written
 from gittask.store.merge.report import DeleteKept, MergeResult, Resolution
 from gittask.store.merge.validate import IncomingCheck
@@ -258,10 +259,14 @@ class TreeMerger:
         win = self.later(task_id)
         sides = (our_keys, their_keys)
         keys = list(sides[win]) + [k for k in sides[1 - win] if k not in sides[win]]
+        # a task's record: the newer lease owns the run's fields (store/merge/fencing.py)
+        fence = fence_winner(our_keys, their_keys) if task_id and not label else None
         merged: list[str] = []
         for key in keys:
             in_base, in_ours, in_theirs = base_keys.get(key), our_keys.get(key), their_keys.get(key)
-            if in_ours == in_theirs or in_base == in_theirs:
+            if fence is not None and key in FENCED_FIELDS:
+                value = sides[fence].get(key)
+            elif in_ours == in_theirs or in_base == in_theirs:
                 value = in_ours
             elif in_base == in_ours:
                 value = in_theirs

@@ -23,6 +23,7 @@ user's credentials, ssh config and the server's ref-name checks all apply.
     integrate   tracking refs -> local refs (fast-forward or merge); the read-path link
     transport   fetch; publish/push (atomic, never forced, merge and retry)
     roundtrip   ``task sync``/``pull``/``push`` and their report
+    remote_cas  a change made on the remote's tip and pushed by id (workers' leases)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from gittask.store.sync.refs import (
     remote_refspec,
     tracking_ref,
 )
+from gittask.store.sync.remote_cas import MAX_REMOTE_ATTEMPTS, update_remote
 from gittask.store.sync.roundtrip import (
     SyncResult,
     pull,
@@ -81,6 +83,7 @@ __all__ = [
     "DEFAULT_REMOTE",
     "MAX_INTEGRATE_ATTEMPTS",
     "MAX_PUSH_ATTEMPTS",
+    "MAX_REMOTE_ATTEMPTS",
     "NOTES_GLOB",
     "NOTES_MERGE_STRATEGY",
     "NOTES_PUSH_REFSPEC",
@@ -117,4 +120,5 @@ __all__ = [
     "sync",
     "tracking_ref",
     "unconfigure_remote",
+    "update_remote",
 ]

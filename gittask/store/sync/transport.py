@@ -30,6 +30,12 @@ from gittask.store.sync.refs import (
 from gittask.text import one_line
 
 MAX_PUSH_ATTEMPTS = 6
+#: fetches of one clone at the same moment (a worker and its runs) race for the tracking refs
+FETCH_ATTEMPTS = 8
+
+
+def _lock_lost(stderr: str) -> bool:
+    return "cannot lock ref" in stderr or "but expected" in stderr
 
 
 @dataclass
@@ -57,15 +63,19 @@ def fetch(
     data_ref, notes_ref = tracking_ref(remote, branch), notes_tracking_ref(remote)
     before = (hex_of(ref_oid(git, data_ref)), hex_of(ref_oid(git, notes_ref)))
     progress(f"fetching tasks from {remote}")
-    proc = repo.git(
-        "fetch",
-        "--quiet",
-        "--no-write-fetch-head",
-        remote,
-        data_fetch_refspec(remote, branch),
-        notes_fetch_refspec(remote),
-        check=False,
-    )
+    for attempt in range(FETCH_ATTEMPTS):
+        proc = repo.git(
+            "fetch",
+            "--quiet",
+            "--no-write-fetch-head",
+            remote,
+            data_fetch_refspec(remote, branch),
+            notes_fetch_refspec(remote),
+            check=False,
+        )
+        if proc.returncode == 0 or not _lock_lost(proc.stderr):
+            break
+        time.sleep(random.uniform(0.02, 0.1 * (attempt + 1)))  # another fetch of this clone
     if proc.returncode != 0:
         raise GittaskError(f"fetching tasks from {remote} failed: {last_line(proc)}")
     return FetchResult(
@@ -132,6 +142,12 @@ _UNREACHABLE = (
     "failed to connect",
     "connection reset",
 )
+
+def unreachable(stderr: str) -> bool:
+    """Whether git's error output says it never reached the remote."""
+    text = stderr.lower()
+    return any(marker in text for marker in _UNREACHABLE)
+
 
 _NO_ATOMIC = "does not support --atomic"
 
@@ -229,6 +245,7 @@ def publish(
     progress: Progress = quiet,
     env: Mapping[str, str] | None = None,
     on_remote_moved: Callable[[], None] | None = None,
+    attempts: int = MAX_PUSH_ATTEMPTS,
 ) -> PushResult:
     """Push work branches, extra refs, the notes and the data ref in ONE atomic push.
 
@@ -238,6 +255,8 @@ def publish(
     data or notes ref means the remote moved: fetch, merge, retry.
     ``on_remote_moved`` runs after that fetch, before the merge: it may raise to
     stop (a run's claim looks whether another clone claimed the same run).
+    ``attempts``: pushes before giving up while others keep pushing (workers
+    sharing one remote push often, and give their results more).
 
     Raises RemoteUnreachable when git never reached the remote, PushRejected when
     the remote refused for another reason (the message holds the server's words).
@@ -246,7 +265,7 @@ def publish(
     result = PushResult(remote)
     shared = {data_push_refspec(branch), f"{layout.NOTES_REF}:{layout.NOTES_REF}"}
     atomic = True
-    for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         groups = _groups(repo, branch, branches, extra_refs)
         if not groups:
             return result
@@ -259,7 +278,7 @@ def publish(
             atomic = False
             continue  # again, one group at a time
         _refuse_unless_moved(tried, shared, remote)
-        if attempt == MAX_PUSH_ATTEMPTS:
+        if attempt == attempts:
             break
         progress(f"{remote} has task changes this clone does not: fetching and merging them")
         fetch(repo, remote, branch)
@@ -269,9 +288,9 @@ def publish(
         if merged.changed:
             result.merges.append(merged)
         merge_notes(repo, remote)
-        time.sleep(random.uniform(0, 0.05 * attempt))
+        time.sleep(random.uniform(0, 0.05 * min(attempt, 10)))
     raise GittaskError(
-        f"pushing tasks to {remote} was rejected {MAX_PUSH_ATTEMPTS} times: "
+        f"pushing tasks to {remote} was rejected {attempts} times: "
         "others keep pushing at the same moment",
         "run 'claude-container task sync' again",
     )

@@ -161,7 +161,7 @@ def build_project_image(
     tag = image_tag(repo, config)
     plan = _Plan.of(config, dockerfile, base_from_debian)
     plan.check()
-    engine = client or docker_client()
+    engine = client or docker_client(pinned=config.engine)  # where the runs go
     base = plan.base
     if base == DEBOOTSTRAP:
         from gittask.runner.debian_base import ensure_base

@@ -109,7 +109,9 @@ def plan_clean(
         from gittask.runner.container import EngineUnavailable, connect
 
         try:
-            client = connect()
+            from gittask.config import load_config
+
+            client = connect(pinned=load_config(repo).engine)
         except EngineUnavailable as exc:
             if images:
                 raise

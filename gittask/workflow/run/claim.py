@@ -18,7 +18,7 @@ from gittask.errors import GittaskError
 from gittask.model import TaskMetadata, TaskStatus
 from gittask.runner import credentials, live, naming
 from gittask.runner import worktree as wt
-from gittask.workflow import claims
+from gittask.workflow import claims, lease
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed
 from gittask.workflow.run.stale import PREVIOUS_DIED, close_dead_run
@@ -52,6 +52,9 @@ def release(ctx: RunContext, marker: live.RunMarker) -> None:
 
 
 def check_runnable(ctx: RunContext, task: TaskMetadata) -> None:
+    if ctx.request.lease is not None:  # a worker's run: the claim is the lease
+        _check_leased(ctx, task)
+        return
     if task.status is TaskStatus.MERGED:
         raise GittaskError(
             f"task {task.id[:8]} is merged: there is nothing more to run",
@@ -61,6 +64,16 @@ def check_runnable(ctx: RunContext, task: TaskMetadata) -> None:
         live.refuse_if_running(ctx.db.repo, task.id)
         if claims.claimed_elsewhere(ctx.db.repo, task):
             raise claims.running_elsewhere(task)
+
+
+def _check_leased(ctx: RunContext, task: TaskMetadata) -> None:
+    held = ctx.request.lease
+    assert held is not None
+    if not lease.holds(task, held) or task.status is not TaskStatus.QUEUED:
+        raise GittaskError(
+            f"{held.describe()} is not this worker's any more: {lease.LeaseLost(held, task).why()}"
+        )
+    live.refuse_if_running(ctx.db.repo, task.id)
 
 
 def _remove_leftovers(ctx: RunContext, task_id: str, stale: live.RunMarker | None) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gittask.config import ProjectConfig, remote_of
 from gittask.runner.credentials import CredentialFiles
 from gittask.runner.logs import RunLogs, Scrubber
-from gittask.workflow import claims
+from gittask.store.sync import MAX_PUSH_ATTEMPTS
+from gittask.workflow import claims, lease
 from gittask.workflow.run.signals import SignalGuard
+
+#: pushes of a worker's record and result before it gives up (other workers push too)
+LEASED_PUSH_ATTEMPTS = 40
 
 if TYPE_CHECKING:
     from gittask.model import TaskMetadata
@@ -61,6 +66,21 @@ class RunContext:
         """A line in execution.log only."""
         if self.logs is not None:
             self.logs.event(message)
+
+    def check_lease(self, task: TaskMetadata) -> None:
+        """A worker's run writes its record only while its lease holds (else LeaseLost)."""
+        lease.check(task, self.request.lease)
+
+    def remote_guard(self) -> Callable[[], None] | None:
+        """For the pushes of a worker's run: refuse when the remote's lease is another's."""
+        if self.request.lease is None or self.sync_remote is None:
+            return None
+        return lease.remote_guard(self.db, self.sync_remote, self.request.lease)
+
+    @property
+    def push_attempts(self) -> int:
+        """A worker's run shares the remote with other workers: it keeps trying longer."""
+        return LEASED_PUSH_ATTEMPTS if self.request.lease is not None else MAX_PUSH_ATTEMPTS
 
     def git_env(self) -> dict[str, str] | None:
         """A detached run has no terminal: git must not ask for a password."""

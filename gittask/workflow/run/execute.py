@@ -20,7 +20,7 @@ from gittask.runner.agents import Agent, AgentOutcome, AgentOutput, AgentSetting
 from gittask.runner.outputcap import LiveView
 from gittask.runner.watch import Limits, RunInterrupted, watch
 from gittask.text import one_line
-from gittask.workflow import claims
+from gittask.workflow import claims, lease
 from gittask.workflow.heartbeat import Heartbeat
 from gittask.workflow.run.context import RunContext
 from gittask.workflow.run.handoffs import Claimed, Executed, Plan
@@ -54,6 +54,8 @@ def execute(ctx: RunContext, claimed: Claimed, planned: Plan, container: Contain
     if ctx.logs is not None and ctx.logs.agent_output_cut:
         ctx.log("the agent's output passed logs.run_max_bytes: its log keeps the head and tail")
     outcome = judge(ctx, exit_code, stopped, interrupted, output)
+    if pre.workspace == "bundle":  # it has exited: what it left is copied out, then it goes
+        container.collect()
     if not container.remove():
         # it may still be running and writing: nothing it touched can be read yet
         raise GittaskError(
@@ -72,6 +74,9 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
     task, run, db = claimed.task, claimed.run, ctx.db
 
     def to_running(t: TaskMetadata) -> str:
+        ctx.check_lease(t)
+        if ctx.request.lease is None and t.lease:  # not a worker's run: no worker's lease holds
+            t.lease, t.worker, t.lease_expires = t.lease + 1, None, None
         t.set_status(TaskStatus.RUNNING)
         t.started_at = utcnow()
         t.completed_at = None
@@ -90,7 +95,9 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
         before = db.tip()
         ctx.task = db.update(task.id, to_running, "running")
         ctx.recorded_running = True
-        if ctx.sync_remote:
+        if ctx.sync_remote and ctx.request.lease is not None:
+            _publish_leased_claim(ctx)
+        elif ctx.sync_remote:
             try:
                 claims.publish_claim(db, ctx.sync_remote, task.id, run, ctx.task.started_at)
             except claims.ClaimLost as lost:
@@ -101,6 +108,27 @@ def record_running(ctx: RunContext, claimed: Claimed, planned: Plan, container_i
                 raise lost.refusal(db) from None
         claimed.marker.state = live.STATE_RUNNING
         live.update(db.repo, claimed.marker)
+
+
+def _publish_leased_claim(ctx: RunContext) -> None:
+    """A worker's run: ``running`` goes out under its lease, or the run does not start."""
+    assert ctx.sync_remote is not None and ctx.request.lease is not None
+    try:
+        problem = claims.publish_result(
+            ctx.db,
+            ctx.sync_remote,
+            [],
+            [],
+            env=ctx.git_env(),
+            on_remote_moved=ctx.remote_guard(),
+            attempts=ctx.push_attempts,
+        )
+    except lease.LeaseLost as lost:
+        ctx.recorded_running = False  # the merge gives the record to the newer lease
+        ctx.discard_logs = True
+        raise GittaskError(f"{lost.lease.describe()} was lost: {lost.why()}") from None
+    if problem is not None:  # the lease cannot be confirmed: do not run unconfirmed
+        raise GittaskError(f"the run's claim could not be published: {problem}")
 
 
 def _follow(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gittask.runner.agents import Agent, AgentOutcome, AgentSettings
     from gittask.runner.egress import AllowList
     from gittask.runner.engine import ContainerSpec, Engine
+    from gittask.workflow.lease import Lease
 
 RunKind = Literal["create", "continue"]
 
@@ -55,6 +56,7 @@ class RunRequest:
     local_base: bool = False  # start a first run from the local base branch, not origin's
     allow_host_network: bool = False  # --allow-host-network: `network host` may run
     allow_odd_files: bool = False  # --allow-odd-files: push large files, gitlinks, odd symlinks
+    lease: Lease | None = None  # a worker's run: it writes the record only under this lease
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Preflight:
     image: str
     engine: Engine
     credentials: Mapping[str, str] = field(repr=False)
+    workspace: str = "bind"  # "bundle": nothing mounted, git objects in and out
     #: network allowlist: what the run's proxy lets through (None: another network mode)
     allow: AllowList | None = None
 

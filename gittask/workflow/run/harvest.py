@@ -73,9 +73,12 @@ def _take(
 ) -> _Taken:
     """Objects, the git folder reclaimed, HEAD, leftovers committed, commits checked."""
     taken = _Taken(worktree.start)
-    copied = wt.import_objects(worktree)
-    ctx.log(f"took {copied} object file(s) written in the container")
+    if ctx.pre.workspace == "bind":
+        copied = wt.import_objects(worktree)
+        ctx.log(f"took {copied} object file(s) written in the container")
     try:
+        if ctx.pre.workspace == "bundle":  # a remote engine's: the objects came as a bundle
+            ctx.log(wt.import_bundle(worktree, worktree.scratch / "out.bundle"))
         removed = wt.reclaim_admin(worktree)
         if removed:
             more = f" and {len(removed) - 10} more" if len(removed) > 10 else ""

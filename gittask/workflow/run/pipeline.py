@@ -16,6 +16,7 @@ returns the next hand-off:
                 committed, credential check, notes, branch moved      -> Harvested
     push        the work branch to the remote                         -> Pushed
     record      ``created``/``continued`` (+ pull request) or ``failed`` -> RunResult
+    late        a worker's run whose lease was lost: its work set aside -> RunResult
 
 The record is untouched until ``execute``: a run that cannot start raises
 GittaskError and leaves the task as it was. Once the record says ``running``,
@@ -42,9 +43,18 @@ import contextlib
 from gittask.errors import GittaskError
 from gittask.runner.watch import RunInterrupted
 from gittask.store.database import TaskDatabase
-from gittask.workflow.run import claim, execute, harvest, prepare, push, record, resources
+from gittask.workflow.lease import LeaseLost
+from gittask.workflow.run import claim, execute, harvest, late, prepare, push, record, resources
 from gittask.workflow.run.context import RunContext
-from gittask.workflow.run.handoffs import Preflight, RunAborted, RunRequest, RunResult
+from gittask.workflow.run.handoffs import (
+    Claimed,
+    Plan,
+    Preflight,
+    RunAborted,
+    RunRequest,
+    RunResult,
+    Workspace,
+)
 from gittask.workflow.run.preflight import preflight, task_overrides
 
 
@@ -95,10 +105,24 @@ def _stages(ctx: RunContext, cleanup: contextlib.ExitStack) -> RunResult:
         if files is not None:
             cleanup.callback(files.remove)  # also on Ctrl-C and errors
         created = prepare.create_container(ctx, claimed, planned, ws, way_out)
-        container = resources.Container(ctx, created)
+        container = resources.Container(ctx, created, ws)
         cleanup.callback(container.remove)
     except RunInterrupted as exc:
         raise RunAborted(f"interrupted ({exc.signal_name}) before the run started") from None
+    try:
+        return _run(ctx, claimed, planned, ws, container)
+    except LeaseLost as lost:  # a worker's run whose lease another worker holds now
+        ctx.recorded_running = False
+        return late.set_aside(ctx, claimed, planned, lost)
+
+
+def _run(
+    ctx: RunContext,
+    claimed: Claimed,
+    planned: Plan,
+    ws: Workspace,
+    container: resources.Container,
+) -> RunResult:
     try:
         executed = execute.execute(ctx, claimed, planned, container)
         harvested = harvest.harvest(ctx, claimed, planned, ws, executed)

@@ -118,12 +118,30 @@ def preflight(
     if engine is None:
         from gittask.runner.container import DockerEngine
 
-        engine = DockerEngine.connect()
+        engine = DockerEngine.connect(pinned=config.engine)
     image = image_name(db, config)
     engine.ensure_image(image)
     creds = credentials_for(agent, settings, os.environ)
     allow = allow_list(config, agent, creds)
-    return Preflight(config, agent, settings, image, engine, creds, allow)
+    workspace = workspace_of(config, engine)
+    if workspace == "bundle" and allow is not None:
+        raise GittaskError(
+            "network allowlist needs the run's proxy socket mounted in the container, which "
+            "an engine on another host cannot see (workspace bundle)",
+            "`config set network none` (or a network mode such as bridge: unfiltered) for "
+            "this engine; nothing was started",
+        )
+    return Preflight(
+        config, agent, settings, image, engine, creds, workspace=workspace, allow=allow
+    )
+
+
+def workspace_of(config: ProjectConfig, engine: Engine) -> str:
+    """``bind`` or ``bundle``: the setting, or (auto) bundle for an engine on another host."""
+    chosen = str(config.workspace)
+    if chosen != "auto":
+        return chosen
+    return "bundle" if getattr(engine, "remote", False) else "bind"
 
 
 def allow_list(

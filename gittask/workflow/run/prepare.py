@@ -15,9 +15,10 @@ from pathlib import Path
 
 from gittask.errors import GittaskError
 from gittask.model.clock import utcnow
-from gittask.runner import egress, live, naming, sandbox
+from gittask.runner import egress, live, naming, sandbox, transfer
 from gittask.runner import worktree as wt
 from gittask.runner.agents import DEFAULT_PROMPT_FILE, AgentRun
+from gittask.runner.credentials import IN_CONTAINER as creds_dir_in_container
 from gittask.runner.credentials import CredentialFiles
 from gittask.runner.logs import RunLogs
 from gittask.runner.prompt import branch_state, build_prompt
@@ -161,16 +162,37 @@ def create_container(
     if warning:
         ctx.say(warning)
     ctx.log(sandbox.environment_line(spec))
-    # from here on the container may write the admin folder: host git stays out
-    # of the worktree until the container is gone and the folder is reclaimed
-    ws.worktree.exposed = True
+    if pre.workspace == "bind":
+        # from here on the container may write the admin folder: host git stays out
+        # of the worktree until the container is gone and the folder is reclaimed
+        ws.worktree.exposed = True
     container_id = pre.engine.create(spec)
+    if pre.workspace == "bundle":  # nothing mounted: the worktree goes in as git objects
+        _copy_in(ctx, container_id, ws)
     claimed.marker.container_id = container_id
     claimed.marker.container_name = spec.name
     live.update(repo, claimed.marker)
     ctx.log(f"container {spec.name} ({container_id[:12]}): {sandbox.describe(spec)}")
     _save_start_info(ctx, claimed, planned, ws, spec.name)
     return Sandboxed(spec, container_id)
+
+
+def _copy_in(ctx: RunContext, container_id: str, ws: Workspace) -> None:
+    """The start as a bundle, the prompt, /workspace and the agent's state, in one archive."""
+    uid, gid = sandbox.host_ids()
+    bundle = wt.start_bundle(ws.worktree)
+    entries = transfer.inputs(
+        bundle,
+        ws.prompt_file.read_bytes(),
+        uid,
+        gid,
+        ctx.pre.agent.state_dir,
+        ws.agent_state,
+    )
+    if ctx.pre.credentials:
+        entries += transfer.credential_inputs(creds_dir_in_container, ctx.pre.credentials, uid, gid)
+    ctx.pre.engine.copy_in_archive(container_id, transfer.archive(entries))
+    ctx.log(f"copied the workspace in: a bundle of {len(bundle)} bytes, {len(entries)} entries")
 
 
 def _sandbox_inputs(
@@ -217,6 +239,8 @@ def _sandbox_inputs(
         task_id=task.id,
         run=run,
         host_pid=os.getpid(),
+        workspace=pre.workspace,
+        start=worktree.start,
     )
 
 

@@ -96,6 +96,7 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
             pr_note = hooks.known_pr_note(ctx.db, ctx.config)
 
     def finish(t: TaskMetadata) -> str:
+        ctx.check_lease(t)
         t.set_status(status)
         t.error_message = None
         t.completed_at = utcnow()
@@ -112,7 +113,13 @@ def succeeded(ctx: RunContext, claimed: Claimed, planned: Plan, pushed: Pushed) 
             # the branch, its notes, the run logs and this record, in one push
             ctx.say(f"pushing {task.branch_name} and the task to {ctx.sync_remote}")
             problem = claims.publish_result(
-                ctx.db, ctx.sync_remote, [task.branch_name], [], env=ctx.git_env()
+                ctx.db,
+                ctx.sync_remote,
+                [task.branch_name],
+                [],
+                env=ctx.git_env(),
+                on_remote_moved=ctx.remote_guard(),
+                attempts=ctx.push_attempts,
             )
             if problem is not None:
                 return publish_failed(ctx, claimed, commits, head, problem)
@@ -222,6 +229,7 @@ def publish_failed(
     )
 
     def unpublished(t: TaskMetadata) -> str:
+        ctx.check_lease(t)
         t.status = TaskStatus.FAILED  # the same run, corrected: not a new transition
         t.error_message = error
         t.publish_error = problem
@@ -231,7 +239,9 @@ def publish_failed(
     with ctx.guard.deferred():
         final = ctx.db.update(task.id, unpublished, "failed")
         # at least the record may go (a refused branch, say): the claim must not stay
-        after_change(ctx.db, ctx.config)
+        after_change(
+            ctx.db, ctx.config, on_remote_moved=ctx.remote_guard(), attempts=ctx.push_attempts
+        )
     if ctx.logs is not None:
         ctx.logs.save_info(status="failed", error=error, pushed=False)
     interrupted = ctx.guard.received is not None
@@ -246,6 +256,7 @@ def failed(ctx: RunContext, failure: Failure) -> RunResult:
         ctx.guard.ignore()  # a second Ctrl-C must not break the record
 
     def fail(t: TaskMetadata) -> str:
+        ctx.check_lease(t)
         if t.status is TaskStatus.RUNNING:
             t.set_status(TaskStatus.FAILED)
         t.error_message = error
@@ -262,7 +273,9 @@ def failed(ctx: RunContext, failure: Failure) -> RunResult:
         ctx.recorded_running = False
         if ctx.sync_remote:
             # the claim was published: so is its end (the work branch stays local)
-            after_change(ctx.db, ctx.config)
+            after_change(
+                ctx.db, ctx.config, on_remote_moved=ctx.remote_guard(), attempts=ctx.push_attempts
+            )
     interrupted = failure.interrupted or ctx.guard.received is not None
     if ctx.logs is not None:
         ctx.logs.save_info(

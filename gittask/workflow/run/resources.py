@@ -9,22 +9,42 @@ import os
 import shutil
 from pathlib import Path
 
-from gittask.runner import egress
+from gittask.errors import GittaskError
+from gittask.runner import egress, transfer
 from gittask.runner import worktree as wt
 from gittask.runner.logs import AGENT_LOG, EXECUTION_LOG, RunLogs, scrub_folder
 from gittask.workflow import tasklogs
 from gittask.workflow.run.context import RunContext
-from gittask.workflow.run.handoffs import Sandboxed
+from gittask.workflow.run.handoffs import Sandboxed, Workspace
 from gittask.workflow.run.preflight import agent_state_dir
 
 
 class Container:
     """The run's container until it is removed (by the run, or by the cleanup)."""
 
-    def __init__(self, ctx: RunContext, created: Sandboxed) -> None:
+    def __init__(self, ctx: RunContext, created: Sandboxed, ws: Workspace) -> None:
         self.ctx = ctx
         self.id = created.container_id
+        self.ws = ws
         self.gone = False
+
+    def collect(self) -> None:
+        """A run without mounts: copy the agent's bundle and state out of the exited container."""
+        engine, worktree, agent_state = self.ctx.pre.engine, self.ws.worktree, self.ws.agent_state
+        try:
+            bundle = engine.copy_out(self.id, transfer.BUNDLE_OUT)
+        except GittaskError as exc:
+            self.ctx.log(f"no bundle came out of the container: {exc.message}")
+        else:
+            (worktree.scratch / "out.bundle").write_bytes(bundle)
+            self.ctx.log(f"copied the agent's bundle out ({len(bundle)} bytes)")
+        if agent_state is None:
+            return
+        try:
+            count = transfer.unpack_state(engine.copy_out(self.id, transfer.STATE_OUT), agent_state)
+            self.ctx.log(f"copied the agent's state out ({count} files)")
+        except (GittaskError, OSError, ValueError) as exc:  # tarfile's errors are ValueErrors
+            self.ctx.log(f"the agent's state did not come out: {exc}")
 
     def remove(self) -> bool:
         """Remove it (once); True when it is gone."""
