@@ -69,7 +69,7 @@ def test_the_policy_without_mounts_mounts_nothing(tmp_path: Path) -> None:
     )
     given = sandbox.SandboxInputs(
         image="agent:test", name="n", command=("claude", "-p"), agent_environment={},
-        agent_state_dir="/home/agent/.claude", credentials={"K": "v"}, git_name="A",
+        agent_state_dir="/home/agent/.claude", credential_names=("K",), git_name="A",
         git_email="a@example.com", paths=paths, uid=1000, gid=1000, limits=sandbox.Limits(),
         repo_key="k", task_id="t", run=1, host_pid=1, workspace="bundle", start="c0ffee",
     )  # fmt: skip
@@ -78,6 +78,9 @@ def test_the_policy_without_mounts_mounts_nothing(tmp_path: Path) -> None:
     assert spec.cap_drop == ("ALL",) and spec.user == "1000:1000" and spec.working_dir == WORKDIR
     assert spec.command[-2:] == ("claude", "-p") and spec.environment["GITTASK_START"] == "c0ffee"
     assert str(tmp_path) not in json.dumps(dict(spec.environment))
+    # the credential travels as a file copied in with the workspace, not in the configuration
+    assert spec.credential_names == ("K",) and "K" not in spec.environment
+    assert "/run/gittask/credentials" in " ".join(spec.command)
 
 
 def test_a_task_runs_on_an_engine_that_cannot_see_this_machine(

@@ -11,7 +11,7 @@ import typer
 
 from gittask.cli import output
 from gittask.cli.completion import branches, task_ids
-from gittask.cli.run import Allowed, AllowHostNetworkOpt, AllowOddFilesOpt
+from gittask.cli.run_options import Allowed, AllowHostNetworkOpt, AllowOddFilesOpt
 from gittask.cli.shared import JsonOpt, open_db
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +18,13 @@ import typer
 from gittask.cli import output
 from gittask.cli.completion import task_ids
 from gittask.cli.outcome import outcome_line, outcome_word, retry_hint, task_json
+from gittask.cli.run_options import (
+    BASE_LOCAL_HELP,
+    Allowed,
+    AllowHostNetworkOpt,
+    AllowOddFilesOpt,
+    QueueOpt,
+)
 from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
@@ -36,43 +42,6 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
-QueueOpt = Annotated[
-    bool, typer.Option("--queue", help="Leave the run to a worker (status queued).")
-]
-BASE_LOCAL_HELP = (
-    "Start the first run from the local base branch (with its unpushed commits), "
-    "not the remote's copy."
-)
-AllowHostNetworkOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-host-network",
-        help="Let `network host` run: the agent gets this machine's network (a warning says so).",
-    ),
-]
-AllowOddFilesOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-odd-files",
-        help="Push the agent's work even with files over files.max_bytes, nested "
-        "repositories (gitlinks) or symlinks pointing outside the worktree.",
-    ),
-]
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """What a run's ``--allow-*`` flags let through."""
-
-    host_network: bool = False
-    odd_files: bool = False
-
-    def flags(self) -> tuple[str, ...]:
-        """The flags again, for the background process of --detach."""
-        given = (("--allow-host-network", self.host_network), ("--allow-odd-files", self.odd_files))
-        return tuple(flag for flag, on in given if on)
-
-
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the ``task`` app."""
     app.command("start")(start)
@@ -353,6 +322,7 @@ FromReviewOpt = Annotated[
 ]
 
 
+# long: one option a line (the flags it shares with start and create); the body is ~45 lines
 def continue_task(
     task_id: TaskOrPullArg,
     feedback: FeedbackOpt = None,

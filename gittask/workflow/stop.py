@@ -60,31 +60,39 @@ def running_run(db: TaskDatabase, task: TaskMetadata) -> live.RunMarker | None:
     return marker if marker is not None and marker.alive else None
 
 
+def _stop_without_a_run_here(
+    db: TaskDatabase, task: TaskMetadata, wait: float, publish: bool
+) -> StopResult:
+    """A worker's run (any machine), or a record left ``running`` by a dead run here."""
+    from gittask.workflow.publish import after_change
+    from gittask.workflow.run import recover_stale_run
+
+    if held_by_worker(task):  # queued, or a worker's run: on any machine
+        done = request_stop(db, task.id, wait)
+        return StopResult(done.task, done.run, None, note=done.note)
+    if task.status is not TaskStatus.RUNNING:
+        raise GittaskError(f"task {task.id[:8]} is not running (it is {task.status.value})")
+    if claims.claimed_elsewhere(db.repo, task):
+        raise GittaskError(
+            f"task {task.id[:8]} is being run by {task.claimed_by} (run {task.run_count}): "
+            "it can only be stopped on that machine"
+        )
+    recover_stale_run(db, task.id)
+    if publish:
+        after_change(db)
+    return StopResult(db.task(task.id), None, None)
+
+
 def stop_task(
     db: TaskDatabase, task_id: str, wait: float = STOP_WAIT_SECONDS, publish: bool = True
 ) -> StopResult:
     """Stop the task's run and record it; refuses a task that is not running here."""
     from gittask.workflow.publish import after_change
-    from gittask.workflow.run import recover_stale_run
 
     task = db.task(task_id)
     marker = running_run(db, task)
     if marker is None:
-        task = _newest(db, task)
-        if held_by_worker(task):  # queued, or a worker's run: on any machine
-            done = request_stop(db, task.id, wait)
-            return StopResult(done.task, done.run, None, note=done.note)
-        if task.status is not TaskStatus.RUNNING:
-            raise GittaskError(f"task {task.id[:8]} is not running (it is {task.status.value})")
-        if claims.claimed_elsewhere(db.repo, task):
-            raise GittaskError(
-                f"task {task.id[:8]} is being run by {task.claimed_by} (run {task.run_count}): "
-                "it can only be stopped on that machine"
-            )
-        recover_stale_run(db, task.id)
-        if publish:
-            after_change(db)
-        return StopResult(db.task(task.id), None, None)
+        return _stop_without_a_run_here(db, _newest(db, task), wait, publish)
     try:
         os.kill(marker.pid, signal.SIGTERM)
     except ProcessLookupError:
