@@ -128,13 +128,9 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     ]
     if paths.agent_state is not None and given.agent_state_dir:
         binds.append(BindMount(str(paths.agent_state), given.agent_state_dir))
-    environment = dict(given.agent_environment)
+    environment = _environment(given)
     environment.update(
         {
-            "GIT_AUTHOR_NAME": given.git_name,
-            "GIT_AUTHOR_EMAIL": given.git_email,
-            "GIT_COMMITTER_NAME": given.git_name,
-            "GIT_COMMITTER_EMAIL": given.git_email,
             "GIT_OBJECT_DIRECTORY": OBJECTS_IN_CONTAINER,
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": f"{common}/objects",
         }
@@ -170,8 +166,8 @@ def container_spec(given: SandboxInputs) -> ContainerSpec:
     )
 
 
-def _without_mounts(given: SandboxInputs) -> ContainerSpec:
-    """The policy for a remote engine: no mount; the workspace arrives as a bundle."""
+def _environment(given: SandboxInputs) -> dict[str, str]:
+    """The agent's own variables and the git identity its commits carry (both policies)."""
     environment = dict(given.agent_environment)
     environment.update(
         {
@@ -179,9 +175,15 @@ def _without_mounts(given: SandboxInputs) -> ContainerSpec:
             "GIT_AUTHOR_EMAIL": given.git_email,
             "GIT_COMMITTER_NAME": given.git_name,
             "GIT_COMMITTER_EMAIL": given.git_email,
-            "GITTASK_START": given.start,
         }
     )
+    return environment
+
+
+def _without_mounts(given: SandboxInputs) -> ContainerSpec:
+    """The policy for a remote engine: no mount; the workspace arrives as a bundle."""
+    environment = _environment(given)
+    environment["GITTASK_START"] = given.start
     if given.agent_state_dir:
         environment["GITTASK_STATE_DIR"] = given.agent_state_dir
     if given.uid == 0:

@@ -20,10 +20,10 @@ from typing import Any
 import pygit2
 
 from gittask.errors import CorruptRecordError, UsageError
-from gittask.store import layout, yamlio
+from gittask.store import yamlio
 from gittask.store.taskfiles import record_bytes
 from gittask.store.taskstore import TaskStore
-from gittask.store.trees import replace_path, subtree
+from gittask.store.trees import replace_path, subtree, with_readme
 
 RECORD_SUFFIX = ".yaml"
 
@@ -120,15 +120,7 @@ class RecordStore:
             raw = record_bytes(path, data)
             with self.store.writing_objects():
                 blob = self.git.create_blob(raw)
-                if root is None or layout.README_FILE not in root:
-                    readme = self.git.create_blob(layout.README_TEXT.encode())
-                    new_root = self.git[
-                        replace_path(
-                            self.git, root, layout.README_FILE, readme, pygit2.GIT_FILEMODE_BLOB
-                        )
-                    ]
-                    assert isinstance(new_root, pygit2.Tree)
-                    root = new_root
+                root = with_readme(self.git, root)
                 tree = replace_path(self.git, root, path, blob, pygit2.GIT_FILEMODE_BLOB)
             result[:] = [StoredRecord(path, data, str(blob))]
             return tree, message

@@ -30,7 +30,7 @@ from gittask.model.task import normalize_id
 from gittask.store import layout, locks, yamlio
 from gittask.store.repo import GitRepo
 from gittask.store.taskfiles import parse_task_tree, task_files
-from gittask.store.trees import replace_path, subtree, write_folder
+from gittask.store.trees import replace_path, subtree, with_readme, write_folder
 
 MAX_ATTEMPTS = 200
 
@@ -262,16 +262,7 @@ class TaskStore:
         files = task_files(task)
         with self.writing_objects():
             folder = write_folder(self.git, old, files)
-            if root is None or layout.README_FILE not in root:
-                readme = self.git.create_blob(layout.README_TEXT.encode())
-                new_root = self.git[
-                    replace_path(
-                        self.git, root, layout.README_FILE, readme, pygit2.GIT_FILEMODE_BLOB
-                    )
-                ]
-                assert isinstance(new_root, pygit2.Tree)
-                root = new_root
-            return replace_path(self.git, root, path, folder)
+            return replace_path(self.git, with_readme(self.git, root), path, folder)
 
     def create(self, task: TaskMetadata, check: Callable[[], None] | None = None) -> TaskMetadata:
         """Store a new task. ``check`` runs before every attempt (again after a lost

@@ -77,3 +77,15 @@ def replace_path(
     else:
         builder.insert(head, new, mode)
     return builder.write()
+
+
+def with_readme(repo: pygit2.Repository, root: pygit2.Tree | None) -> pygit2.Tree:
+    """``root`` with the data ref's README.md (added when missing: a first write)."""
+    from gittask.store import layout
+
+    if root is not None and layout.README_FILE in root:
+        return root
+    readme = repo.create_blob(layout.README_TEXT.encode())
+    new_root = repo[replace_path(repo, root, layout.README_FILE, readme, pygit2.GIT_FILEMODE_BLOB)]
+    assert isinstance(new_root, pygit2.Tree)
+    return new_root
