@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 TOP_HELP = """\
 Usage: {prog} [OPTIONS] COMMAND [ARGS]...
@@ -185,8 +187,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
         return False
     if index is None:
         return False
-    ids = index.ids()
-    matches = [i for i in ids if i.startswith(wanted)]
+    matches = index.ids_starting(wanted)
     if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
         return False
     try:
@@ -203,13 +204,30 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
         record.get("status"), record.get("error_message"), record.get("pr_url")
     )
     try:  # what it waits for: the records its dependencies lead to, from the index
-        record.update(dependency_fields(record, index.record, set(ids)))
+        record.update(dependency_fields(record, index.record, _KnownIds(index)))
     except (GittaskError, KeyError, ValueError):
         return False
-    short = short_ids(ids).get(matches[0], matches[0][:8])
+    # a short id depends on the ids just before and after it only
+    short = short_ids([matches[0], *index.neighbours(matches[0])])[matches[0]]
     record["short_id"] = short
     if as_json:
         output.print_json(record)
         return True
     sys.stdout.write(render(record, short, feedback) + "\n")
     return True
+
+
+class _KnownIds:
+    """Every indexed id, asked one at a time (a dependency check reads a handful)."""
+
+    def __init__(self, index: Any) -> None:  # the workflow's fast index (a TaskIndex)
+        self.index = index
+
+    def __contains__(self, task_id: object) -> bool:
+        return isinstance(task_id, str) and list(self.index.ids_starting(task_id, 1)) == [task_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.index.ids()))
+
+    def __len__(self) -> int:
+        return len(list(self.index.ids()))

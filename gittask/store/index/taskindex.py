@@ -202,6 +202,14 @@ class TaskIndex:
             verify=True,
         )
 
+    def ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` ids that start with ``prefix`` (two tell unique from ambiguous)."""
+        sql = "SELECT id FROM tasks WHERE id >= ? ORDER BY id LIMIT ?"
+        found = self._query(
+            lambda conn: [r[0] for r in conn.execute(sql, (prefix, limit))], verify=True
+        )
+        return [i for i in found if i.startswith(prefix)]
+
     def neighbours(self, task_id: str) -> list[str]:
         """The ids just before and after ``task_id`` in order (what its short id depends on)."""
         sql = (
