@@ -19,6 +19,7 @@ from gittask.store import layout
 from gittask.store.database import TaskDatabase
 from gittask.store.records import check_name, record_message
 from gittask.workflow.branches import check_branch_name
+from gittask.workflow.live_records import live_records
 from gittask.workflow.publish import after_change
 
 
@@ -79,19 +80,7 @@ def get_template(db: TaskDatabase, name: str, *, deleted_ok: bool = False) -> tu
 def list_templates(db: TaskDatabase) -> list[Template | CorruptRecordError]:
     """Every template that is not deleted (an unreadable one as its error), by name."""
     db.refresh()
-    found: list[Template | CorruptRecordError] = []
-    for item in db.records(layout.TEMPLATES_DIR):
-        if isinstance(item, CorruptRecordError):
-            found.append(item)
-            continue
-        try:
-            template = Template.from_dict(item.data)
-        except ValueError as exc:
-            found.append(CorruptRecordError(item.path, str(exc)))
-            continue
-        if not template.deleted:
-            found.append(template)
-    return found
+    return live_records(db, layout.TEMPLATES_DIR, Template.from_dict)
 
 
 def _check(db: TaskDatabase, fields: TemplateFields) -> TemplateFields:

@@ -15,6 +15,7 @@ from gittask.model.schedule import CATCH_UP, NAME, OVERLAP, Schedule, parse_dura
 from gittask.store import layout
 from gittask.store.database import TaskDatabase
 from gittask.store.records import record_message
+from gittask.workflow.live_records import live_records
 from gittask.workflow.publish import after_change
 
 #: variables every schedule gives its template: the slot's local time and date
@@ -129,18 +130,7 @@ def create_schedule(
 
 def list_schedules(db: TaskDatabase) -> list[Schedule | CorruptRecordError]:
     """Every schedule not deleted (an unreadable one as its error), by name."""
-    found: list[Schedule | CorruptRecordError] = []
-    for item in db.records(layout.SCHEDULES_DIR):
-        if isinstance(item, CorruptRecordError):
-            found.append(item)
-            continue
-        try:
-            schedule = Schedule.from_dict(item.data)
-        except ValueError as exc:
-            found.append(CorruptRecordError(item.path, str(exc)))
-            continue
-        if not schedule.deleted:
-            found.append(schedule)
+    found = live_records(db, layout.SCHEDULES_DIR, Schedule.from_dict)
     return sorted(found, key=lambda s: s.name if isinstance(s, Schedule) else "")
 
 
