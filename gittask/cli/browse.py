@@ -1,6 +1,6 @@
 """``task list``, ``task search`` and ``task history``: looking through many tasks.
 
-``list`` shares its rows and rendering with the fast path (:mod:`gittask.cli.fast`,
+``list`` shares its rows and rendering with the fast path (:mod:`gittask.cli.fast.listing`,
 :mod:`gittask.cli.listing`, :mod:`gittask.cli.tables`).
 """
 

@@ -1,7 +1,7 @@
 """``task show``: one task, as text or JSON (its pull request's state refreshed first).
 
 The text is made by :mod:`gittask.cli.showtext`, which the fast path
-(:mod:`gittask.cli.fast`) shares."""
+(:mod:`gittask.cli.fast.showing`) shares."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``task show``'s text: the fields, the description, the feedback history.
 
-No typer here: the fast path (:mod:`gittask.cli.fast`) prints it too.
+No typer here: the fast path (:mod:`gittask.cli.fast.showing`) prints it too.
 """
 
 from __future__ import annotations
