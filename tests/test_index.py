@@ -320,3 +320,43 @@ def test_a_dropped_index_is_rebuilt(repo: Path) -> None:
     conn = sqlite3.connect(db.index.path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'tasks_list'").fetchone()
     conn.close()
+
+
+def _contents(db: TaskDatabase) -> tuple[list[tuple[object, ...]], ...]:
+    conn = db.index.conn
+    tasks = conn.execute("SELECT * FROM tasks ORDER BY id").fetchall()
+    fans = conn.execute("SELECT * FROM fans ORDER BY name").fetchall()
+    made = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' ORDER BY 1"
+    return tasks, fans, conn.execute(made).fetchall()
+
+
+def test_a_large_rebuild_in_worker_processes_gives_the_same_index(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pygit2
+
+    from gittask.store.index import parse
+    from gittask.store.trees import replace_path
+
+    db = TaskDatabase.open(repo)
+    tasks = [db.create(_task(f"task {i} needle")) for i in range(8)]
+    db.add_feedback(tasks[1].id, FeedbackEntry(feedback="a second needle"))
+    # one record edited by hand into something unreadable: listed with its error
+    broken = db.store.git.create_blob(b"id: [unclosed\nstatus: pending\n")
+    path = f"{layout.task_dir(tasks[2].id)}/{layout.METADATA_FILE}"
+    tree = replace_path(db.store.git, db.store.root(), path, broken, pygit2.GIT_FILEMODE_BLOB)
+    commit = git(repo, "commit-tree", str(tree), "-p", layout.DATA_REF, "-m", "by hand")
+    git(repo, "update-ref", layout.DATA_REF, commit)
+    fans = len({layout.fan(t.id) for t in tasks})
+    monkeypatch.setattr(parse, "PARALLEL_MIN_FANS", fans + 1)  # in this process
+    db.index.rebuild(db.store)
+    serial = _contents(db)
+    monkeypatch.setattr(parse, "PARALLEL_MIN_FANS", 2)  # in workers, indexes made after
+    result = db.index.rebuild(db.store)
+    assert result.rebuilt and result.changed == {t.id for t in tasks}
+    assert _contents(db) == serial
+    rows = {r.id: r for r in db.index.rows()}
+    assert path in (rows[tasks[2].id].error or "") and rows[tasks[0].id].status == "pending"
+    assert {r.id for r, _ in db.index.search("needle")} == {t.id for t in tasks} - {tasks[2].id}
+    db.index.close()
+    assert TaskDatabase.open(repo).index.tip == str(db.store.tip())  # the schema checks out

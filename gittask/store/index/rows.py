@@ -4,8 +4,12 @@ or the row of a record that cannot be read (listed with its error)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
+
+#: one row of ``tasks``, in column order (what :func:`task_row` and :func:`error_row` give)
+Row = tuple[Any, ...]
+#: how a row is written
+INSERT = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def record_json(record: dict[str, Any]) -> str:
@@ -28,30 +32,41 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def put(conn: sqlite3.Connection, fan: str, oid: str, record: dict[str, Any]) -> None:
+def task_row(fan: str, oid: str, record: dict[str, Any]) -> Row:
+    """The row of a readable record; raises (ValueError, TypeError, KeyError,
+    AttributeError) on a record it cannot index (see :func:`indexable_row`)."""
     parts = [str(record.get("description") or "")]
     parts += [str(f.get("feedback") or "") for f in record.get("feedback_history") or []]
-    conn.execute(
-        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
-        (
-            str(record["id"]),
-            fan,
-            oid,
-            _text_or_none(record.get("status")),
-            _text_or_none(record.get("branch_name")),
-            _text_or_none(record.get("created_at")),
-            _text_or_none(record.get("title")),
-            _text_or_none(record.get("pr_url")),
-            "\n".join(parts).lower(),
-            record_json(record),
-        ),
+    return (
+        str(record["id"]),
+        fan,
+        oid,
+        _text_or_none(record.get("status")),
+        _text_or_none(record.get("branch_name")),
+        _text_or_none(record.get("created_at")),
+        _text_or_none(record.get("title")),
+        _text_or_none(record.get("pr_url")),
+        "\n".join(parts).lower(),
+        record_json(record),
+        None,
     )
 
 
-def put_error(conn: sqlite3.Connection, fan: str, task_id: str, oid: str, error: str) -> None:
+def error_row(fan: str, task_id: str, oid: str, error: str) -> Row:
+    """The row of a record that cannot be read: listed with its error."""
     from gittask.model.task import title_of
 
-    conn.execute(
-        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,NULL,NULL,NULL,?,NULL,'',NULL,?)",
-        (task_id, fan, oid, title_of(""), error),
-    )
+    return (task_id, fan, oid, None, None, None, title_of(""), None, "", None, error)
+
+
+def indexable_row(
+    fan: str, task_id: str, oid: str, record: dict[str, Any] | None, error: str | None, path: str
+) -> Row:
+    """The row of a parsed record (``record``), or of its ``error``; a record whose
+    values cannot be indexed is an error row naming ``path``."""
+    if record is not None:
+        try:
+            return task_row(fan, oid, record)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            error = f"{path}: cannot be indexed: {type(exc).__name__}: {exc}"
+    return error_row(fan, task_id, oid, error or "unreadable")

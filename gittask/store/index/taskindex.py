@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gittask.errors import GittaskError
-from gittask.store.index.parse import FanWork, parse_fans
-from gittask.store.index.rows import put, put_error
+from gittask.store.index.parse import FanResult, FanWork, large, parse_fans
+from gittask.store.index.rows import INSERT
 from gittask.store.index.schema import (
     COLUMNS,
     IndexRow,
@@ -332,23 +332,8 @@ class TaskIndex:
                 if known_fans.get(fan.name) != str(fan.id):
                     rows = conn.execute("SELECT id, oid FROM tasks WHERE fan = ?", (fan.name,))
                     work.append((fan.name, str(fan.id), dict(rows.fetchall())))
-            for fan_name, fan_oid, parsed, present, known in parse_fans(store, work):
-                for task_id, oid, record, error in parsed:
-                    if record is not None:
-                        try:
-                            put(conn, fan_name, oid, record)
-                        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                            path = f"{layout.TASKS_DIR}/{fan_name}/{task_id}"
-                            error = f"{path}: cannot be indexed: {type(exc).__name__}: {exc}"
-                            record = None
-                    if record is None:
-                        put_error(conn, fan_name, task_id, oid, error or "unreadable")
-                    result.changed.add(task_id)
-                gone = set(known) - present
-                conn.executemany("DELETE FROM tasks WHERE id = ?", [(t,) for t in gone])
-                result.removed |= gone
-                row = (fan_name, fan_oid, len(present))
-                conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?, ?)", row)
+            with _indexes_later(conn, bulk=not known_fans and large(work)):
+                self._apply(conn, parse_fans(store, work), result)
             for fan_name in set(known_fans) - seen_fans:
                 rows = conn.execute("SELECT id FROM tasks WHERE fan = ?", (fan_name,))
                 result.removed |= {r[0] for r in rows}
@@ -357,6 +342,39 @@ class TaskIndex:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('tip', ?)", (tip_hex,))
         return result
 
+    @staticmethod
+    def _apply(
+        conn: sqlite3.Connection, parsed: Iterable[FanResult], result: RefreshResult
+    ) -> None:
+        """Write each changed fan-out folder's rows as they come."""
+        for fan_name, fan_oid, found, present, known in parsed:
+            conn.executemany(INSERT, found)
+            result.changed.update(row[0] for row in found)
+            gone = set(known) - present
+            conn.executemany("DELETE FROM tasks WHERE id = ?", [(t,) for t in gone])
+            result.removed |= gone
+            row = (fan_name, fan_oid, len(present))
+            conn.execute("INSERT OR REPLACE INTO fans VALUES (?, ?, ?)", row)
+
     def rebuild(self, store: TaskStore) -> RefreshResult:
         self.delete()
         return self.refresh(store)
+
+
+@contextmanager
+def _indexes_later(conn: sqlite3.Connection, bulk: bool) -> Iterator[None]:
+    """A bulk load (a rebuild): the table's indexes are made once at the end, from
+    sorted rows, instead of kept up to date row by row (2-3x less work at 100k).
+    Inside the write transaction: other processes never see the table without them."""
+    if not bulk:
+        yield
+        return
+    made = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' "
+        "AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in made:
+        conn.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in made:
+        conn.execute(sql)
