@@ -154,3 +154,17 @@ def test_yamlio_load_uses_it_and_still_reads_hand_edits() -> None:
     assert yamlio.load("# hand edit\nid: x\ndue: 2024-05-01\n") == {"id": "x", "due": "2024-05-01"}
     with pytest.raises(ValueError):
         yamlio.load("id: [unclosed\n")
+
+
+def test_one_line_records_read_alike_however_often_their_values_repeat() -> None:
+    # every line `key: value`: read in one pass, repeated values remembered
+    for _ in range(3):
+        first = _check("id: abc\nlist: []\nmap: {}\nn: 3\nf: 1.5\nok: true\nname: main\n")
+        assert first is not None
+        first["list"].append("changed")  # values a record may change are never shared
+        first["map"]["k"] = 1
+    again = _check("id: abc\nlist: []\nmap: {}\nname: main")  # no final line break
+    assert again == {"id": "abc", "list": [], "map": {}, "name": "main"}
+    assert _check("id: abc\ntext: |\nafter: x\n") == {"id": "abc", "text": "", "after": "x"}
+    assert parse_flat("id: abc\n\nafter: x\n") is None  # a blank line: the full parser
+    assert parse_flat("id: abc\nid: abd\n") is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from gittask.model.clock import format_ts, parse_ts, utcnow
@@ -20,7 +21,9 @@ from gittask.model.status import TaskStatus, check_transition
 from gittask.text import one_line
 
 # metadata.yaml keys, in the order they are written
-_TIMESTAMPS = ("created_at", "started_at", "completed_at", "last_continued_at", "lease_expires")
+_TIMESTAMPS = frozenset(
+    {"created_at", "started_at", "completed_at", "last_continued_at", "lease_expires"}
+)
 METADATA_KEYS = (
     "id",
     "status",
@@ -189,7 +192,7 @@ class TaskMetadata:
         if not metadata.get("id"):
             raise ValueError("metadata has no id")
         kwargs: dict[str, Any] = {}
-        names = {f.name for f in fields(cls)}
+        names = _field_names()
         for key in METADATA_KEYS:
             if key not in metadata or metadata[key] is None:
                 continue
@@ -214,3 +217,8 @@ class TaskMetadata:
         task.id = normalize_id(task.id)
         task.feedback_history = sorted(feedback or [], key=lambda f: (f.timestamp, f.id))
         return task
+
+
+@cache
+def _field_names() -> frozenset[str]:
+    return frozenset(f.name for f in fields(TaskMetadata))

@@ -22,6 +22,8 @@ from typing import Any
 MAX_BYTES = 64 * 1024  # larger records go to the full parser and its size checks
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?\Z")
+# every line of a record of one-line values at once (see _parse_lines)
+_KEY_LINES = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?$", re.M)
 _INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\Z")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
 # the tool's feedback ids (UTC time, "T", "Z", a random suffix): strings to every resolver
@@ -63,9 +65,40 @@ def parse_flat(text: str | bytes) -> dict[str, Any] | None:
     if "\r" in text or "\t" in text or text.startswith("\ufeff"):
         return None
     try:
-        return _parse(text.split("\n"))
+        return _parse_lines(text) or _parse(text.split("\n"))
     except _Unsure:
         return None
+
+
+# scalar text -> its value, for the values records repeat (null, main, a status, an
+# author); only immutable values are kept
+_SEEN: dict[str, Any] = {}
+_SEEN_MAX = 4096
+
+
+def _parse_lines(text: str) -> dict[str, Any] | None:
+    """The usual record, every line ``key: one-line value``: matched in one pass.
+    None when some line is anything else (a list item, a block): :func:`_parse` reads it."""
+    pairs = _KEY_LINES.findall(text)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if len(pairs) != lines or not pairs:
+        return None
+    out: dict[str, Any] = {}
+    seen = _SEEN
+    for key, value in pairs:
+        if key in out:
+            raise _Unsure()  # a duplicate key: the full parser says what it thinks
+        if not value:
+            out[key] = None
+        elif value in seen:
+            out[key] = seen[value]
+        elif value[0] == "|":
+            return None  # a block with no lines: _parse reads it
+        else:
+            scalar = out[key] = _scalar(value)
+            if isinstance(scalar, (str, int, float, type(None))) and len(seen) < _SEEN_MAX:
+                seen[value] = scalar
+    return out
 
 
 def _parse(lines: list[str]) -> dict[str, Any] | None:

@@ -45,10 +45,9 @@ def parse_task_tree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> Ta
                 continue  # not an entry (a note left by hand): kept, never rewritten
             fb_path = f"{path}/{layout.FEEDBACK_DIR}/{name}"
             try:
-                obj = repo[entry.id]
-                if not isinstance(obj, pygit2.Blob):
+                if not isinstance(entry, pygit2.Blob):  # an entry is its object
                     continue
-                data = yamlio.load(obj.data)
+                data = yamlio.load(entry.data)
                 if not isinstance(data, dict):
                     raise ValueError("expected a mapping of fields")
                 # the file's name is the entry's id: the entry is written back to

@@ -15,19 +15,17 @@ def subtree(repo: pygit2.Repository, tree: pygit2.Tree | None, path: str) -> pyg
     if tree is None:
         return None
     try:
-        entry = tree[path]
+        obj = tree[path]  # an entry is the object itself (pygit2 >= 1.15), read on demand
     except KeyError:
         return None
-    obj = repo[entry.id]
     return obj if isinstance(obj, pygit2.Tree) else None
 
 
 def blob_text(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> str | None:
     try:
-        entry = tree[name]
+        obj = tree[name]
     except KeyError:
         return None
-    obj = repo[entry.id]
     if not isinstance(obj, pygit2.Blob):
         return None
     return obj.data.decode("utf-8", errors="replace")

@@ -91,10 +91,9 @@ def fan_rows(git: Any, item: FanWork) -> FanResult:
         record: dict[str, Any] | None = None
         error: str | None = None
         try:
-            obj = git[entry.id]
-            if not isinstance(obj, pygit2.Tree):
+            if not isinstance(entry, pygit2.Tree):  # an entry is its object (pygit2 >= 1.15)
                 raise CorruptRecordError(path, "not a folder")
-            record = parse_task_tree(git, obj, path).to_dict()
+            record = parse_task_tree(git, entry, path).to_dict()
         except CorruptRecordError as exc:
             error = str(exc)
         except Exception as exc:  # one odd record must never stop the others listing
