@@ -10,13 +10,14 @@
   the index and the task has no pull request (whose state ``show`` refreshes
   from GitHub) and already has its folder in the working copy; a task that
   waits for others reads the records its dependencies lead to from the index.
+- ``task search QUERY [--json]`` on a current index.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
 shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
 through typer. ``--show-completion`` / ``--install-completion`` are answered before
 this, by :mod:`gittask.cli.completion`.
 
-Each command lives in a module of its own (``listing``, ``showing``), imported
+Each command lives in a module of its own (``listing``, ``showing``, ``searching``), imported
 only when its command line is seen.
 """
 
@@ -73,6 +74,11 @@ def answer(argv: list[str]) -> bool:
 
         shown = show_options(argv[2:])
         return shown is not None and show_task(*shown)
+    if argv[:2] == ["task", "search"]:
+        from gittask.cli.fast.searching import search_options, search_tasks
+
+        asked = search_options(argv[2:])
+        return asked is not None and search_tasks(*asked)
     return False
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gittask.store.index.schema import BRIEF_KEYS
+
 #: one row of ``tasks``, in column order (what :func:`task_row` and :func:`error_row` give)
 Row = tuple[Any, ...]
 #: how a row is written
-INSERT = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+INSERT = "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def record_json(record: dict[str, Any]) -> str:
@@ -18,6 +20,17 @@ def record_json(record: dict[str, Any]) -> str:
         return json.dumps(record, ensure_ascii=False, default=str)
     except TypeError:  # a key JSON cannot take (a date, a tuple)
         return json.dumps(_str_keys(record), ensure_ascii=False, default=str)
+
+
+def brief_json(record: dict[str, Any]) -> str | None:
+    """The record's :data:`~.schema.BRIEF_KEYS` that are set (``dependency`` when
+    present), as :func:`record_json` writes them; None when there are none."""
+    brief = {
+        key: record[key]
+        for key in BRIEF_KEYS
+        if key in record and (record[key] or key == "dependency")
+    }
+    return record_json(brief) if brief else None
 
 
 def _str_keys(value: Any) -> Any:
@@ -49,6 +62,7 @@ def task_row(fan: str, oid: str, record: dict[str, Any]) -> Row:
         "\n".join(parts).lower(),
         record_json(record),
         None,
+        brief_json(record),
     )
 
 
@@ -56,7 +70,7 @@ def error_row(fan: str, task_id: str, oid: str, error: str) -> Row:
     """The row of a record that cannot be read: listed with its error."""
     from gittask.model.task import title_of
 
-    return (task_id, fan, oid, None, None, None, title_of(""), None, "", None, error)
+    return (task_id, fan, oid, None, None, None, title_of(""), None, "", None, error, None)
 
 
 def indexable_row(
