@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, Team, run_cli
+from tests.conftest import CliResult, Team, git, run_cli
 
 SLOW = {"GITTASK_NO_FASTPATH": "1"}
 
@@ -258,3 +258,33 @@ def test_the_json_of_listed_rows_is_json_dumps_of_their_row_json() -> None:
     dumped = json.dumps(expected, indent=2, ensure_ascii=False, default=str)
     assert json_rows(chosen, short) == dumped
     assert json_rows([], short) == "[]"
+
+
+def test_task_history_matches_typer_and_skips_it(team: Team) -> None:
+    clone = team.clone("alice")
+    assert "no task history yet" in _same(clone, "task", "history").stderr
+    first = _made(clone, "-m", "First: with a colon", "-b", "first")
+    _made(clone, "-m", "Second \x1b[2J", "-b", "second")
+    assert run_cli(clone, "task", "delete", first, "--yes").returncode == 0
+    for args in (
+        ["task", "history"],
+        ["task", "history", "--json"],
+        ["task", "history", "--limit", "1"],
+        ["task", "history", "-n", "2", "--json"],
+        ["task", "history", "--limit=2"],
+        ["task", "history", "--branch", "second"],
+    ):
+        assert _same(clone, *args).returncode == 0
+    assert not _typer_loaded(clone, "task", "history", "-n", "2")
+    for args in (["task", "history", "-n", "0"], ["task", "history", "--limit", "x"]):
+        assert _same(clone, *args).returncode == 2
+    assert _typer_loaded(clone, "task", "history", "--branch", "second")
+    # a teammate's task fetched by plain git, not merged yet: the typer path merges it first
+    assert run_cli(clone, "task", "sync").returncode == 0
+    bob = team.clone("bob")
+    _made(bob, "-m", "From Bob")
+    assert run_cli(bob, "task", "sync").returncode == 0
+    git(clone, "fetch", "-q")
+    assert _typer_loaded(clone, "task", "history", "-n", "1")
+    assert "From Bob" in run_cli(clone, "task", "history").stdout
+    assert not _typer_loaded(clone, "task", "history", "-n", "1")

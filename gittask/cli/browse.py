@@ -186,25 +186,9 @@ def history(
         if not wanted:
             raise UsageError(f"no task works on branch '{branch}'")
     entries = history(db, wanted, limit)
-    if as_json:
-        output.print_json([e.to_dict() for e in entries])
-        return
-    if not entries:
-        output.info("no task history yet")
-        return
-    output.table(
-        ["WHEN", "ACTION", "TASK", "AUTHOR", "TEXT"],
-        [
-            [
-                e.time.strftime("%Y-%m-%d %H:%M"),
-                e.action,
-                (e.task_id or "")[:8],
-                e.author.split(" <")[0],
-                e.summary.split(": ", 1)[-1] + (f" ({e.detail})" if e.detail else ""),
-            ]
-            for e in entries
-        ],
-    )
+    from gittask.cli.fast.history import print_history
+
+    print_history(entries, as_json)
 
 
 def containers_section(statuses: set[str]) -> None:

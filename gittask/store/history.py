@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
-from gittask.store.taskstore import TaskStore
+if TYPE_CHECKING:
+    from gittask.store.taskstore import TaskStore
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,24 @@ def history(store: TaskStore, task_ids: set[str] | None = None) -> Iterator[Hist
     tip = store.tip()
     if tip is None:
         return
+    yield from walk(store.git, tip, task_ids)
+
+
+def recent(git_dir: Path, tip: str, limit: int) -> list[HistoryEntry]:
+    """The newest ``limit`` entries from commit ``tip`` ("" : none) of the repository at
+    ``git_dir``, without a :class:`TaskStore` (``task history`` on a current index)."""
+    if not tip:
+        return []
+    return list(islice(walk(pygit2.Repository(str(git_dir)), pygit2.Oid(hex=tip)), limit))
+
+
+def walk(
+    git: pygit2.Repository, tip: pygit2.Oid, task_ids: set[str] | None = None
+) -> Iterator[HistoryEntry]:
     # newest first, produced as it goes: libgit2's default order puts children
     # before parents without the whole-history pass a topological sort needs
     # (seconds at 100,000 tasks); TIME alone misorders commits of the same second
-    for commit in store.git.walk(tip, pygit2.enums.SortMode.NONE):
+    for commit in git.walk(tip, pygit2.enums.SortMode.NONE):
         trailers = _trailers(commit.message)
         task_id = trailers.get("Task-Id")
         if task_ids is not None and task_id not in task_ids:

@@ -20,6 +20,7 @@ from gittask.config import configured_remote, project_root
 
 if TYPE_CHECKING:  # re-exported for the CLI's annotations
     from gittask.store.database import TaskDatabase as TaskDatabase
+    from gittask.store.history import HistoryEntry as HistoryEntry
     from gittask.store.index import IndexRow as IndexRow
     from gittask.store.index import TaskIndex
     from gittask.store.repo import GitRepo as GitRepo
@@ -57,6 +58,14 @@ def fast_index(start: Path | None = None) -> TaskIndex | None:
     from gittask.store.fastpath import fast_index as current_index
 
     return current_index(start, configured_remote)
+
+
+def recent_history(index: TaskIndex, limit: int) -> list[HistoryEntry]:
+    """The newest ``limit`` entries of the task history, read from the tip a current
+    index (:func:`fast_index`) was made from: nothing fetched waits to be merged."""
+    from gittask.store.history import recent
+
+    return recent(Path(index.path).parent.parent, index.tip, limit)
 
 
 def shown_in_working_copy(index: TaskIndex, task_id: str) -> bool:

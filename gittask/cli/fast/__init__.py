@@ -11,14 +11,15 @@
   from GitHub) and already has its folder in the working copy; a task that
   waits for others reads the records its dependencies lead to from the index.
 - ``task search QUERY [--json]`` on a current index.
+- ``task history [--limit N] [--json]`` on a current index: the log from its tip.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
 shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
 through typer. ``--show-completion`` / ``--install-completion`` are answered before
 this, by :mod:`gittask.cli.completion`.
 
-Each command lives in a module of its own (``listing``, ``showing``, ``searching``), imported
-only when its command line is seen.
+Each command lives in a module of its own (``listing``, ``showing``, ``searching``,
+``history``), imported only when its command line is seen.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def answer(argv: list[str]) -> bool:
 
         asked = search_options(argv[2:])
         return asked is not None and search_tasks(*asked)
+    if argv[:2] == ["task", "history"]:
+        from gittask.cli.fast.history import history_options, show_history
+
+        wanted = history_options(argv[2:])
+        return wanted is not None and show_history(*wanted)
     return False
 
 
