@@ -116,3 +116,17 @@ def test_hand_written_feedback_fields_read_as_text() -> None:
     )
     assert entry.author == "['Ann', 'Bob']" and entry.claude_response_summary == "3"
     assert FeedbackEntry.from_dict({"feedback": "ok"}).author is None
+
+
+def test_longer_short_ids_among_many_with_shared_prefixes() -> None:
+    import random
+
+    rng = random.Random(5)
+    ids = [f"{rng.getrandbits(128):032x}" for _ in range(2000)]
+    # ids that share 8, 9 or 12 digits with others, and one that is only its prefix
+    ids += ["deadbeef" + "0" * 24, "deadbeef" + "1" * 24, "deadbeef1" + "2" * 23, "deadbeef"]
+    ids += ["cafef00d0000" + "a" * 20, "cafef00d0000" + "b" * 20]
+    rng.shuffle(ids)
+    longer = longer_short_ids(ids)
+    assert {i: longer.get(i, i[:8]) for i in ids} == short_ids(ids)
+    assert longer["cafef00d0000" + "a" * 20] == "cafef00d0000a"

@@ -119,6 +119,10 @@ def row_outcome(row: IndexRow, record: dict[str, Any]) -> str:
     return outcome(row.status, record.get("error_message"), row.pr_url)
 
 
+#: the brief of the many rows without one (shared: nothing changes a row's record)
+_NOTHING: dict[str, Any] = {}
+
+
 def select(
     rows: list[IndexRow], filters: Filters, record_of: Callable[[str], dict[str, Any]]
 ) -> list[tuple[IndexRow, dict[str, Any]]]:
@@ -128,9 +132,10 @@ def select(
     from gittask.workflow.depstate import row_states
 
     briefs = {row.id: brief(row) for row in rows if row.brief}
-    waits = row_states(rows, lambda task_id: briefs.get(task_id) or {})
+    # only a row with a brief can have dependencies
+    waits = row_states(rows, lambda task_id: briefs.get(task_id) or {}) if briefs else {}
     if not waits and not filters.any():  # a plain `task list`: every row as it is
-        return [(row, briefs.get(row.id) or {}) for row in rows]
+        return [(row, briefs.get(row.id) or _NOTHING) for row in rows]
     chosen: list[tuple[IndexRow, dict[str, Any]]] = []
     for row in rows:
         if filters.limit is not None and len(chosen) >= filters.limit:
@@ -288,7 +293,7 @@ def task_lines(
             )
         )
     # titles and branches come from records anyone may write: controls escaped
-    if not " ".join(x.branch + x.title for x in lines).isprintable():
+    if not ("".join(x.branch for x in lines) + "".join(x.title for x in lines)).isprintable():
         lines = [x._replace(branch=escape(x.branch), title=escape(x.title)) for x in lines]
     return lines
 

@@ -158,16 +158,15 @@ def page(text_lines: list[str], no_pager: bool = False) -> None:
     """Print, through a pager when the text is longer than the terminal (as git does:
     ``PAGER``, else ``less`` with ``LESS=FRX``; ``--no-pager`` or ``PAGER=cat`` print
     directly)."""
-    text = "\n".join(text_lines) + "\n"
     if no_pager or not sys.stdout.isatty() or not sys.stdin.isatty():
-        _write(text)
+        _write(text_lines)
         return
     rows = shutil.get_terminal_size((80, 24)).lines
     pager = os.environ.get("PAGER")
     if pager is None:
         pager = "less" if shutil.which("less") else ""
     if len(text_lines) < rows or not pager.strip() or pager.strip() == "cat":
-        _write(text)
+        _write(text_lines)
         return
     import subprocess
 
@@ -176,20 +175,25 @@ def page(text_lines: list[str], no_pager: bool = False) -> None:
     try:
         proc = subprocess.Popen(pager, shell=True, stdin=subprocess.PIPE, env=env)
     except OSError:
-        _write(text)
+        _write(text_lines)
         return
     assert proc.stdin is not None
     try:
-        proc.stdin.write(text.encode("utf-8", errors="replace"))
+        proc.stdin.write(("\n".join(text_lines) + "\n").encode("utf-8", errors="replace"))
         proc.stdin.close()
     except BrokenPipeError:
         pass  # the user quit the pager early
     proc.wait()
 
 
-def _write(text: str) -> None:
+#: lines written at a time (the text of 100,000 lines is never one string)
+_CHUNK = 4096
+
+
+def _write(text_lines: list[str]) -> None:
     try:
-        sys.stdout.write(text)
+        for start in range(0, max(len(text_lines), 1), _CHUNK):
+            sys.stdout.write("\n".join(text_lines[start : start + _CHUNK]) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
         pass

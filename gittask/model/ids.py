@@ -29,7 +29,19 @@ def short_ids(ids: list[str], minimum: int = SHORT_ID_MIN) -> dict[str, str]:
 
 def longer_short_ids(ids: list[str], minimum: int = SHORT_ID_MIN) -> dict[str, str]:
     """The short ids (:func:`short_ids`) longer than ``minimum`` digits; every other id
-    shows its first ``minimum`` (usually all of them: one set of prefixes tells)."""
-    if len({task_id[:minimum] for task_id in ids}) == len(ids):
+    shows its first ``minimum`` (usually all of them: one set of prefixes tells).
+
+    Only ids that share their first ``minimum`` digits with another need more, and
+    only those are sorted (at 100,000 random ids a pair or two do)."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for task_id in ids:
+        prefix = task_id[:minimum]
+        if prefix in seen:
+            shared.add(prefix)
+        else:
+            seen.add(prefix)
+    if not shared:
         return {}
-    return {k: v for k, v in short_ids(ids, minimum).items() if len(v) > minimum}
+    group = [task_id for task_id in ids if task_id[:minimum] in shared]
+    return {k: v for k, v in short_ids(group, minimum).items() if len(v) > minimum}

@@ -41,7 +41,7 @@ _OBJECTS = frozenset({"meta", "fans", "tasks", "tasks_fan", "tasks_branch", "tas
 
 class IndexRow(NamedTuple):
     id: str
-    oid: str
+    oid: str  # the task folder's tree id; "" in rows listed (only the working copy reads it)
     status: str | None
     branch: str | None
     created_at: str | None
