@@ -352,6 +352,7 @@ def test_a_large_rebuild_in_worker_processes_gives_the_same_index(
     db.index.rebuild(db.store)
     serial = _contents(db)
     monkeypatch.setattr(parse, "PARALLEL_MIN_FANS", 2)  # in workers, indexes made after
+    monkeypatch.setattr(parse, "cores", lambda: 2)
     result = db.index.rebuild(db.store)
     assert result.rebuilt and result.changed == {t.id for t in tasks}
     assert _contents(db) == serial
@@ -360,3 +361,32 @@ def test_a_large_rebuild_in_worker_processes_gives_the_same_index(
     assert {r.id for r, _ in db.index.search("needle")} == {t.id for t in tasks} - {tasks[2].id}
     db.index.close()
     assert TaskDatabase.open(repo).index.tip == str(db.store.tip())  # the schema checks out
+
+
+def test_a_failed_or_killed_worker_is_one_clear_error_and_changes_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from gittask.store.index import parse
+
+    db = TaskDatabase.open(repo)
+    tasks = [db.create(_task(f"task {i}")) for i in range(6)]
+    db.index.delete()
+    monkeypatch.setattr(parse, "PARALLEL_MIN_FANS", 2)
+    monkeypatch.setattr(parse, "cores", lambda: 2)  # workers on any machine
+
+    def failing(git: object, item: parse.FanWork) -> parse.FanResult:
+        raise OSError("the disk went away")
+
+    def killed(git: object, item: parse.FanWork) -> parse.FanResult:
+        os._exit(9)
+
+    for broken, said in ((failing, "the disk went away"), (killed, "ended early")):
+        with monkeypatch.context() as patch:
+            patch.setattr(parse, "fan_rows", broken)
+            with pytest.raises(GittaskError, match=said):
+                db.index.refresh(db.store)
+        assert db.index.tip == "" and db.index.ids() == []  # rolled back as a whole
+    db.index.refresh(db.store)
+    assert db.index.ids() == sorted(t.id for t in tasks)

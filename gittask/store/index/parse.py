@@ -3,15 +3,16 @@ in this process, or, for a large refresh, in worker processes on the machine's
 other cores, streamed back a folder at a time while this process writes them.
 
 The workers hand back finished rows (the record's JSON and search text made
-there), so the writing process only inserts, and only one folder's rows are in
-flight per worker: memory stays flat however many tasks are read.
+there), so the writing process only inserts, and at most a pipe's worth (1 MiB)
+of rows is in flight per worker: memory stays flat however many tasks are read.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, cast
 
 from gittask.store.index.rows import Row, indexable_row
 
@@ -27,8 +28,7 @@ FanResult = tuple[str, str, list[Row], set[str], dict[str, str]]
 # above this many changed fan-out folders it is spread over the machine's cores.
 PARALLEL_MIN_FANS = 32
 MAX_WORKERS = 8
-
-_worker_git: Any = None  # a worker process's own repository
+PIPE_BYTES = 1 << 20  # Linux lets anyone have pipes of up to 1 MiB
 
 
 def cores() -> int:
@@ -51,22 +51,79 @@ def parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
         for item in work:
             yield fan_rows(store.git, item)
         return
-    context = multiprocessing.get_context("fork")  # the workers start with the imports done
-    with context.Pool(workers, _open_repo, (str(store.repo.git_dir),)) as pool:
-        yield from pool.imap_unordered(_worker_fan_rows, work)
+    yield from _in_workers(str(store.repo.git_dir), work, workers)
 
 
-def _open_repo(git_dir: str) -> None:
-    import pygit2
+def _in_workers(git_dir: str, work: list[FanWork], count: int) -> Iterator[FanResult]:
+    """``work`` read by ``count`` forked processes, each taking the next folder from a
+    shared counter and sending its rows down a wide pipe of its own, which this
+    process reads in its one thread (a pool's result thread fought it for the GIL:
+    its workers spent half their time waiting to hand rows over)."""
+    import multiprocessing
+    from multiprocessing.connection import Connection, wait
 
-    global _worker_git
-    # every object is read once: libgit2's object cache would only grow (~50 MB at 100k)
-    pygit2.settings.enable_caching(False)
-    _worker_git = pygit2.Repository(git_dir)
+    from gittask.errors import GittaskError
+
+    context = multiprocessing.get_context("fork")  # the workers start with the work and imports
+    taken = context.Value("i", 0)  # how many items of `work` workers have taken
+    pipes: list[Connection] = []
+    procs = []
+    try:
+        for _ in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            _widen(writer.fileno())
+            proc = context.Process(target=_work, args=(git_dir, work, taken, writer), daemon=True)
+            proc.start()
+            writer.close()
+            pipes.append(reader)
+            procs.append(proc)
+        while pipes:
+            for pipe in cast("list[Connection]", wait(pipes)):
+                try:
+                    got = pipe.recv()
+                except EOFError:
+                    raise GittaskError("a process reading task records ended early") from None
+                if isinstance(got, str):
+                    raise GittaskError(f"reading task records failed: {got}")
+                if got is None:
+                    pipes.remove(pipe)
+                else:
+                    yield got
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
 
 
-def _worker_fan_rows(item: FanWork) -> FanResult:
-    return fan_rows(_worker_git, item)
+def _widen(fd: int) -> None:
+    """A pipe that holds a folder's rows (64 KiB by default: a worker would wait)."""
+    import fcntl
+
+    with suppress(OSError, AttributeError):  # not Linux, or over the user's limit
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+def _work(git_dir: str, work: list[FanWork], taken: Any, writer: Any) -> None:
+    """A worker: folders from ``work`` until none is left, then None (or why it failed)."""
+    try:
+        import pygit2
+
+        # every object is read once: libgit2's object cache would only grow (~50 MB at 100k)
+        pygit2.settings.enable_caching(False)
+        git = pygit2.Repository(git_dir)
+        while True:
+            with taken.get_lock():
+                i = taken.value
+                taken.value = i + 1
+            if i >= len(work):
+                break
+            writer.send(fan_rows(git, work[i]))
+        writer.send(None)
+    except Exception as exc:  # the reading process says so and stops
+        writer.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        writer.close()
 
 
 def fan_rows(git: Any, item: FanWork) -> FanResult:
