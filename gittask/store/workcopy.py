@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -53,6 +54,15 @@ are overwritten and never read back.
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text)
+
+
+def _shard_text(entries: dict[str, dict[str, Any]]) -> str:
+    """A registry file: one task a line (json.dumps with an indent is its slow encoder)."""
+    lines = (
+        f" {json.dumps(task_id)}: {json.dumps(summary, ensure_ascii=False)}"
+        for task_id, summary in entries.items()
+    )
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def feedback_file_name(number: int, entry: dict[str, Any]) -> str:
@@ -135,9 +145,10 @@ class WorkCopy:
             shown: dict[str, str] = state.get("fans") or {}
             fans = index.fans()
             count = int(state.get("count") or 0)
+            folders = self._folders()
             for fan in sorted(set(shown) | set(fans)):
                 if shown.get(fan) != fans.get(fan) or (full and fan in fans):
-                    count += self._sync_fan(index, fan)
+                    count += self._sync_fan(index, fan, folders)
             if full:  # folders of tasks that are gone (an older layout, a lost state)
                 self._drop_strays(set(index.ids()))
             for task_id in wanted:
@@ -176,13 +187,13 @@ class WorkCopy:
                 if folder.name not in ids:
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _sync_fan(self, index: TaskIndex, fan: str) -> int:
+    def _sync_fan(self, index: TaskIndex, fan: str, folders: set[str]) -> int:
         """Rewrite one registry file and the task folders under it; the change in count."""
         old = self._read_shard(fan)
         rows = index.rows(fan=fan)
         new = {row.id: _summary(row) for row in rows}
         if new:
-            _write_atomic(self.shard(fan), json.dumps(new, indent=1, ensure_ascii=False) + "\n")
+            _write_atomic(self.shard(fan), _shard_text(new))
         else:
             self.shard(fan).unlink(missing_ok=True)
         for task_id in set(old) - set(new):
@@ -190,9 +201,16 @@ class WorkCopy:
         for task_id, summary in new.items():
             if (old.get(task_id) or {}).get("oid") == summary["oid"]:
                 continue
-            if self.task_folder(task_id).is_dir():
+            if task_id in folders:
                 self._write_task(task_id, index.record(task_id))
         return len(new) - len(old)
+
+    def _folders(self) -> set[str]:
+        """The tasks that have a folder (a few: those commands worked with)."""
+        try:
+            return {entry.name for entry in os.scandir(self.root / "tasks") if entry.is_dir()}
+        except OSError:
+            return set()
 
     def _write_task(self, task_id: str, record: dict[str, Any]) -> None:
         folder = self.task_folder(task_id)
