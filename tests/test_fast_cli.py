@@ -144,3 +144,94 @@ def fields(shown: str) -> dict[str, str]:
     """``task show``'s fields (the lines above the description)."""
     head = shown.split("\n\n", 1)[0]
     return {k: v.strip() for k, _, v in (line.partition(":") for line in head.splitlines())}
+
+
+def _without_ids(text: str, *ids: str) -> str:
+    for task_id in ids:
+        text = text.replace(task_id, "<id>").replace(task_id[:8], "<short>")
+    return text
+
+
+def _created(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[CliResult, str]:
+    done = run_cli(cwd, "task", "create", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    if "--json" in args:
+        import json
+
+        return done, json.loads(done.stdout)["id"]
+    return done, done.stdout.strip().splitlines()[-1]
+
+
+def test_task_create_no_run_skips_typer_and_says_what_typer_says(team: Team) -> None:
+    clone = team.clone("alice")
+    fast, fast_id = _created(clone, "--no-run", "-m", "Tune the widget", "--label", "perf")
+    slow, slow_id = _created(clone, "--no-run", "-m", "Tune the widget", "-l", "perf", env=SLOW)
+    assert fast.stdout.strip() == fast_id and len(fast_id) == 32
+    assert _without_ids(fast.stderr, fast_id) == _without_ids(slow.stderr, slow_id)
+    assert f"recorded task {fast_id[:8]} on branch claude/tune-the-widget-{fast_id[:8]}" in (
+        fast.stderr
+    )
+    assert not _typer_loaded(clone, "task", "create", "--no-run", "-m", "Once more")
+    # the records differ only in what makes each task itself
+    import json
+
+    records = [
+        json.loads(run_cli(clone, "task", "show", t, "--json").stdout) for t in (fast_id, slow_id)
+    ]
+    mine = ("id", "branch_name", "created_at", "short_id")
+    assert [{k: v for k, v in r.items() if k not in mine} for r in records] == [
+        {k: v for k, v in records[1].items() if k not in mine}
+    ] * 2
+    assert records[0]["labels"] == ["perf"] and records[0]["status"] == "pending"
+    # --json, --branch, --base and the description as an argument
+    as_json, _ = _created(clone, "Ship it", "--no-run", "--json", "--branch", "ship-it")
+    assert json.loads(as_json.stdout)["branch_name"] == "ship-it" and not as_json.stderr
+    assert not _typer_loaded(clone, "task", "create", "Again", "--no-run", "--base", "trunk")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--no-run", "-m", ""],  # an empty description
+        ["--no-run", "-m", "x", "--branch", "bad..name"],  # a name git refuses
+        ["--no-run", "-m", "x", "--branch", "taken"],  # another task's branch
+        ["--no-run", "-m", "x", "--base", "nowhere"],  # a base that does not exist
+        ["--no-run", "-m", "x", "--label", "two words"],  # a bad label
+        ["--no-run", "-m", "x", "extra words"],  # an argument and -m
+        ["--no-run", "--detach", "-m", "x"],  # flags that do not go together
+        ["--no-run", "-m"],  # a missing value: typer's usage error
+        ["--no-run", "--bogus", "-m", "x"],  # an unknown option: typer's usage error
+    ],
+)
+def test_task_create_errors_are_typers_and_store_nothing(team: Team, args: list[str]) -> None:
+    clone = team.clone("alice")
+    _created(clone, "--no-run", "-m", "Holds a branch", "--branch", "taken")
+    before = run_cli(clone, "task", "list", "--json").stdout
+    result = _same(clone, "task", "create", *args)
+    assert result.returncode != 0 and result.stderr.startswith("error:")
+    assert run_cli(clone, "task", "list", "--json").stdout == before
+
+
+def test_task_create_that_runs_or_opens_the_editor_goes_to_typer(repo: Path) -> None:
+    assert _typer_loaded(repo, "task", "create", "-m", "a run")
+    assert _typer_loaded(repo, "task", "create", "--no-run")  # the editor
+    assert _typer_loaded(repo, "task", "create", "--no-run", "-m", "x", "--template", "t")
+
+
+def test_task_delete_yes_skips_typer_and_says_what_typer_says(team: Team) -> None:
+    clone = team.clone("alice")
+    _, first = _created(clone, "--no-run", "-m", "Doomed task", "--branch", "doomed-a")
+    _, second = _created(clone, "--no-run", "-m", "Doomed task", "--branch", "doomed-b")
+    fast = run_cli(clone, "task", "delete", "--yes", first[:8])
+    slow = run_cli(clone, "task", "rm", "-y", second[:8], env=SLOW)
+    assert (fast.returncode, slow.returncode) == (0, 0)
+    assert _without_ids(fast.stderr, first).replace("doomed-a", "B") == _without_ids(
+        slow.stderr, second
+    ).replace("doomed-b", "B")
+    assert f"deleted task {first[:8]}: Doomed task" in fast.stderr
+    assert run_cli(clone, "task", "list", "--json").stdout.strip() == "[]"
+    _, third = _created(clone, "--no-run", "-m", "Doomed too")
+    assert not _typer_loaded(clone, "task", "delete", third, "--yes", "--json")
+    assert run_cli(clone, "task", "list", "--json").stdout.strip() == "[]"
+    for args in (["ffffffff", "--yes"], ["--yes"], [third[:8]], ["--yes", "--force", "x"]):
+        assert _same(clone, "task", "delete", *args).returncode != 0

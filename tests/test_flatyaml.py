@@ -8,7 +8,7 @@ import pytest
 
 from gittask.model import FeedbackEntry, TaskMetadata
 from gittask.store import yamlio
-from gittask.store.flatyaml import parse_flat
+from gittask.store.flatyaml import dump_flat, parse_flat
 from gittask.store.taskfiles import task_files
 
 TRICKY = [
@@ -69,6 +69,9 @@ TRICKY = [
     "1234567",
     "0123456",
     "1e",
+    "0b101010",
+    "Bench Mark <bench@example.com>",
+    "claude/fix-the-parser-4375d034",
 ]
 
 
@@ -154,3 +157,53 @@ def test_yamlio_load_uses_it_and_still_reads_hand_edits() -> None:
     assert yamlio.load("# hand edit\nid: x\ndue: 2024-05-01\n") == {"id": "x", "due": "2024-05-01"}
     with pytest.raises(ValueError):
         yamlio.load("id: [unclosed\n")
+
+
+def _ruamel_dump(data: dict[str, Any]) -> str:
+    import io
+
+    buf = io.StringIO()
+    yamlio._dumper().dump(data, buf)
+    return buf.getvalue()
+
+
+def _agrees(data: dict[str, Any]) -> bool:
+    """The fast writer wrote exactly ruamel.yaml's bytes (True), or stepped aside (False)."""
+    fast = dump_flat(data)
+    if fast is None:
+        return False
+    assert fast == _ruamel_dump(data), data
+    return True
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_the_fast_writer_writes_ruamels_bytes_or_steps_aside(value: str) -> None:
+    _agrees({"id": "abc", "value": value, "n": None})
+    _agrees({"id": "abc", "items": [value, "b"], "k": 1})
+
+
+def test_the_fast_writer_on_random_strings() -> None:
+    import random
+
+    rng = random.Random(14)
+    alphabet = "abcXYZ0189 ._/<>@+=(),;-:#'\"[]{}!&*|%`?~\\\n\tbe"
+    decided = 0
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        decided += _agrees({"k": value, "list": [value]})
+    assert decided > 500  # it does take the common case
+
+
+def test_the_tools_records_are_written_without_ruamel() -> None:
+    task = TaskMetadata(
+        id="4375d0341e4f6f2ae8af30f7c70b53bf",
+        description="Fix the parser",
+        branch_name="claude/fix-the-parser-4375d034",
+        base_branch="main",
+        author="Ann Example <ann@example.com>",
+    )
+    metadata = task_files(task)["metadata.yaml"].decode()
+    fields = _ruamel(metadata)
+    assert dump_flat(fields) == metadata == _ruamel_dump(fields)
+    task.cost_usd = 0.25  # a float: ruamel.yaml's notation, so ruamel.yaml writes it
+    assert dump_flat(_ruamel(task_files(task)["metadata.yaml"].decode())) is None

@@ -42,6 +42,8 @@ FEEDBACK_HELP = [
     "Write your feedback for the agent above that line.",
     "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
 ]
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the ``task`` app."""
     app.command("start")(start)

@@ -89,9 +89,7 @@ def cut(text: str, width: int) -> str:
 
 
 def use_colour() -> bool:
-    return (
-        sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-    )
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def terminal_width() -> int:

@@ -10,13 +10,15 @@
   the index and the task has no pull request (whose state ``show`` refreshes
   from GitHub) and already has its folder in the working copy; a task that
   waits for others reads the records its dependencies lead to from the index.
+- ``task create --no-run -m TEXT`` and ``task delete --yes ID...`` (plain forms:
+  see :mod:`gittask.cli.fast.writing`), through the functions typer calls.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
 shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
 through typer. ``--show-completion`` / ``--install-completion`` are answered before
 this, by :mod:`gittask.cli.completion`.
 
-Each command lives in a module of its own (``listing``, ``showing``), imported
+Each command lives in a module of its own (``listing``, ``showing``, ``writing``), imported
 only when its command line is seen.
 """
 
@@ -73,6 +75,14 @@ def answer(argv: list[str]) -> bool:
 
         shown = show_options(argv[2:])
         return shown is not None and show_task(*shown)
+    if argv[:2] in (["task", "create"], ["task", "delete"], ["task", "rm"]):
+        from gittask.cli.fast import writing
+
+        if argv[1] == "create":
+            made = writing.create_options(argv[2:])
+            return made is not None and writing.create_task(made)
+        doomed = writing.delete_options(argv[2:])
+        return doomed is not None and writing.delete_tasks(doomed)
     return False
 
 
