@@ -16,9 +16,7 @@ pytest_plugins = ["tests.fake_anthropic.fixture", "tests.fake_openai.fixture"]
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
     return proc.stdout.strip()
@@ -47,7 +45,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for var in ("VISUAL", "EDITOR", "GIT_EDITOR", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(var, raising=False)
     (home / ".gitconfig").write_text(
-        "[init]\n\tdefaultBranch = trunk\n[protocol \"file\"]\n\tallow = always\n"
+        '[init]\n\tdefaultBranch = trunk\n[protocol "file"]\n\tallow = always\n'
     )
 
 

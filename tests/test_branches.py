@@ -37,3 +37,25 @@ def test_a_long_title_is_cut_at_a_word_boundary() -> None:
 def test_one_endless_word_is_still_cut() -> None:
     branch = suggest_branch("x" * 300, TASK_ID)
     assert branch == f"claude/{'x' * SLUG_MAX}-{TASK_ID[:8]}"
+
+
+def test_slugs_of_plain_titles_are_python_slugifys() -> None:
+    """The ASCII fast path of slug_of makes python-slugify's slug, on a random corpus
+    (apostrophes, digit groups, runs of marks, words over the limit, entity-like text)."""
+    import random
+
+    from slugify import slugify
+
+    from gittask.workflow.branches import SLUG_MAX, slug_of
+
+    def expected(title: str) -> str:
+        slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+        return slug or slugify(title)[:SLUG_MAX].strip("-")
+
+    rng = random.Random(14)
+    alphabet = "abcXYZ 0123456789,,''--__..:;!?()/#é&"
+    for _ in range(20_000):
+        words = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 15))) for _ in "xyz"]
+        title = " ".join(words[: rng.randint(1, 3)])
+        assert slug_of(title) == expected(title), title
+    assert slug_of("Fix the parser's 1,000 bugs") == "fix-the-parser-s-1000-bugs"

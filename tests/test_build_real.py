@@ -34,9 +34,21 @@ def test_the_real_image_holds_claude_code_git_and_a_non_root_user(claude_image: 
     assert config["Labels"]["gittask.claude-code-version"] == CLAUDE_CODE_TEST_VERSION
     # what the agent itself sees, with no network at all
     proc = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", claude_image, "sh", "-c",
-         "claude --version; id -u; git --version; ls /etc/ssl/certs/ca-certificates.crt"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            claude_image,
+            "sh",
+            "-c",
+            "claude --version; id -u; git --version; ls /etc/ssl/certs/ca-certificates.crt",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()

@@ -52,9 +52,7 @@ def _project(root: Path, image: str, server: FakeAnthropic) -> Project:
 
 
 @pytest.fixture
-def project(
-    tmp_path: Path, claude_image: str, fake_anthropic: FakeAnthropic
-) -> Iterator[Project]:
+def project(tmp_path: Path, claude_image: str, fake_anthropic: FakeAnthropic) -> Iterator[Project]:
     proj = _project(tmp_path / "p", claude_image, fake_anthropic)
     yield proj
     assert proj.containers() == [], "a container was left behind"
@@ -169,7 +167,11 @@ def test_a_rejected_key_fails_the_task_with_the_api_message_and_no_commit(
     project: Project, fake_anthropic: FakeAnthropic
 ) -> None:
     proc = project.cli(
-        "task", "create", "-m", "Anything", env={"ANTHROPIC_API_KEY": "sk-ant-wrong-key-000"},
+        "task",
+        "create",
+        "-m",
+        "Anything",
+        env={"ANTHROPIC_API_KEY": "sk-ant-wrong-key-000"},
         timeout=300,
     )
     assert proc.returncode != 0

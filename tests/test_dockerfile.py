@@ -46,7 +46,7 @@ def test_the_user_is_the_host_user_and_not_root() -> None:
     assert "--non-unique" in text
     last_user = [line for line in text.splitlines() if line.startswith("USER ")][-1]
     assert last_user == "USER ${USER_UID}:${USER_GID}"
-    assert "\nWORKDIR /workspace\nCMD [\"claude\", \"--version\"]\n" in text
+    assert '\nWORKDIR /workspace\nCMD ["claude", "--version"]\n' in text
     # the 400 MB binary is the last layer: every step after it would copy it on vfs
     assert text.rstrip().splitlines()[-1] == "COPY agent-bin/ /usr/local/bin/"
     assert "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1" in text
@@ -63,8 +63,14 @@ def test_claude_config_dir_is_seeded_and_there_is_no_secret() -> None:
 
 @pytest.mark.parametrize(
     ("uid", "gid", "version"),
-    [(0, 1000, CLAUDE_CODE_VERSION), (-1, 1000, CLAUDE_CODE_VERSION), (1000, 2**32, "1.0.0"),
-     (1000, 1000, "latest"), (1000, 1000, "^2.1.0"), (1000, 1000, "2.1")],
+    [
+        (0, 1000, CLAUDE_CODE_VERSION),
+        (-1, 1000, CLAUDE_CODE_VERSION),
+        (1000, 2**32, "1.0.0"),
+        (1000, 1000, "latest"),
+        (1000, 1000, "^2.1.0"),
+        (1000, 1000, "2.1"),
+    ],
 )
 def test_bad_arguments_are_refused(uid: int, gid: int, version: str) -> None:
     with pytest.raises(ValueError):

@@ -22,7 +22,6 @@ from tests.run_support import Project, docker_available, everything_git_holds, g
 pytestmark = pytest.mark.skipif(not docker_available(), reason="no Docker engine")
 
 
-
 @pytest.fixture
 def clones(
     tmp_path: Path, claude_image: str, fake_anthropic: FakeAnthropic

@@ -198,7 +198,11 @@ def test_a_codex_session_goes_back_where_codex_keeps_it(team: Team, tmp_path: Pa
     a, b = team.clone("a"), team.clone("b")
     created = subprocess.run(
         [*_cli(), "task", "create", "--no-run", "-m", "Codex work"],
-        cwd=a, capture_output=True, text=True, check=False, env=_env(),
+        cwd=a,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(),
     )
     assert created.returncode == 0, created.stderr
     db = TaskDatabase.open(a)
@@ -218,8 +222,17 @@ def test_a_codex_session_goes_back_where_codex_keeps_it(team: Team, tmp_path: Pa
     (folder / "run.json").write_text(json.dumps({"run": 1, "session_id": thread}))
     agent = CodexAgent()
     ref = tasklogs.keep_run(
-        db, load_config(db.repo), task, 1, folder, state, Scrubber([]), {}, "origin",
-        lambda line: None, agent.session_file,
+        db,
+        load_config(db.repo),
+        task,
+        1,
+        folder,
+        state,
+        Scrubber([]),
+        {},
+        "origin",
+        lambda line: None,
+        agent.session_file,
     )
     assert ref == runlogs.logs_ref(task.id)
     stored = runlogs.read_run(db.repo, task.id, 1)

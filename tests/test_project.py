@@ -654,8 +654,14 @@ def test_demo_script_runs_end_to_end(tmp_path: Path, claude_image: str) -> None:
     assert proc.returncode == 0, out[-4000:]
     assert b"\x00" not in raw
     assert "the real claude talks to a scripted Messages-API server at http://127.0.0.1:" in out
-    for command in ("init", "build --base-from-debian --check", "task continue", "task list",
-                    "task show", "task logs"):
+    for command in (
+        "init",
+        "build --base-from-debian --check",
+        "task continue",
+        "task list",
+        "task show",
+        "task logs",
+    ):
         assert f"$ claude-container {command}" in out
     assert "ok   claude       Claude Code 2.1.332" in out
     assert "→ Write greeting.py" in out and "→ Edit greeting.py" in out

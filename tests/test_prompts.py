@@ -109,9 +109,7 @@ def test_ctrl_c_at_the_branch_prompt_exits_130_and_keeps_the_text(
 
 def test_an_error_after_the_editor_keeps_the_text(cli: Cli, repo: Path, tmp_path: Path) -> None:
     editor = editor_writing(tmp_path, "Lost no more")
-    result = cli(
-        repo, "task", "create", "--no-run", "--base", "nope", env={"EDITOR": editor}
-    )
+    result = cli(repo, "task", "create", "--no-run", "--base", "nope", env={"EDITOR": editor})
     assert result.returncode == 2
     assert "base branch 'nope' does not exist" in result.stderr
     draft = repo / ".git" / "claude-tasks" / "TASK_EDITMSG"

@@ -170,9 +170,9 @@ def test_the_second_claim_of_a_run_number_loses_and_is_rolled_back(team: Team) -
     assert refusal.message.startswith(f"task {task_id[:8]} is being run by A Dev <a@example.com>")
     assert "(run 1)" in refusal.message and "wait for it" in str(refusal)
     held = db_b.store.get(task_id)  # the remote's claim, merged; b's own is gone
-    assert held.status is TaskStatus.RUNNING and held.claimed_by == db_a.store.get(
-        task_id
-    ).claimed_by
+    assert (
+        held.status is TaskStatus.RUNNING and held.claimed_by == db_a.store.get(task_id).claimed_by
+    )
     subjects = git(b, "log", "--format=%s", layout.DATA_REF).splitlines()
     assert sum(1 for s in subjects if s.startswith("running")) == 1
     assert team.remote_ref(REMOTE_TASKS) == rev(a, layout.DATA_REF)  # nothing of b's claim

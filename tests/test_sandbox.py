@@ -145,9 +145,7 @@ def test_with_the_allow_list_the_proxy_is_the_only_way_out(tmp_path: Path) -> No
 
     limits = sandbox.Limits(network="host", memory="2g", cpus=1.5, pids_limit=256)
     plain = sandbox.container_spec(inputs(tmp_path, limits=limits))
-    spec = sandbox.container_spec(
-        inputs(tmp_path, limits=limits, egress_dir=tmp_path / "egress")
-    )
+    spec = sandbox.container_spec(inputs(tmp_path, limits=limits, egress_dir=tmp_path / "egress"))
     assert plain.network == "host" and "HTTPS_PROXY" not in plain.environment
     assert spec.network == "none"  # whatever the limits said
     assert by_target(spec)[egress.CONTAINER_DIR] == BindMount(

@@ -232,7 +232,11 @@ def test_rendering_of_failures_and_noise() -> None:
         ("Bash", {"command": "cat <<EOF\nhello\nEOF"}, "→ Bash: cat <<EOF …"),
         ("Glob", {"pattern": "**/*.py"}, "→ Glob: **/*.py"),
         ("TodoWrite", {"todos": [{}, {}, {}]}, "→ TodoWrite (3 items)"),
-        ("WebFetch", {"url": "https://example.com", "prompt": "x"}, "→ WebFetch: https://example.com"),
+        (
+            "WebFetch",
+            {"url": "https://example.com", "prompt": "x"},
+            "→ WebFetch: https://example.com",
+        ),
         ("Task", {"description": "Explore the repo", "prompt": "long"}, "→ Task: Explore the repo"),
         ("mcp__x__y", {"b": 1, "a": "z"}, '→ mcp__x__y: {"a": "z", "b": 1}'),
     ],

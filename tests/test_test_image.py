@@ -178,8 +178,13 @@ def test_a_successful_run_edits_the_workspace_and_reports_in_stream_json(
     assert kinds == ["system", "assistant", "assistant", "user", "assistant", "result"]
     init = ran.events[0]
     assert init["cwd"] == "/workspace" and init["resumed_from"] is None
-    assert init["argv"][:5] == ["-p", "--output-format", "stream-json", "--verbose",
-                                "--dangerously-skip-permissions"]
+    assert init["argv"][:5] == [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--dangerously-skip-permissions",
+    ]
 
 
 def test_resume_and_settings_reach_the_agent(client: Any, image: str, tmp_path: Path) -> None:
@@ -213,8 +218,11 @@ def test_resume_and_settings_reach_the_agent(client: Any, image: str, tmp_path: 
     [
         ("Break AGENT:FAIL", 3, "agent exited with code 3: fake-claude: simulated crash"),
         ("Oops AGENT:IS_ERROR", 1, "Claude reported an error after 1 turn: API Error: 500"),
-        ("Loop AGENT:MAX_TURNS", 1, "Claude reported error_max_turns after 1 turn: "
-                                    "Reached maximum number of turns (5)"),
+        (
+            "Loop AGENT:MAX_TURNS",
+            1,
+            "Claude reported error_max_turns after 1 turn: Reached maximum number of turns (5)",
+        ),
         ("Quiet AGENT:NO_RESULT", 0, "agent produced no result event"),
     ],
 )
@@ -228,9 +236,7 @@ def test_failures_are_reported_precisely(
     assert not (ran.workspace / "agent_notes.md").exists()
 
 
-def test_a_run_that_changes_nothing_still_succeeds(
-    client: Any, image: str, tmp_path: Path
-) -> None:
+def test_a_run_that_changes_nothing_still_succeeds(client: Any, image: str, tmp_path: Path) -> None:
     ran = run_agent(client, image, tmp_path, "Check only AGENT:NOCHANGE")
     assert ran.outcome.success and ran.outcome.summary == "Nothing needed to change."
     assert list(ran.workspace.iterdir()) == []  # deciding "no change" is the caller's job
@@ -247,9 +253,7 @@ def test_credentials_reach_the_agent_but_never_its_output(
         "Show env AGENT:ENV",
         env={"ANTHROPIC_API_KEY": NOT_A_SECRET} | agent.environment(AgentSettings(), RUN_IDS),
     )
-    assert "ANTHROPIC_API_KEY is set; CLAUDE_CODE_OAUTH_TOKEN is not set" in "\n".join(
-        passed.lines
-    )
+    assert "ANTHROPIC_API_KEY is set; CLAUDE_CODE_OAUTH_TOKEN is not set" in "\n".join(passed.lines)
     assert NOT_A_SECRET.encode() not in passed.raw
     missing = run_agent(client, image, tmp_path, "Show env AGENT:ENV")
     assert "ANTHROPIC_API_KEY is not set" in "\n".join(missing.lines)

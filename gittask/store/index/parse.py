@@ -23,14 +23,13 @@ PARALLEL_MIN_FANS = 32
 
 
 def parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
-    import multiprocessing
-
     workers = min(os.cpu_count() or 1, 8)
-    if len(work) < PARALLEL_MIN_FANS or workers < 2 or multiprocessing.parent_process():
+    if len(work) < PARALLEL_MIN_FANS or workers < 2 or _in_a_worker():
         for item in work:
             yield _parse_fan(store.git, item)
         return
     import concurrent.futures
+    import multiprocessing
 
     chunks = [work[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("fork")
@@ -38,6 +37,12 @@ def parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
         futures = [pool.submit(_parse_chunk, str(store.repo.git_dir), chunk) for chunk in chunks]
         for future in futures:
             yield from future.result()
+
+
+def _in_a_worker() -> bool:
+    import multiprocessing  # (only for a large refresh: its import costs a few ms)
+
+    return multiprocessing.parent_process() is not None
 
 
 def _parse_chunk(git_dir: str, chunk: list[FanWork]) -> list[FanResult]:
