@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 pytest_plugins = ["tests.fake_anthropic.fixture", "tests.fake_openai.fixture"]
 

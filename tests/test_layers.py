@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "gittask"
+from tests.paths import ROOT
+
+PACKAGE = ROOT / "gittask"
 
 #: Higher imports lower, never the other way round.
 RANK = {

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, init_repo, run_cli
+from tests.paths import ROOT
 from tests.run_support import Project, build_image, docker_available
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(".claude-container") / "container_config.json"
 DOCKERFILE = Path(".claude-container") / "Dockerfile.claude"
 BUSYBOX = Path("/bin/busybox")
