@@ -2,7 +2,7 @@
 user runs them: the CLI as a subprocess, the clock set with ``$GITTASK_NOW``.
 
 The scheduler's rules (DST, exactly once across clones, catch-up, overlap) are
-tested in tests/test_schedules.py; here the commands themselves, and one slot
+tested in tests/workflow/test_schedules.py; here the commands themselves, and one slot
 fired by ``scheduler --once`` whose run goes to the background on the real
 Docker engine and finishes.
 """

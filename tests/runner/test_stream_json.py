@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from gittask.runner.agents.claude_render import format_result_line, render
 from gittask.runner.agents.claude_tools import summarize_tool_use
 from gittask.runner.agents.claude_transcript import ClaudeTranscript
 from gittask.runner.stream_json import Item, LineDecoder, StreamDecoder
+from tests.paths import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "claude"
+FIXTURES = ALL_FIXTURES / "claude"
 
 
 def decode_in_pieces(data: bytes, cuts: list[int]) -> list[Item]:

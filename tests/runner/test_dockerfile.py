@@ -1,7 +1,7 @@
 """The generated Dockerfile.claude and the Dockerfile validator.
 
 Here the generated file is checked by the validator and by reading it; it is
-built for real (Debian base, host npm) by tests/test_build_real.py.
+built for real (Debian base, host npm) by tests/cli/test_build_real.py.
 """
 
 from __future__ import annotations

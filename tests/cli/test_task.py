@@ -361,7 +361,7 @@ def test_hand_edits_of_any_kind_never_end_in_a_traceback(cli: Cli, repo: Path) -
 
 
 def test_a_damaged_index_is_rebuilt_and_never_fails_a_command(cli: Cli, repo: Path) -> None:
-    from tests.test_index import damage_tables
+    from tests.store.test_index import damage_tables
 
     first = create(cli, repo, "first")
     assert cli(repo, "task", "list").returncode == 0
@@ -382,7 +382,7 @@ def test_a_damaged_index_is_rebuilt_and_never_fails_a_command(cli: Cli, repo: Pa
 def test_a_repository_refusing_new_objects_is_one_line_and_changes_nothing(
     cli: Cli, repo: Path
 ) -> None:
-    from tests.test_store import block_object_writes
+    from tests.store.test_taskstore import block_object_writes
 
     task_id = create(cli, repo, "before the disk filled up")
     tip = ref_tip(repo)

@@ -12,14 +12,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, init_repo, run_cli
+from tests.paths import ROOT
 from tests.run_support import Project, build_image, docker_available
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(".claude-container") / "container_config.json"
 DOCKERFILE = Path(".claude-container") / "Dockerfile.claude"
 BUSYBOX = Path("/bin/busybox")
@@ -557,7 +558,25 @@ def _refs(work: Path) -> list[str]:
     return git(work, "for-each-ref", "--format=%(refname)").splitlines()
 
 
-def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A project with one task, its index, and a stale worktree folder."""
+
+    project: Project
+    stale_tree: Path
+    refs: list[str]
+    index: list[str]  # the index's files
+
+
+def _index_files(project: Project) -> list[str]:
+    return sorted(p.name for p in project.state.glob("index.sqlite*"))
+
+
+@pytest.fixture
+def task_data(tmp_path: Path) -> TaskData:
     project = Project(tmp_path / "p", "unused:latest").setup()
     proc = project.cli("task", "create", "--no-run", "-m", "Keep me")
     assert proc.returncode == 0, proc.stderr
@@ -565,22 +584,35 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     stale_tree.mkdir(parents=True)
     before = _refs(project.work)
     assert "refs/claude-tasks" in before
-    index = sorted(p.name for p in project.state.glob("index.sqlite*"))
+    index = _index_files(project)
     assert index
+    return TaskData(project, stale_tree, before, index)
 
-    proc = project.cli("clean", "--task-data", env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+
+@pytest.fixture
+def cleaned(task_data: TaskData) -> tuple[Project, subprocess.CompletedProcess[str]]:
+    """The same project after ``clean --task-data --yes``."""
+    project = task_data.project
+    proc = project.cli("clean", "--task-data", "--yes", env=NO_ENGINE)
+    assert proc.returncode == 0, proc.stderr
+    return project, proc
+
+
+def test_clean_task_data_without_yes_changes_nothing(task_data: TaskData) -> None:
+    project = task_data.project
+    proc = project.cli("clean", "--task-data", env=NO_ENGINE)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "--yes" in proc.stderr
-    assert _refs(project.work) == before
-    assert stale_tree.is_dir()  # nothing at all was changed
-    assert sorted(p.name for p in project.state.glob("index.sqlite*")) == index
+    assert _refs(project.work) == task_data.refs
+    assert task_data.stale_tree.is_dir()  # nothing at all was changed
+    assert _index_files(project) == task_data.index
 
-    proc = project.cli(
-        "clean", "--task-data", "--yes", env={"DOCKER_HOST": "unix:///nonexistent.sock"}
-    )
-    assert proc.returncode == 0, proc.stderr
+
+def test_clean_task_data_removes_refs_index_and_working_copy_but_not_the_config(
+    cleaned: tuple[Project, subprocess.CompletedProcess[str]],
+) -> None:
+    project, proc = cleaned
     assert "refs/claude-tasks" in proc.stderr  # said what goes before it went
-    cleaned = proc.stdout
     after = _refs(project.work)
     assert "refs/claude-tasks" not in after
     assert not [r for r in after if "claude-tasks" in r]
@@ -590,7 +622,13 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     assert "refs/heads/develop" in after
     proc = project.cli("task", "list", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
-    # plain `git push` still works: no refspec names the deleted ref any more
+
+
+def test_plain_git_push_works_after_clean_task_data(
+    cleaned: tuple[Project, subprocess.CompletedProcess[str]],
+) -> None:
+    project, _ = cleaned
+    # no refspec names the deleted ref any more
     (project.work / "app.txt").write_text("changed after clean\n")
     git(project.work, "commit", "-qam", "after clean")
     pushed = subprocess.run(
@@ -598,8 +636,13 @@ def test_clean_task_data_needs_yes(tmp_path: Path) -> None:
     )
     assert pushed.returncode == 0, pushed.stderr
     assert git(project.origin, "log", "-1", "--format=%s", "develop") == "after clean"
-    # init's settings went with the data; the next task brings them back (no push line)
-    assert "removed remote.origin.fetch = +refs/notes/claude-tasks*" in cleaned
+
+
+def test_clean_task_data_takes_inits_settings_and_the_next_task_brings_them_back(
+    cleaned: tuple[Project, subprocess.CompletedProcess[str]],
+) -> None:
+    project, proc = cleaned
+    assert "removed remote.origin.fetch = +refs/notes/claude-tasks*" in proc.stdout
     assert "refs/notes/claude-tasks" not in git(
         project.work, "config", "--get-all", "remote.origin.fetch"
     )

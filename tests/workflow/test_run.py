@@ -14,11 +14,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import isolated_folder
 from tests.run_support import (
     DEFAULT_BRANCH,
     LEAKY_TRANSCRIPT,
@@ -66,94 +68,154 @@ def create(project: Project, text: str, *extra: str, **kw: object) -> tuple[str,
 # -- the main path -----------------------------------------------------------------------
 
 
-def test_create_runs_commits_notes_pushes_and_keeps_secrets(project: Project) -> None:
-    proc = project.cli("task", "create", "-m", "Add a greeting\n\nAGENT:ENV please")
-    assert proc.returncode == 0, proc.stderr
-    task_id = proc.stdout.strip().splitlines()[-1]
-    # live, readable view of the stream-json
-    assert "Write agent_notes.md" in proc.stdout
-    assert "ANTHROPIC_API_KEY is set" in proc.stdout  # the credential reached the container
-    assert "$0.0123" in proc.stdout and '"type"' not in proc.stdout
+@dataclass(frozen=True)
+class Ran:
+    """A task run once (or continued) on its own project, as the module's tests share it."""
 
-    task = project.show(task_id)
+    project: Project
+    task_id: str
+    out: subprocess.CompletedProcess[str]  # the last command's (create or continue)
+    task: dict[str, Any]  # ``task show --json`` after it
+
+
+@pytest.fixture(scope="module")
+def created(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Ran]:
+    """``task create`` with the scripted agent reporting its environment: one run."""
+    with isolated_folder(tmp_path_factory, "created") as root:
+        project = Project(root / "p", image).setup()
+        proc = project.cli("task", "create", "-m", "Add a greeting\n\nAGENT:ENV please")
+        assert proc.returncode == 0, proc.stderr
+        task_id = proc.stdout.strip().splitlines()[-1]
+        yield Ran(project, task_id, proc, project.show(task_id))
+        assert project.containers() == [], "a container was left behind"
+        assert project.leftovers() == [], "a worktree, run folder or marker was left behind"
+
+
+def test_create_shows_the_run_live_and_readable(created: Ran) -> None:
+    out = created.out.stdout
+    assert "Write agent_notes.md" in out
+    assert "ANTHROPIC_API_KEY is set" in out  # the credential reached the container
+    assert "$0.0123" in out and '"type"' not in out
+
+
+def test_create_records_the_run_on_the_task(created: Ran) -> None:
+    task = created.task
     assert task["status"] == "created" and task["error_message"] is None
     assert task["run_count"] == 1 and task["agent"] == "claude"
     assert task["base_branch"] == DEFAULT_BRANCH  # origin's default, not a guess
     assert task["session_id"] and task["cost_usd"] == pytest.approx(0.0123)
     assert task["input_tokens"] and task["output_tokens"] == 345
     assert task["completed_at"] and task["container_id"]
-    head = task["commit_hash"]
-    assert task["commits"] == [head]
-    # pushed, with the user's identity, a Task-Id trailer and a note
-    assert project.remote_branch(task["branch_name"]) == head
+    assert task["commits"] == [task["commit_hash"]]
+
+
+def test_create_pushes_one_commit_by_the_user_with_a_task_trailer(created: Ran) -> None:
+    project, task_id, head = created.project, created.task_id, created.task["commit_hash"]
+    assert project.remote_branch(created.task["branch_name"]) == head
     message = git(project.work, "log", "-1", "--format=%an%n%B", head)
     assert message.startswith("Task User\nAdd a greeting")
     assert f"Task-Id: {task_id}" in message
-    note = json.loads(git(project.work, "notes", "--ref=claude-tasks", "show", head))
-    assert note["task_id"] == task_id and note["run"] == 1 and note["agent"] == "claude"
-    assert note["cost_usd"] == pytest.approx(0.0123) and note["feedback_id"] is None
     assert git(project.work, "show", f"{head}:agent_notes.md") == "- # Task: Add a greeting"
     assert git(project.work, "rev-parse", f"{head}~1") == git(
         project.work, "rev-parse", f"origin/{DEFAULT_BRANCH}"
     )
-    # raw logs per run
-    logs = project.logs_root(task_id)
+
+
+def test_create_notes_the_commit_with_its_run(created: Ran) -> None:
+    head = created.task["commit_hash"]
+    note = json.loads(git(created.project.work, "notes", "--ref=claude-tasks", "show", head))
+    assert note["task_id"] == created.task_id and note["run"] == 1 and note["agent"] == "claude"
+    assert note["cost_usd"] == pytest.approx(0.0123) and note["feedback_id"] is None
+
+
+def test_create_keeps_the_raw_logs_per_run(created: Ran) -> None:
+    logs = created.project.logs_root(created.task_id)
     raw = (logs / "run-001" / "claude_output.log").read_text()
     assert '"type":"result"' in raw and '"type":"system"' in raw
     assert "container removed" in (logs / "run-001" / "execution.log").read_text()
     assert (logs / "claude_output.log").resolve() == (logs / "run-001" / "claude_output.log")
-    # the credential is nowhere but in the container's environment
-    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_create_keeps_the_credential_in_the_container_only(created: Ran) -> None:
+    project = created.project
+    assert SECRET not in created.out.stdout + created.out.stderr
     assert SECRET not in all_text_under(project.work)  # logs, working copy, config
     assert SECRET not in all_text_under(project.state)  # index, markers, agent state
     assert SECRET not in everything_git_holds(project.work)  # commits, records, notes
     assert SECRET not in everything_git_holds(project.origin)
 
 
-def test_continue_uses_feedback_history_branch_and_session(project: Project) -> None:
-    proc = project.cli("task", "create", "-m", "Write the notes file")
-    assert proc.returncode == 0, proc.stderr
-    task_id = proc.stdout.split()[-1]
-    first = project.show(task_id)
-    branch, session = first["branch_name"], first["session_id"]
+@dataclass(frozen=True)
+class Continued(Ran):
+    session: str  # the first run's session id
 
-    # someone else pushed to the task's branch meanwhile: continue starts from it
-    other = project.root / "other"
-    git(project.root, "clone", "-q", "-b", branch, str(project.origin), str(other))
-    git(other, "config", "user.name", "Other Person")
-    git(other, "config", "user.email", "other@example.com")
-    (other / "extra.txt").write_text("from a colleague\n")
-    git(other, "add", "extra.txt")
-    git(other, "commit", "-q", "-m", "Colleague's change")
-    git(other, "push", "-q", "origin", branch)
 
-    # the session transcript is available: the run resumes it
-    transcripts = project.state / "agent-state" / task_id / "projects" / "-workspace"
-    transcripts.mkdir(parents=True)
-    (transcripts / f"{session}.jsonl").write_text("{}\n")
+@pytest.fixture(scope="module")
+def continued(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Continued]:
+    """``task continue`` after a colleague pushed to the task's branch, with the first
+    run's session transcript at hand: two runs."""
+    with isolated_folder(tmp_path_factory, "continued") as root:
+        project = Project(root / "p", image).setup()
+        proc = project.cli("task", "create", "-m", "Write the notes file")
+        assert proc.returncode == 0, proc.stderr
+        task_id = proc.stdout.split()[-1]
+        first = project.show(task_id)
+        branch, session = first["branch_name"], first["session_id"]
 
-    proc = project.cli("task", "continue", task_id[:8], "--feedback", "Also say goodbye")
-    assert proc.returncode == 0, proc.stderr
-    task = project.show(task_id)
+        # someone else pushed to the task's branch meanwhile: continue starts from it
+        other = project.root / "other"
+        git(project.root, "clone", "-q", "-b", branch, str(project.origin), str(other))
+        git(other, "config", "user.name", "Other Person")
+        git(other, "config", "user.email", "other@example.com")
+        (other / "extra.txt").write_text("from a colleague\n")
+        git(other, "add", "extra.txt")
+        git(other, "commit", "-q", "-m", "Colleague's change")
+        git(other, "push", "-q", "origin", branch)
+
+        # the session transcript is available: the run resumes it
+        transcripts = project.state / "agent-state" / task_id / "projects" / "-workspace"
+        transcripts.mkdir(parents=True)
+        (transcripts / f"{session}.jsonl").write_text("{}\n")
+
+        proc = project.cli("task", "continue", task_id[:8], "--feedback", "Also say goodbye")
+        assert proc.returncode == 0, proc.stderr
+        yield Continued(project, task_id, proc, project.show(task_id), session)
+        assert project.containers() == [], "a container was left behind"
+        assert project.leftovers() == [], "a worktree, run folder or marker was left behind"
+
+
+def test_continue_records_the_feedback_and_the_cost_of_both_runs(continued: Continued) -> None:
+    task = continued.task
     assert task["status"] == "continued" and task["run_count"] == 2
     assert task["continuation_count"] == 1 and task["last_continued_at"]
     assert task["feedback_history"][0]["feedback"] == "Also say goodbye\n"
     assert task["feedback_history"][0]["claude_response_summary"]
     assert task["cost_usd"] == pytest.approx(0.0246)  # both runs
+
+
+def test_continue_builds_on_the_branch_as_a_colleague_left_it(continued: Continued) -> None:
+    project, task = continued.project, continued.task
     head = task["commit_hash"]
-    assert project.remote_branch(branch) == head
+    assert project.remote_branch(task["branch_name"]) == head
     assert git(project.work, "show", f"{head}:extra.txt") == "from a colleague"
     assert len(task["commits"]) == 2
     note = json.loads(git(project.work, "notes", "--ref=claude-tasks", "show", head))
     assert note["run"] == 2 and note["feedback_id"] == task["feedback_history"][0]["id"]
 
-    run2 = project.logs_root(task_id) / "run-002"
-    assert f'"resumed_from":"{session}"' in (run2 / "claude_output.log").read_text()
+
+def test_continue_resumes_the_session_with_the_history_in_the_prompt(
+    continued: Continued,
+) -> None:
+    run2 = continued.project.logs_root(continued.task_id) / "run-002"
+    resumed = f'"resumed_from":"{continued.session}"'
+    assert resumed in (run2 / "claude_output.log").read_text()
     prompt = (run2 / "prompt.md").read_text()
     assert "Write the notes file" in prompt and "Also say goodbye" in prompt
     assert "Colleague's change" in prompt and "Write the notes file" in prompt.split("# The")[1]
 
-    # logs by run, with the feedback each run answered
+
+def test_logs_show_each_run_with_the_feedback_it_answered(continued: Continued) -> None:
+    project, task_id = continued.project, continued.task_id
     shown = project.cli("task", "logs", task_id, "--run", "1", "--feedback")
     assert shown.returncode == 0 and "the task description" in shown.stdout
     assert "Write agent_notes.md" in shown.stdout

@@ -12,9 +12,11 @@ import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +24,7 @@ from gittask.runner.logs import Scrubber
 from gittask.store import runlogs
 from gittask.store.repo import GitRepo
 from gittask.workflow import tasklogs
-from tests.conftest import Team
+from tests.conftest import Team, isolated_folder
 from tests.run_support import (
     SECRET,
     Project,
@@ -517,16 +519,20 @@ def session_image() -> str:
     return build_session_image(build_image())
 
 
-@pytest.fixture
-def clones(tmp_path: Path, session_image: str) -> Iterator[tuple[Project, Clone]]:
-    a = Project(tmp_path / "team", session_image).setup()
-    b = Clone(tmp_path / "team", session_image, name="b").setup_clone(
-        {**SETTINGS, "image": session_image}
-    )
+@contextmanager
+def _two_clones(root: Path, image: str) -> Iterator[tuple[Project, Clone]]:
+    a = Project(root / "team", image).setup()
+    b = Clone(root / "team", image, name="b").setup_clone({**SETTINGS, "image": image})
     yield a, b
     for clone in (a, b):
         assert clone.containers() == [], "a container was left behind"
         assert clone.leftovers() == [], "a worktree, run folder or marker was left behind"
+
+
+@pytest.fixture
+def clones(tmp_path: Path, session_image: str) -> Iterator[tuple[Project, Clone]]:
+    with _two_clones(tmp_path, session_image) as both:
+        yield both
 
 
 def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -538,58 +544,141 @@ def _transcript(clone: Project, task_id: str, session: str) -> Path:
     return clone.state / "agent-state" / task_id / "projects" / "-workspace" / f"{session}.jsonl"
 
 
-def test_logs_and_the_session_go_from_one_clone_to_the_other(
-    clones: tuple[Project, Clone],
-) -> None:
-    a, b = clones
-    created = _ok(a.cli("task", "create", "-m", "Write the greeting"))
-    task_id = created.stdout.split()[-1]
-    session = a.show(task_id)["session_id"]
-    assert _transcript(a, task_id, session).is_file()
-    # one commit for the run on the task's logs ref, already on origin
-    ref = runlogs.logs_ref(task_id)
-    assert git(a.origin, "rev-parse", ref) == git(a.work, "rev-parse", ref)
-    assert _remote_runs(a.origin, task_id) == ["run-001"]
-    stored = git(a.origin, "ls-tree", "--name-only", f"{ref}:run-001").split()
-    assert stored == ["agent.log.gz", "execution.log.gz", "run.json", "session.jsonl.gz"]
-    _ok(a.cli("task", "push"))  # the record (publishing it is the sync helper's part)
+@dataclass(frozen=True)
+class Handoff:
+    """Three runs of one task across two clones, and what each step showed as it happened:
+    A creates it (run 1), B reads its logs then continues it (run 2), A syncs and
+    continues (run 3)."""
 
-    # B, a fresh clone: the run's logs on demand, in all three views
-    _ok(b.cli("task", "sync"))
-    assert git(b.work, "rev-parse", "--verify", "-q", ref, check=False) == ""
-    shown = _ok(b.cli("task", "logs", task_id, "--run", "1"))
+    a: Project
+    b: Clone
+    task_id: str
+    session: str  # run 1's session id
+    # after A's run
+    transcript_on_a: bool
+    logs_tips: tuple[str, str]  # the logs ref on origin, and on A
+    runs_on_origin: list[str]
+    stored: list[str]  # run-001's files on origin
+    # B, once synced
+    b_logs_ref: str  # the logs ref in B, before B asked for the logs
+    shown: subprocess.CompletedProcess[str]
+    raw: subprocess.CompletedProcess[str]
+    execution: subprocess.CompletedProcess[str]
+    missing: subprocess.CompletedProcess[str]
+    # B continues
+    continued: subprocess.CompletedProcess[str]
+    after: dict[str, Any]  # B's ``task show`` then
+    restored: str  # the transcript in B
+    run2: str  # run 2's execution log
+    # A again
+    latest: subprocess.CompletedProcess[str]
+    a_run_count: int
+    third: subprocess.CompletedProcess[str]
+    runs_at_the_end: list[str]
+
+
+@pytest.fixture(scope="module")
+def handoff(tmp_path_factory: pytest.TempPathFactory, session_image: str) -> Iterator[Handoff]:
+    with (
+        isolated_folder(tmp_path_factory, "handoff") as root,
+        _two_clones(root, session_image) as (a, b),
+    ):
+        created = _ok(a.cli("task", "create", "-m", "Write the greeting"))
+        task_id = created.stdout.split()[-1]
+        session = a.show(task_id)["session_id"]
+        transcript_on_a = _transcript(a, task_id, session).is_file()
+        # one commit for the run on the task's logs ref, already on origin
+        ref = runlogs.logs_ref(task_id)
+        tips = (git(a.origin, "rev-parse", ref), git(a.work, "rev-parse", ref))
+        runs_on_origin = _remote_runs(a.origin, task_id)
+        stored = git(a.origin, "ls-tree", "--name-only", f"{ref}:run-001").split()
+        _ok(a.cli("task", "push"))  # the record (publishing it is the sync helper's part)
+
+        # B, a fresh clone: the run's logs on demand, in all three views
+        _ok(b.cli("task", "sync"))
+        b_logs_ref = git(b.work, "rev-parse", "--verify", "-q", ref, check=False)
+        shown = _ok(b.cli("task", "logs", task_id, "--run", "1"))
+        raw = _ok(b.cli("task", "logs", task_id, "--raw"))
+        execution = _ok(b.cli("task", "logs", task_id, "--execution", "--run", "1"))
+        missing = b.cli("task", "logs", task_id, "--run", "5")
+
+        # B continues: A's session is restored before the container starts, and resumed
+        cont = _ok(b.cli("task", "continue", task_id[:8], "--feedback", "Now say goodbye"))
+        after = b.show(task_id)
+        restored = _transcript(b, task_id, session).read_text()
+        run2 = (b.logs_root(task_id) / "run-002" / "execution.log").read_text()
+        _ok(b.cli("task", "push"))
+
+        # A sees B's run, and its next run resumes B's (newer) transcript, not its own
+        _ok(a.cli("task", "sync"))
+        latest = _ok(a.cli("task", "logs", task_id))
+        a_run_count = a.show(task_id)["run_count"]
+        third = _ok(a.cli("task", "continue", task_id[:8], "--feedback", "And thank them"))
+        yield Handoff(
+            a=a,
+            b=b,
+            task_id=task_id,
+            session=session,
+            transcript_on_a=transcript_on_a,
+            logs_tips=tips,
+            runs_on_origin=runs_on_origin,
+            stored=stored,
+            b_logs_ref=b_logs_ref,
+            shown=shown,
+            raw=raw,
+            execution=execution,
+            missing=missing,
+            continued=cont,
+            after=after,
+            restored=restored,
+            run2=run2,
+            latest=latest,
+            a_run_count=a_run_count,
+            third=third,
+            runs_at_the_end=_remote_runs(a.origin, task_id),
+        )
+
+
+def test_a_run_keeps_its_session_and_its_logs_reach_origin(handoff: Handoff) -> None:
+    assert handoff.transcript_on_a
+    origin_tip, a_tip = handoff.logs_tips
+    assert origin_tip == a_tip
+    assert handoff.runs_on_origin == ["run-001"]
+    assert handoff.stored == ["agent.log.gz", "execution.log.gz", "run.json", "session.jsonl.gz"]
+
+
+def test_a_fresh_clone_fetches_the_logs_on_demand_in_all_three_views(handoff: Handoff) -> None:
+    assert handoff.b_logs_ref == ""
+    shown, raw, execution = handoff.shown, handoff.raw, handoff.execution
     assert "Write agent_notes.md" in shown.stdout and '"type"' not in shown.stdout
-    raw = _ok(b.cli("task", "logs", task_id, "--raw"))
-    assert '"type":"result"' in raw.stdout and raw.stdout == created_raw(a, task_id)
-    execution = _ok(b.cli("task", "logs", task_id, "--execution", "--run", "1"))
+    assert '"type":"result"' in raw.stdout and raw.stdout == created_raw(
+        handoff.a, handoff.task_id
+    )
     assert "container started" in execution.stdout and "worktree removed" in execution.stdout
-    missing = b.cli("task", "logs", task_id, "--run", "5")
+    missing = handoff.missing
     assert missing.returncode == 1 and "no logs for run 5 (runs: 1)" in missing.stderr
 
-    # B continues: A's session is restored before the container starts, and resumed
-    cont = _ok(b.cli("task", "continue", task_id[:8], "--feedback", "Now say goodbye"))
-    assert "history: 1 earlier turn(s)" in cont.stdout
-    after = b.show(task_id)
-    assert after["run_count"] == 2 and after["session_id"] == session
-    restored = _transcript(b, task_id, session).read_text()
-    assert restored.count("Working on") == 2  # A's turn and B's
-    run2 = (b.logs_root(task_id) / "run-002" / "execution.log").read_text()
-    assert f"restored session {session} from run 1" in run2
-    assert f"resuming session {session}" in run2
-    _ok(b.cli("task", "push"))
 
-    # A sees B's run, and its next run resumes B's (newer) transcript, not its own
-    _ok(a.cli("task", "sync"))
-    latest = _ok(a.cli("task", "logs", task_id))
-    assert "history: 1 earlier turn(s)" in latest.stdout
-    assert a.show(task_id)["run_count"] == 2
-    third = _ok(a.cli("task", "continue", task_id[:8], "--feedback", "And thank them"))
-    assert "history: 2 earlier turn(s)" in third.stdout
-    assert _remote_runs(a.origin, task_id) == ["run-001", "run-002", "run-003"]
+def test_the_other_clone_restores_the_session_and_resumes_it(handoff: Handoff) -> None:
+    session = handoff.session
+    assert "history: 1 earlier turn(s)" in handoff.continued.stdout
+    assert handoff.after["run_count"] == 2 and handoff.after["session_id"] == session
+    assert handoff.restored.count("Working on") == 2  # A's turn and B's
+    assert f"restored session {session} from run 1" in handoff.run2
+    assert f"resuming session {session}" in handoff.run2
 
-    # no credential in any stored blob, compressed or not
+
+def test_the_first_clone_resumes_the_newer_transcript_not_its_own(handoff: Handoff) -> None:
+    assert "history: 1 earlier turn(s)" in handoff.latest.stdout
+    assert handoff.a_run_count == 2
+    assert "history: 2 earlier turn(s)" in handoff.third.stdout
+    assert handoff.runs_at_the_end == ["run-001", "run-002", "run-003"]
+
+
+def test_no_stored_log_holds_the_credential_compressed_or_not(handoff: Handoff) -> None:
+    a, b = handoff.a, handoff.b
     for run in (1, 2, 3):
-        view = runlogs.read_run(_repo(a.work), task_id, run)
+        view = runlogs.read_run(_repo(a.work), handoff.task_id, run)
         assert view is not None
         for name in view.names:
             data = view.read(name)

@@ -1,5 +1,5 @@
 """The heartbeat's cadence and words, and where a desktop notification can be shown
-(the runs that use them are in tests/test_live_notice.py)."""
+(the runs that use them are in tests/cli/test_live_notice.py)."""
 
 from __future__ import annotations
 

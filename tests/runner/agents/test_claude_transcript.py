@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from gittask.runner.agents.base import AgentOutcome
 from gittask.runner.agents.claude import ClaudeAgent, ClaudeOutput
 from gittask.runner.agents.claude_transcript import ClaudeTranscript
 from gittask.runner.stream_json import StreamDecoder
+from tests.paths import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "claude-real"
+FIXTURES = ALL_FIXTURES / "claude-real"
 EXIT_CODES: dict[str, int] = json.loads((FIXTURES / "exit_codes.json").read_text())
 
 

@@ -22,8 +22,9 @@ from gittask.runner.agents.base import (
 from gittask.runner.agents.claude_transcript import ClaudeTranscript
 from gittask.runner.dockerfile import default_dockerfile, validate_dockerfile
 from gittask.runner.stream_json import StreamDecoder
+from tests.paths import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "claude"
+FIXTURES = ALL_FIXTURES / "claude"
 RUN = AgentRun(task_id="0123456789abcdef0123456789abcdef", branch="claude/x")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gittask.model import TaskStatus
 from tests.conftest import init_repo
-from tests.test_merge import T0, Lab, based, new_task, setter
+from tests.store.test_merge import T0, Lab, based, new_task, setter
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 

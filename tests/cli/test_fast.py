@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult, Team, run_cli
+from tests.paths import ROOT
 
 SLOW = {"GITTASK_NO_FASTPATH": "1"}
 
@@ -64,7 +65,7 @@ def _typer_loaded(cwd: Path, *args: str) -> bool:
             "    print('typer' in sys.modules, file=sys.stderr)",
         ]
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
     )

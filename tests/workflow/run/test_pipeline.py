@@ -1,9 +1,9 @@
 """The run pipeline end to end on an in-memory engine: real git, a bare remote, no Docker.
 
 What only Docker shows (the image, the hardening at work, real Claude Code)
-stays in test_run.py and test_claude_container.py; here the container is a
-Python function (tests/memory_engine.py) that writes through the mounts the
-sandbox policy gave it.
+stays in tests/workflow/test_run.py and tests/runner/agents/test_claude_container.py;
+here the container is a Python function (tests/memory_engine.py) that writes
+through the mounts the sandbox policy gave it.
 """
 
 from __future__ import annotations
