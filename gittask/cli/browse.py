@@ -107,6 +107,9 @@ def list_tasks(
     short = short_map([r.id for r in all_rows])
     chosen = listing.select(all_rows, filters, record_of)
     rows = [row for row, _ in chosen]
+    if as_json:
+        output.write(listing.json_rows(chosen, short) + "\n")
+        return
     if for_scripts:
         _print_for_scripts(
             [listing.row_json(r, record, short) for r, record in chosen], jq, template
@@ -116,7 +119,7 @@ def list_tasks(
     if not rows:
         output.info("no tasks" + (f" with status {status}" if status else ""))
         return
-    lines = [listing.task_line(row, record, short) for row, record in chosen]
+    lines = listing.task_lines(chosen, short)
     page(render(lines, terminal=output.stdout_is_terminal()), no_pager=no_pager)
     containers_section({r.status or "" for r in rows})
 
@@ -133,16 +136,14 @@ def _all_rows() -> tuple[list[IndexRow], Callable[[str], dict[str, Any]]]:
 
 
 def _print_for_scripts(data: list[dict[str, Any]], jq: str | None, template: str | None) -> None:
-    """--jq, --format or --json."""
+    """--jq or --format."""
     from gittask.cli import listing
 
     if jq is not None:
         sys.stdout.write(listing.run_jq(data, jq))
-    elif template is not None:
-        for line in listing.formatted(data, template):
-            typer.echo(line)
     else:
-        output.print_json(data)
+        for line in listing.formatted(data, template or ""):
+            typer.echo(line)
 
 
 def search(
@@ -155,25 +156,12 @@ def search(
 
     if not check_argument("the search query", query).strip():
         raise UsageError("the search query is empty")
+    from gittask.cli.listing import print_hits
+
     db = open_db(reading=True)
     db.refresh()
     hits = db.search(query)
-    short = short_map(db.indexed_ids())
-    if as_json:
-        from gittask.cli.listing import row_json
-
-        output.print_json(
-            [{**row_json(r, db.indexed_record(r.id), short), "score": sc} for r, sc in hits]
-        )
-        return
-    if not hits:
-        output.info(f"no task matches '{query}'")
-        return
-    from gittask.cli import listing
-    from gittask.cli.tables import page, render
-
-    lines = [listing.task_line(r, db.indexed_record(r.id), short) for r, _ in hits]
-    page(render(lines, terminal=output.stdout_is_terminal()))
+    print_hits(hits, short_map(db.indexed_ids()), query, as_json)
 
 
 def history(

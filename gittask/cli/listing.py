@@ -1,37 +1,62 @@
 """``task list`` (and ``search``) rows: filters, JSON, and the table lines.
 
-Rows come from the index (no record is parsed for a plain listing); a filter on
-the author, labels or time, and the status word of a failed task (stopped, no
-changes), read the stored record of the rows that need it.
+Rows come from the index (no record is parsed for a plain listing): what a line
+shows of a record beyond the row's columns (an error message, the worker, labels,
+dependencies) is the row's ``brief``; only a filter on the author reads the
+stored records, of the rows that need it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gittask.errors import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from gittask.cli.tables import TaskLine
     from gittask.workflow.database import IndexRow
 
 
-@dataclass
 class Filters:
-    status: str | None = None  # a stored status
-    outcome: str | None = None  # or a status word (done, stopped, ...)
-    author: str | None = None  # substring of "Name <email>", case-insensitive
-    since: datetime | None = None
-    branch: str | None = None  # exact, or the distinctive part
-    labels: tuple[str, ...] = ()
-    limit: int | None = None
+    """What ``task list`` keeps (a plain class: the fast path does not import dataclasses)."""
 
-    def needs_record(self) -> bool:
-        return bool(self.author or self.labels or self.outcome)
+    def __init__(
+        self,
+        status: str | None = None,  # a stored status
+        outcome: str | None = None,  # or a status word (done, stopped, ...)
+        author: str | None = None,  # substring of "Name <email>", case-insensitive
+        since: datetime | None = None,
+        branch: str | None = None,  # exact, or the distinctive part
+        labels: tuple[str, ...] = (),
+        limit: int | None = None,
+    ) -> None:
+        self.status, self.outcome, self.author = status, outcome, author
+        self.since, self.branch, self.labels, self.limit = since, branch, labels, limit
+
+    def any(self) -> bool:
+        return bool(
+            self.status
+            or self.outcome
+            or self.author
+            or self.since is not None
+            or self.branch
+            or self.labels
+            or self.limit is not None
+        )
+
+
+def brief(row: IndexRow) -> dict[str, Any]:
+    """What a task line or JSON row shows of ``row``'s record besides its columns
+    (error message, worker, labels, dependencies; see the index's ``brief``)."""
+    if not row.brief:
+        return {}
+    import json
+
+    found: dict[str, Any] = json.loads(row.brief)
+    return found
 
 
 def parse_status(text: str) -> tuple[str | None, str | None]:
@@ -54,6 +79,9 @@ def parse_status(text: str) -> tuple[str | None, str | None]:
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``3d``, ``12h``, ``2w``, ``30m`` ago, or a date ``2024-05-01`` (UTC)."""
+    import re
+    from datetime import UTC, datetime, timedelta
+
     now = now or datetime.now(UTC)
     match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text.lower())
     if match:
@@ -69,6 +97,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 
 def _created(row: IndexRow) -> datetime | None:
+    from datetime import UTC, datetime
+
     if not row.created_at:
         return None
     try:
@@ -92,36 +122,22 @@ def row_outcome(row: IndexRow, record: dict[str, Any]) -> str:
 def select(
     rows: list[IndexRow], filters: Filters, record_of: Callable[[str], dict[str, Any]]
 ) -> list[tuple[IndexRow, dict[str, Any]]]:
-    """The rows that pass, each with its record (read only where needed)."""
-    from gittask.cli.tables import distinctive_branch
+    """The rows that pass, each with what it shows of its record: its :func:`brief`
+    (the stored record when a filter on the author needs it), and its dependency
+    state when it waits or is blocked."""
     from gittask.workflow.depstate import row_states
 
-    cache: dict[str, dict[str, Any]] = {}
-
-    def read(task_id: str) -> dict[str, Any]:
-        if task_id not in cache:
-            cache[task_id] = record_of(task_id)
-        return cache[task_id]
-
-    waits = row_states(rows, read)  # pending tasks with dependencies: waiting, blocked
+    briefs = {row.id: brief(row) for row in rows if row.brief}
+    waits = row_states(rows, lambda task_id: briefs.get(task_id) or {})
+    if not waits and not filters.any():  # a plain `task list`: every row as it is
+        return [(row, briefs.get(row.id) or {}) for row in rows]
     chosen: list[tuple[IndexRow, dict[str, Any]]] = []
     for row in rows:
         if filters.limit is not None and len(chosen) >= filters.limit:
             break
-        if filters.status and row.status != filters.status:
+        if not _kept(row, filters):
             continue
-        if filters.since is not None:
-            created = _created(row)
-            if created is None or created < filters.since:
-                continue
-        if filters.branch and filters.branch not in (
-            row.branch,
-            distinctive_branch(row.branch or "", row.id[:8]),
-        ):
-            continue
-        record: dict[str, Any] = {}
-        if filters.needs_record() or row.status in ("failed", *_HELD) or row.id in waits:
-            record = read(row.id)
+        record = record_of(row.id) if filters.author else briefs.get(row.id) or {}
         if row.id in waits:
             state = waits[row.id]
             record = {**record, "dependency": {"state": state.state, "reason": state.reason}}
@@ -135,6 +151,22 @@ def select(
             continue
         chosen.append((row, record))
     return chosen
+
+
+def _kept(row: IndexRow, filters: Filters) -> bool:
+    """Whether the row's columns pass the filters on status, time and branch."""
+    from gittask.cli.tables import distinctive_branch
+
+    if filters.status and row.status != filters.status:
+        return False
+    if filters.since is not None:
+        created = _created(row)
+        if created is None or created < filters.since:
+            return False
+    return not filters.branch or filters.branch in (
+        row.branch,
+        distinctive_branch(row.branch or "", row.id[:8]),
+    )
 
 
 #: statuses a worker may hold: their rows name it
@@ -164,21 +196,121 @@ def row_json(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> di
     }
 
 
-def task_line(row: IndexRow, record: dict[str, Any], short: dict[str, str]) -> TaskLine:
+#: :func:`row_json` as :func:`~gittask.cli.output.json_text` writes it in its list
+_ROW_JSON = (
+    '{\n    "id": %s,\n    "short_id": %s,\n    "status": %s,\n    "outcome": %s,'
+    '\n    "branch_name": %s,\n    "created_at": %s,\n    "title": %s,\n    "pr_url": %s,'
+    '\n    "labels": %s,\n    "worker": %s,\n    "error": %s%s\n  }'
+)
+
+
+def json_rows(chosen: list[tuple[IndexRow, dict[str, Any]]], short: dict[str, str]) -> str:
+    """``output.json_text`` of the rows' :func:`row_json`, the same text written straight
+    from the rows (``task list --json`` of 10,000 tasks)."""
+    import json
+    from json.encoder import encode_basestring as quoted  # the C one, as json.dumps uses
+
+    from gittask.cli.output import json_element, json_text
+
+    def nested(value: Any) -> str:  # a value two levels in
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        return text.replace("\n", "\n    ")
+
+    if not chosen:
+        return json_text([])
+    words: dict[tuple[str | None, bool], str] = {}  # a row whose record adds nothing
+    items = []
+    for row, record in chosen:
+        task_id, status, branch, created, title, pr_url, error = (
+            row.id, row.status, row.branch, row.created_at, row.title, row.pr_url, row.error,
+        )  # fmt: skip
+        if record or error:
+            word = row_outcome(row, record)
+            labels = record.get("labels")
+            worker = held_by(row, record)
+            tail = (
+                ',\n    "dependency": ' + nested(record["dependency"])
+                if "dependency" in record
+                else ""
+            )
+        else:
+            key = (status, not pr_url)
+            word = words.get(key) or words.setdefault(key, row_outcome(row, record))
+            labels = worker = None
+            tail = ""
+        try:
+            text = _ROW_JSON % (
+                quoted(task_id),
+                quoted(short.get(task_id, task_id[:8])),
+                quoted(status or "unreadable"),
+                quoted(word),
+                "null" if branch is None else quoted(branch),
+                "null" if created is None else quoted(created),
+                "null" if title is None else quoted(title),
+                "null" if pr_url is None else quoted(pr_url),
+                nested(list(labels)) if labels else "[]",
+                "null" if worker is None else quoted(worker),
+                "null" if error is None else quoted(error),
+                tail,
+            )
+        except TypeError:  # a value that is not text: as json.dumps writes it
+            text = json_element(row_json(row, record, short))
+        items.append(text)
+    return "[\n  " + ",\n  ".join(items) + "\n]"
+
+
+def task_lines(
+    chosen: list[tuple[IndexRow, dict[str, Any]]], short: dict[str, str]
+) -> list[TaskLine]:
+    """The table's lines (:func:`select`'s rows; ``short``: short ids longer than 8)."""
     from gittask.cli.tables import TaskLine, pr_cell
     from gittask.display import escape
 
+    words: dict[tuple[str | None, bool], str] = {}  # a row whose record adds nothing
+    lines = []
+    for row, record in chosen:
+        worker = None
+        if record or row.error:
+            word = row_outcome(row, record)
+            worker = held_by(row, record)
+        else:
+            key = (row.status, not row.pr_url)
+            word = words.get(key) or words.setdefault(key, row_outcome(row, record))
+        title = row.error or row.title or ""
+        lines.append(
+            TaskLine(
+                short.get(row.id, row.id[:8]),
+                word,
+                row.branch or "",
+                pr_cell(row.pr_url) if row.pr_url else "",
+                row.created_at or "",
+                f"[{worker}] {title}" if worker else title,
+            )
+        )
     # titles and branches come from records anyone may write: controls escaped
-    worker = held_by(row, record)
-    title = row.error or row.title or ""
-    return TaskLine(
-        short_id=short.get(row.id, row.id[:8]),
-        outcome=row_outcome(row, record),
-        branch=escape(row.branch or ""),
-        pr=pr_cell(row.pr_url),
-        created_at=row.created_at,
-        title=escape(f"[{worker}] {title}" if worker else title),
-    )
+    if not " ".join(x.branch + x.title for x in lines).isprintable():
+        lines = [x._replace(branch=escape(x.branch), title=escape(x.title)) for x in lines]
+    return lines
+
+
+def print_hits(
+    hits: list[tuple[IndexRow, float]], short: dict[str, str], query: str, as_json: bool
+) -> None:
+    """What ``task search`` prints of its hits (best first), as a table or JSON."""
+    from gittask.cli import output
+
+    if as_json:
+        output.print_json(
+            [{**row_json(row, brief(row), short), "score": score} for row, score in hits]
+        )
+        return
+    if not hits:
+        output.info(f"no task matches '{query}'")
+        return
+    from gittask.cli.tables import page, render
+
+    lines = task_lines([(row, brief(row)) for row, _ in hits], short)
+    page(render(lines, terminal=output.stdout_is_terminal()))
 
 
 def formatted(items: list[dict[str, Any]], template: str) -> list[str]:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+#: a value that is a list or an object with something in it (strings never hold a raw newline,
+#: and a quote in them is escaped: outside strings, `": ` is a key's end)
+_FILLED = re.compile(r'": (?:\[(?!\])|\{(?!\}))')
 
 
 def stdout_is_terminal() -> bool:
@@ -18,7 +23,44 @@ def stdin_is_terminal() -> bool:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
+
+
+def write(text: str) -> None:
+    """Text made elsewhere (``task list --json``'s, written straight from the rows)."""
+    sys.stdout.write(text)
+
+
+def json_text(data: Any) -> str:
+    """``json.dumps(data, indent=2, ensure_ascii=False, default=str)``, the same text.
+
+    Python's JSON encoder is its slow pure-Python one as soon as it indents. A list of
+    objects (``task list --json``) is written by the C encoder instead, with the
+    indented layout as its separators; an object holding a filled list or object of
+    its own is written by the indenting encoder.
+    """
+    if not data or type(data) is not list or not all(type(i) is dict and i for i in data):
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    flat = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",\n    ", ": "))
+    text = flat.encode(data)  # [{"k": v,\n    "k": v},\n    {...}]
+    if _FILLED.search(text) is None:  # (a string holding `": [` may be taken for one)
+        items = text[2:-2].replace("},\n    {", "\n  },\n  {\n    ")
+        return "[\n  {\n    " + items + "\n  }\n]"
+    chunks = []
+    for item in data:
+        if any(v and isinstance(v, _CONTAINERS) for v in item.values()):
+            chunks.append(json_element(item))
+        else:
+            chunks.append("{\n    " + flat.encode(item)[1:-1] + "\n  }")
+    return "[\n  " + ",\n  ".join(chunks) + "\n]"
+
+
+def json_element(item: Any) -> str:
+    """``item`` as :func:`json_text` writes it as an element of its list (one level in)."""
+    return json.dumps(item, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  ")
+
+
+_CONTAINERS = (list, tuple, dict)
 
 
 def error(message: str) -> None:

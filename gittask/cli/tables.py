@@ -14,8 +14,10 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: ANSI colours for the outcome words (see gittask.model.outcome.STYLES)
 _ANSI = {
@@ -33,13 +35,12 @@ BRANCH_MIN = 8
 MIN_TITLE = 16
 
 
-@dataclass
-class TaskLine:
+class TaskLine(NamedTuple):
     short_id: str
     outcome: str
     branch: str
     pr: str  # "#123" or ""
-    created_at: str | None  # ISO 8601
+    created_at: str | None  # ISO 8601 ("" or None: none)
     title: str
 
 
@@ -61,6 +62,8 @@ def pr_cell(pr_url: str | None) -> str:
 
 def relative_time(iso: str | None, now: datetime | None = None) -> str:
     """``3h ago``; a date past a month."""
+    from datetime import UTC, datetime
+
     if not iso:
         return ""
     try:
@@ -98,15 +101,14 @@ def terminal_width() -> int:
 
 def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) -> list[str]:
     """The table's lines (headers first)."""
+    if not terminal:  # the lines as they are: no created_at is None
+        plain = [x if x.created_at is not None else x._replace(created_at="") for x in lines]
+        return _aligned([HEADERS, *cast("list[tuple[str, ...]]", plain)], None)
     from gittask.model.outcome import STYLES
 
-    if not terminal:
-        rows = [HEADERS] + [
-            (x.short_id, x.outcome, x.branch, x.pr, x.created_at or "", x.title) for x in lines
-        ]
-        return _aligned(rows, None)
     width = width or terminal_width()
-    rows = [HEADERS] + [
+    rows: list[tuple[str, ...]] = [HEADERS]
+    rows += [
         (
             x.short_id,
             x.outcome,
@@ -138,20 +140,18 @@ def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) 
 
 
 def _widths(rows: Sequence[Sequence[str]]) -> list[int]:
-    return [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [max(map(len, column)) for column in zip(*rows, strict=True)]
 
 
-def _aligned(rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
+def _aligned(rows: Sequence[tuple[str, ...]], width: int | None) -> list[str]:
     """Columns two spaces apart; with ``width``, the last one is cut to fit."""
     widths = _widths(rows)
-    out = []
+    line = "  ".join(f"%-{w}s" for w in widths[:-1]) + "  %s"  # each cell left-justified
+    if width is None:
+        return [(line % row).rstrip() for row in rows]
     fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
-    room = max(1, width - fixed) if width is not None else None
-    for row in rows:
-        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths[:-1], strict=True)]
-        last = row[-1] if room is None else cut(row[-1], room)
-        out.append("  ".join([*cells, last]).rstrip())
-    return out
+    room = max(1, width - fixed)
+    return [(line % (*row[:-1], cut(row[-1], room))).rstrip() for row in rows]
 
 
 def page(text_lines: list[str], no_pager: bool = False) -> None:

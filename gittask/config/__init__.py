@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from gittask.config.edit import FROM_DEFAULT, FROM_FILE, ConfigFile, Shown, default_values
+from typing import TYPE_CHECKING, Any
+
 from gittask.config.file import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -23,16 +24,51 @@ from gittask.config.file import (
     configured_remote,
     project_root,
 )
-from gittask.config.kinds import NULL_WORDS
-from gittask.config.settings import (
-    SETTINGS,
-    ProjectConfig,
-    Setting,
-    load_config,
-    lookup,
-    remote_of,
-)
-from gittask.store.layout import DEFAULT_REMOTE
+
+if TYPE_CHECKING:
+    from gittask.config.edit import (
+        FROM_DEFAULT,
+        FROM_FILE,
+        ConfigFile,
+        Shown,
+        default_values,
+    )
+    from gittask.config.kinds import NULL_WORDS
+    from gittask.config.settings import (
+        SETTINGS,
+        ProjectConfig,
+        Setting,
+        load_config,
+        lookup,
+        remote_of,
+    )
+    from gittask.store.layout import DEFAULT_REMOTE
+
+#: imported when first asked for: the read path (``task list``) needs only the file's place
+_LAZY = {
+    **dict.fromkeys(
+        ("FROM_DEFAULT", "FROM_FILE", "ConfigFile", "Shown", "default_values"),
+        "gittask.config.edit",
+    ),
+    "NULL_WORDS": "gittask.config.kinds",
+    **dict.fromkeys(
+        ("SETTINGS", "ProjectConfig", "Setting", "load_config", "lookup", "remote_of"),
+        "gittask.config.settings",
+    ),
+    "DEFAULT_REMOTE": "gittask.store.layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CONFIG_DIR",

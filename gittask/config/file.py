@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gittask.errors import UsageError
-from gittask.files import write_atomic
 from gittask.store.layout import DEFAULT_REMOTE
 
 if TYPE_CHECKING:
@@ -51,6 +50,8 @@ def read_stored(path: Path) -> dict[str, object]:
 
 
 def write_stored(path: Path, values: Mapping[str, object]) -> None:
+    from gittask.files import write_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(values, indent=2) + "\n")
 

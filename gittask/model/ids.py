@@ -25,3 +25,11 @@ def short_ids(ids: list[str], minimum: int = SHORT_ID_MIN) -> dict[str, str]:
             need[i - 1] = max(need[i - 1], length)
             need[i] = max(need[i], length)
     return {task_id: task_id[:n] for task_id, n in zip(ordered, need, strict=True)}
+
+
+def longer_short_ids(ids: list[str], minimum: int = SHORT_ID_MIN) -> dict[str, str]:
+    """The short ids (:func:`short_ids`) longer than ``minimum`` digits; every other id
+    shows its first ``minimum`` (usually all of them: one set of prefixes tells)."""
+    if len({task_id[:minimum] for task_id in ids}) == len(ids):
+        return {}
+    return {k: v for k, v in short_ids(ids, minimum).items() if len(v) > minimum}

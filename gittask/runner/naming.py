@@ -7,11 +7,11 @@ folder (``<git common dir>/claude-tasks``).
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gittask.store.repo import GitRepo
+if TYPE_CHECKING:
+    from gittask.store.repo import GitRepo
 
 LABEL_TOOL = "gittask"  # value "1" on every container the tool starts
 LABEL_REPO = "gittask.repo"  # repo_key() of the repository
@@ -22,6 +22,8 @@ LABEL_HOST_PID = "gittask.host_pid"  # pid of the CLI process driving the run
 
 def repo_key(repo: GitRepo) -> str:
     """Stable id of a repository on this machine (its shared git dir)."""
+    import hashlib
+
     return hashlib.sha256(str(repo.common_dir.resolve()).encode()).hexdigest()[:12]
 
 
@@ -30,6 +32,8 @@ def default_image_tag(repo: GitRepo) -> str:
 
     Two repositories in folders of the same name get different tags.
     """
+    import re
+
     top = repo.main_workdir or repo.common_dir
     name = re.sub(r"[^a-z0-9_.-]+", "-", top.name.lower()).strip("-.") or "repo"
     return f"claude-container-{name[:40]}-{repo_key(repo)[:8]}:latest"
@@ -41,4 +45,10 @@ def worktrees_dir(repo: GitRepo) -> Path:
 
 def runs_dir(repo: GitRepo) -> Path:
     """Live-run markers: ``<task-id>.json`` with pid, container id, run number."""
-    return repo.state_dir / "runs"
+    return runs_dir_in(repo.state_dir)
+
+
+def runs_dir_in(state_dir: Path) -> Path:
+    """:func:`runs_dir` of the repository whose private state folder is ``state_dir``
+    (light on purpose: ``task list`` asks whether a run may be live here)."""
+    return state_dir / "runs"

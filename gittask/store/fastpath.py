@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gittask.store import layout
-from gittask.store.fastrefs import read_ref
+from gittask.store.fastrefs import common_dir_of, find_git_dir, read_ref
 from gittask.store.index import TaskIndex
-from gittask.store.repo import common_dir_of, find_git_dir
 
 INDEX_FILE = "index.sqlite"
 

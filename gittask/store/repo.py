@@ -16,42 +16,13 @@ from typing import TYPE_CHECKING
 
 from gittask.errors import GittaskError, NotARepositoryError
 
+# finding the git dir needs neither pygit2 nor subprocess: the read path imports only fastrefs
+from gittask.store.fastrefs import ENVIRONMENT as ENVIRONMENT
+from gittask.store.fastrefs import common_dir_of as common_dir_of
+from gittask.store.fastrefs import find_git_dir as find_git_dir
+
 if TYPE_CHECKING:
     import pygit2
-
-
-#: What git reads from the environment to find a repository.
-ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE")
-
-
-def find_git_dir(start: Path) -> Path | None:
-    """The git dir for ``start`` without importing pygit2 (fast path).
-
-    Returns None when in doubt (GIT_DIR set, odd layouts); callers then use
-    pygit2's discovery.
-    """
-    if any(name in os.environ for name in (*ENVIRONMENT, "GIT_COMMON_DIR")):
-        return None
-    for folder in (start, *start.parents):
-        dotgit = folder / ".git"
-        if dotgit.is_dir():
-            return dotgit
-        if dotgit.is_file():
-            text = dotgit.read_text(encoding="utf-8", errors="replace").strip()
-            if not text.startswith("gitdir:"):
-                return None
-            gitdir = Path(text[len("gitdir:") :].strip())
-            return gitdir if gitdir.is_absolute() else (folder / gitdir).resolve()
-    return None
-
-
-def common_dir_of(git_dir: Path) -> Path:
-    """The shared git dir (differs from git_dir in a linked worktree)."""
-    marker = git_dir / "commondir"
-    if marker.is_file():
-        target = Path(marker.read_text(encoding="utf-8").strip())
-        return target if target.is_absolute() else (git_dir / target).resolve()
-    return git_dir
 
 
 @dataclass

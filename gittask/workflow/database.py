@@ -68,3 +68,15 @@ def shown_in_working_copy(index: TaskIndex, task_id: str) -> bool:
     if common.name != ".git":
         return False  # a bare or separate git dir: let the full path find the checkout
     return (common.parent / WORKCOPY_DIR / "tasks" / task_id / "metadata.json").is_file()
+
+
+def runs_recorded(index: TaskIndex) -> bool:
+    """Whether a live-run marker of the index's repository is on this machine (then
+    ``task list`` asks the engine about containers; a stale one is its to judge)."""
+    from gittask.runner.naming import runs_dir_in
+
+    # the index lives in the repository's state folder, <common git dir>/claude-tasks/
+    try:
+        return any(name.endswith(".json") for name in os.listdir(runs_dir_in(index.path.parent)))
+    except OSError:
+        return False  # no folder: nothing ever ran here

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gittask.config import config_path
-from gittask.model.deps import SUCCESS_MODES, DepState, Node, states
+
+if TYPE_CHECKING:  # imported where used: a list without dependencies needs none of it
+    from gittask.model.deps import DepState, Node
 
 
 class Row(Protocol):
@@ -29,6 +31,8 @@ class Row(Protocol):
 
 def success_mode(root: Path | None = None) -> str:
     """``dependencies.success`` of the project (``merged`` when unset or unreadable)."""
+    from gittask.model.deps import SUCCESS_MODES
+
     if root is None:
         from gittask.store.repo import common_dir_of, find_git_dir
 
@@ -54,6 +58,8 @@ def depends_on(record: dict[str, Any]) -> tuple[str, ...]:
 def nodes_of(rows: Iterable[Row], record_of: Callable[[str], dict[str, Any]]) -> dict[str, Node]:
     """The graph: every task, with the dependencies of those not started yet (their
     records are read; a started task's dependencies no longer matter)."""
+    from gittask.model.deps import Node
+
     nodes: dict[str, Node] = {}
     for row in rows:
         status = None if row.error else row.status
@@ -66,8 +72,12 @@ def row_states(
     rows: list[Any], record_of: Callable[[str], dict[str, Any]], mode: str | None = None
 ) -> dict[str, DepState]:
     """The dependency state of each listed task that has not started and has dependencies."""
-    if not any(row.status == "pending" for row in rows):
-        return {}
+    if not any(
+        row.status == "pending" and not row.error and depends_on(record_of(row.id)) for row in rows
+    ):
+        return {}  # none has a dependency: there is nothing to work out
+    from gittask.model.deps import states
+
     return states(nodes_of(rows, record_of), mode or success_mode())
 
 
@@ -81,6 +91,8 @@ def one_state(
     the records its unstarted dependencies lead to (a cycle it is in lies among them).
 
     ``known``: the ids of every task (one not among them was deleted)."""
+    from gittask.model.deps import Node, states
+
     nodes: dict[str, Node] = {}
     todo = [task_id]
     while todo:

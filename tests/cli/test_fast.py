@@ -236,3 +236,117 @@ def test_task_delete_yes_skips_typer_and_says_what_typer_says(team: Team) -> Non
     assert run_cli(clone, "task", "list", "--json").stdout.strip() == "[]"
     for args in (["ffffffff", "--yes"], ["--yes"], [third[:8]], ["--yes", "--force", "x"]):
         assert _same(clone, "task", "delete", *args).returncode != 0
+
+
+def _made(cwd: Path, *args: str) -> str:
+    result = run_cli(cwd, "task", "create", "--no-run", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_task_list_of_labelled_and_waiting_tasks_matches_typer(repo: Path) -> None:
+    import json
+
+    base = _made(repo, "-m", "Base work", "--label", "core")
+    waiting = _made(repo, "-m", "On top \x1b[31m", "--depends-on", base[:8], "-l", "ui")
+    for args in (
+        ["task", "list"],
+        ["task", "list", "--json"],
+        ["task", "list", "--status", "waiting"],
+        ["task", "list", "--status", "pending", "--json"],
+    ):
+        _same(repo, *args)
+    assert not _typer_loaded(repo, "task", "list", "--json")
+    listed = {t["id"]: t for t in json.loads(run_cli(repo, "task", "list", "--json").stdout)}
+    # every task shows its labels (a pending task without dependencies too)
+    assert listed[base]["labels"] == ["core"] and listed[waiting]["labels"] == ["ui"]
+    assert listed[waiting]["outcome"] == "waiting" and "dependency" in listed[waiting]
+    assert "\\x1b[31m" in run_cli(repo, "task", "list").stdout  # escaped as the typer path does
+
+
+def test_task_search_matches_typer_and_skips_it(repo: Path) -> None:
+    from gittask.model import TaskMetadata
+    from gittask.model.task import new_task_id
+    from gittask.store.database import TaskDatabase
+
+    db = TaskDatabase.open(repo)
+    # two ids sharing their first 8 digits: their short ids are longer
+    for n, task_id in enumerate(("abcdef12" + "0" * 24, "abcdef12" + "f" * 24)):
+        db.create(TaskMetadata(id=task_id, description=f"Twin cache {n}", branch_name=f"t{n}"))
+    for n in range(70):  # more hits than are worked out one by one
+        db.create(TaskMetadata(id=new_task_id(), description=f"Widget {n}", branch_name=f"w{n}"))
+    _made(repo, "-m", "Cache the cache", "--label", "perf")
+    _made(repo, "-m", "Widget cache \x1b[2J", "--depends-on", "abcdef120")
+    for args in (
+        ["task", "search", "cache"],
+        ["task", "search", "CACHE", "--json"],
+        ["task", "search", "twin cache"],
+        ["task", "search", "widget"],
+        ["task", "search", "--json", "widget"],
+        ["task", "search", "nothing-like-this"],
+        ["task", "search", "nothing-like-this", "--json"],
+    ):
+        assert _same(repo, *args).returncode == 0
+    assert "abcdef120" in run_cli(repo, "task", "search", "twin").stdout
+    assert not _typer_loaded(repo, "task", "search", "cache")
+    for args in (["task", "search", " "], ["task", "search", "a", "b"], ["task", "search"]):
+        assert _same(repo, *args).returncode == 2
+    assert _typer_loaded(repo, "task", "search", " ")
+
+
+def test_the_fast_json_text_is_what_json_dumps_writes() -> None:
+    import datetime
+    import json
+    import random
+
+    from gittask.cli.output import json_text
+
+    values = [
+        *("a", 'é\n"x', '": [1', '\\": {', "\u2028", "}, {"),
+        *(None, True, 0, 1.5, float("nan"), 10**30, -0.0, datetime.date(2020, 1, 1)),
+        *([], {}, (), ["x", "y"], ["z"], (1,), {"k": [1, {"z": None}]}, {"a": {}}, [{}], [[]]),
+    ]
+    keys = ["a", "b", 1, None, 2.5, True, "}, {"]
+    generator = random.Random(7)
+    for _ in range(1500):
+        sizes = [generator.randint(0, 5) for _ in range(generator.randint(0, 4))]
+        data = [{generator.choice(keys): generator.choice(values) for _ in range(n)} for n in sizes]
+        if generator.random() < 0.5:
+            data = [item for item in data if item]  # the usual case: no empty object
+        assert json_text(data) == json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    for data in ([], {}, [1], [{}], [[]], "x", None, [{"a": 1}, 2], {"a": [{"b": 1}]}):
+        assert json_text(data) == json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def test_the_json_of_listed_rows_is_json_dumps_of_their_row_json() -> None:
+    import itertools
+    import json
+
+    from gittask.cli.listing import json_rows, row_json
+    from gittask.store.index import IndexRow
+
+    texts = [None, "", "plain", 'q"uote\\ \n\x1b[31m é \u2028', b"bytes", 7]
+    rows = [
+        IndexRow(f"{n:032x}", "oid", status, branch, "2025-01-01T00:00:00Z", title, pr, None)
+        for n, (status, branch, title, pr) in enumerate(
+            itertools.product(
+                [None, "", "pending", "failed", "running", "created"],
+                texts,
+                texts,
+                [None, "https://github.com/o/r/pull/4", 5],
+            )
+        )
+    ]
+    rows.append(IndexRow("f" * 32, "oid", None, None, None, "(no description)", None, "bad: x"))
+    records = [
+        {},
+        {"worker": "w1", "labels": ["a", "b"]},
+        {"error_message": "stopped with `task stop` by A"},
+    ]
+    records.append({"dependency": {"state": "waiting", "reason": "waiting for x"}})
+    chosen = [(row, records[n % 7 if n % 7 < 4 else 0]) for n, row in enumerate(rows)]
+    short = {rows[1].id: rows[1].id[:10]}
+    expected = [row_json(row, record, short) for row, record in chosen]
+    dumped = json.dumps(expected, indent=2, ensure_ascii=False, default=str)
+    assert json_rows(chosen, short) == dumped
+    assert json_rows([], short) == "[]"

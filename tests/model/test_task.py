@@ -5,7 +5,7 @@ import pytest
 from gittask.errors import InvalidTransitionError, UsageError
 from gittask.model import FeedbackEntry, FeedbackType, TaskMetadata, TaskStatus
 from gittask.model.clock import parse_ts
-from gittask.model.ids import short_ids
+from gittask.model.ids import longer_short_ids, short_ids
 from gittask.model.status import check_transition
 from gittask.model.task import new_task_id, normalize_id, title_of
 
@@ -77,6 +77,16 @@ def test_short_ids_are_unique_prefixes_of_at_least_eight() -> None:
     assert short["aaaaaaaa11"] == "aaaaaaaa11"
     assert short["aaaaaaab00"] == "aaaaaaab"
     assert len(set(short.values())) == len(ids)
+
+
+def test_longer_short_ids_are_the_short_ids_past_eight_digits() -> None:
+    ids = ["aaaaaaaa11", "aaaaaaaa12", "bbbbbbbbbbbb", "aaaaaaab00", "abc"]
+    assert longer_short_ids(ids) == {"aaaaaaaa11": "aaaaaaaa11", "aaaaaaaa12": "aaaaaaaa12"}
+    assert longer_short_ids(["bbbbbbbbbbbb", "aaaaaaab00", "abc"]) == {}  # the usual case
+    for ids in (["aaaaaaaa11"], [new_task_id() for _ in range(50)], []):
+        short = short_ids(ids)
+        longer = longer_short_ids(ids)
+        assert {i: longer.get(i, i[:8]) for i in ids} == short
 
 
 def test_ids_and_titles() -> None:

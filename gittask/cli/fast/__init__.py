@@ -12,14 +12,15 @@
   waits for others reads the records its dependencies lead to from the index.
 - ``task create --no-run -m TEXT`` and ``task delete --yes ID...`` (plain forms:
   see :mod:`gittask.cli.fast.writing`), through the functions typer calls.
+- ``task search QUERY [--json]`` on a current index.
 
 Anything else (other options, a narrow terminal, ``GITTASK_NO_FASTPATH=1``, a
 shell's completion request: ``_CLAUDE_CONTAINER_COMPLETE``) returns False and goes
 through typer. ``--show-completion`` / ``--install-completion`` are answered before
 this, by :mod:`gittask.cli.completion`.
 
-Each command lives in a module of its own (``listing``, ``showing``, ``writing``), imported
-only when its command line is seen.
+Each command lives in a module of its own (``listing``, ``showing``, ``searching``,
+``writing``), imported only when its command line is seen.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def answer(argv: list[str]) -> bool:
             return made is not None and writing.create_task(made)
         doomed = writing.delete_options(argv[2:])
         return doomed is not None and writing.delete_tasks(doomed)
+    if argv[:2] == ["task", "search"]:
+        from gittask.cli.fast.searching import search_options, search_tasks
+
+        asked = search_options(argv[2:])
+        return asked is not None and search_tasks(*asked)
     return False
 
 

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from typing import Any
 
+from gittask.store.index.schema import BRIEF_KEYS
+
 
 def record_json(record: dict[str, Any]) -> str:
     """JSON for any record a YAML file can hold (dates, odd keys): never raises on types."""
@@ -14,6 +16,17 @@ def record_json(record: dict[str, Any]) -> str:
         return json.dumps(record, ensure_ascii=False, default=str)
     except TypeError:  # a key JSON cannot take (a date, a tuple)
         return json.dumps(_str_keys(record), ensure_ascii=False, default=str)
+
+
+def brief_json(record: dict[str, Any]) -> str | None:
+    """The record's :data:`~.schema.BRIEF_KEYS` that are set (``dependency`` when
+    present), as :func:`record_json` writes them; None when there are none."""
+    brief = {
+        key: record[key]
+        for key in BRIEF_KEYS
+        if key in record and (record[key] or key == "dependency")
+    }
+    return record_json(brief) if brief else None
 
 
 def _str_keys(value: Any) -> Any:
@@ -32,7 +45,7 @@ def put(conn: sqlite3.Connection, fan: str, oid: str, record: dict[str, Any]) ->
     parts = [str(record.get("description") or "")]
     parts += [str(f.get("feedback") or "") for f in record.get("feedback_history") or []]
     conn.execute(
-        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
+        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?)",
         (
             str(record["id"]),
             fan,
@@ -44,6 +57,7 @@ def put(conn: sqlite3.Connection, fan: str, oid: str, record: dict[str, Any]) ->
             _text_or_none(record.get("pr_url")),
             "\n".join(parts).lower(),
             record_json(record),
+            brief_json(record),
         ),
     )
 
@@ -52,6 +66,6 @@ def put_error(conn: sqlite3.Connection, fan: str, task_id: str, oid: str, error:
     from gittask.model.task import title_of
 
     conn.execute(
-        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,NULL,NULL,NULL,?,NULL,'',NULL,?)",
+        "INSERT OR REPLACE INTO tasks VALUES (?,?,?,NULL,NULL,NULL,?,NULL,'',NULL,?,NULL)",
         (task_id, fan, oid, title_of(""), error),
     )

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from gittask.errors import GittaskError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- count: the rows of `tasks` this fan-out folder put there (the self-check)
@@ -25,13 +25,15 @@ CREATE TABLE IF NOT EXISTS tasks (
     pr_url TEXT,
     search TEXT,
     record TEXT,
-    error TEXT
+    error TEXT,
+    -- what a list or search line shows of the record besides the columns (JSON; NULL: none)
+    brief TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_fan ON tasks(fan);
 CREATE INDEX IF NOT EXISTS tasks_branch ON tasks(branch);
 -- covers `task list`: the scan never touches the large record/search columns
 CREATE INDEX IF NOT EXISTS tasks_list
-    ON tasks(created_at DESC, id, oid, status, branch, title, pr_url, error);
+    ON tasks(created_at DESC, id, oid, status, branch, title, pr_url, error, brief);
 """
 # every table and index the schema makes: a missing one means the file was tampered with
 _OBJECTS = frozenset({"meta", "fans", "tasks", "tasks_fan", "tasks_branch", "tasks_list"})
@@ -46,9 +48,13 @@ class IndexRow(NamedTuple):
     title: str | None
     pr_url: str | None
     error: str | None  # set when the record could not be read
+    # the record's fields a task line or JSON row shows (:data:`BRIEF_KEYS`), as JSON
+    brief: str | None = None
 
 
-COLUMNS = "id, oid, status, branch, created_at, title, pr_url, error"
+COLUMNS = "id, oid, status, branch, created_at, title, pr_url, error, brief"
+#: what ``brief`` keeps of a record (those set; ``dependency`` when present at all)
+BRIEF_KEYS = ("error_message", "worker", "labels", "depends_on", "dependency")
 
 # sqlite's primary result codes (the low byte of an extended code)
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26

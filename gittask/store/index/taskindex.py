@@ -25,7 +25,6 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,11 +50,15 @@ T = TypeVar("T")
 MEMORY = Path(":memory:")
 
 
-@dataclass
 class RefreshResult:
-    changed: set[str]
-    removed: set[str]
-    rebuilt: bool = False
+    """What a refresh changed (a plain class: the read path does not import dataclasses)."""
+
+    def __init__(self, changed: set[str], removed: set[str], rebuilt: bool = False) -> None:
+        self.changed, self.removed, self.rebuilt = changed, removed, rebuilt
+
+    def __repr__(self) -> str:
+        changed, removed, rebuilt = self.changed, self.removed, self.rebuilt
+        return f"RefreshResult({changed=}, {removed=}, {rebuilt=})"
 
 
 class TaskIndex:
@@ -252,27 +255,30 @@ class TaskIndex:
         return row[0] if row else None
 
     def search(self, query: str) -> list[tuple[IndexRow, float]]:
-        terms = [t for t in query.lower().split() if t]
+        """The rows whose search text holds every word of ``query`` (case-insensitive),
+        best first; ties newest first, as `task list` orders rows (no date counts as "")."""
+        phrase = query.lower()
+        terms = [t for t in phrase.split() if t]
         if not terms:
             return []
-        sql = f"SELECT {COLUMNS}, search FROM tasks WHERE " + " AND ".join(
-            "instr(search, ?) > 0" for _ in terms
+        sql = (
+            f"SELECT {COLUMNS}, search FROM tasks WHERE "
+            + " AND ".join("instr(search, ?) > 0" for _ in terms)
+            + " ORDER BY coalesce(created_at, '') DESC, id"
         )
         found = self._query(lambda conn: conn.execute(sql, terms).fetchall(), verify=True)
         scored = []
+        make = IndexRow._make
         for *cols, text in found:
-            row = IndexRow(*cols)
+            row = make(cols)
             title = (row.title or "").lower()
             score = 0.0
             for term in terms:
                 score += text.count(term) + 5 * title.count(term)
-            if query.lower() in text:
+            if phrase in text:
                 score += 10  # the whole phrase
             scored.append((row, score))
-        # best first; ties newest first, as `task list` orders rows (created_at DESC, id)
-        scored.sort(key=lambda pair: pair[0].id)
-        scored.sort(key=lambda pair: pair[0].created_at or "", reverse=True)
-        scored.sort(key=lambda pair: -pair[1])
+        scored.sort(key=lambda pair: -pair[1])  # stable: the order above breaks ties
         return scored
 
     # -- bringing it up to date --------------------------------------------------
