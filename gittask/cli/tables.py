@@ -104,9 +104,12 @@ def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) 
     if not terminal:  # the lines as they are: no created_at is None
         plain = [x if x.created_at is not None else x._replace(created_at="") for x in lines]
         return _aligned([HEADERS, *cast("list[tuple[str, ...]]", plain)], None)
+    from datetime import UTC, datetime
+
     from gittask.model.outcome import STYLES
 
     width = width or terminal_width()
+    now = datetime.now(UTC)
     rows: list[tuple[str, ...]] = [HEADERS]
     rows += [
         (
@@ -114,7 +117,7 @@ def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) 
             x.outcome,
             cut(distinctive_branch(x.branch, x.short_id), BRANCH_MAX),
             x.pr,
-            relative_time(x.created_at),
+            relative_time(x.created_at, now),
             x.title,
         )
         for x in lines
