@@ -11,7 +11,6 @@ screen. Piped: the same columns with full values, separated by two spaces, so
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, cast
@@ -96,6 +95,8 @@ def use_colour() -> bool:
 
 
 def terminal_width() -> int:
+    import shutil  # (with its compression modules: only for a terminal)
+
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
@@ -165,6 +166,8 @@ def page(text_lines: list[str], no_pager: bool = False) -> None:
     if no_pager or not sys.stdout.isatty() or not sys.stdin.isatty():
         _write(text)
         return
+    import shutil
+
     rows = shutil.get_terminal_size((80, 24)).lines
     pager = os.environ.get("PAGER")
     if pager is None:
