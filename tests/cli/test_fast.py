@@ -350,3 +350,16 @@ def test_the_json_of_listed_rows_is_json_dumps_of_their_row_json() -> None:
     dumped = json.dumps(expected, indent=2, ensure_ascii=False, default=str)
     assert json_rows(chosen, short) == dumped
     assert json_rows([], short) == "[]"
+
+
+def test_task_show_of_a_fetched_task_writes_its_folder_as_typer_does(team: Team) -> None:
+    alice, bob = team.clone("alice"), team.clone("bob")
+    _, task_id = _created(alice, "--no-run", "-m", "Made by Alice")
+    assert run_cli(alice, "task", "sync").returncode == 0
+    assert run_cli(bob, "task", "sync").returncode == 0
+    folder = bob / ".claude-container" / "tasks" / "tasks" / task_id
+    assert not (folder / "metadata.json").exists()  # listed, never read here
+    assert not _typer_loaded(bob, "task", "show", task_id[:8])
+    assert (folder / "metadata.json").is_file()
+    assert (folder / "feedback" / "001_initial.md").read_text() == "Made by Alice\n"
+    _same(bob, "task", "show", task_id[:8])

@@ -8,7 +8,7 @@
   listed too, the typer path does it.
 - ``task show ID [--json] [--feedback-history]``, when the id names one task of
   the index and the task has no pull request (whose state ``show`` refreshes
-  from GitHub) and already has its folder in the working copy; a task that
+  from GitHub); it gets its folder in the working copy as on the full path; a task that
   waits for others reads the records its dependencies lead to from the index.
 - ``task create --no-run -m TEXT`` and ``task delete --yes ID...`` (plain forms:
   see :mod:`gittask.cli.fast.writing`), through the functions typer calls.
