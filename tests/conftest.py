@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 pytest_plugins = ["tests.fake_anthropic.fixture", "tests.fake_openai.fixture"]
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
     return proc.stdout.strip()
@@ -36,19 +35,33 @@ def init_repo(path: Path, name: str = "Test User", commit: bool = True) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No user config, editor or credentials leak into a test."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """No user config, editor or credentials leak in: ``home`` is the only home."""
+    home.mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     for var in ("VISUAL", "EDITOR", "GIT_EDITOR", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(var, raising=False)
     (home / ".gitconfig").write_text(
-        "[init]\n\tdefaultBranch = trunk\n[protocol \"file\"]\n\tallow = always\n"
+        '[init]\n\tdefaultBranch = trunk\n[protocol "file"]\n\tallow = always\n'
     )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user config, editor or credentials leak into a test."""
+    isolate(monkeypatch, tmp_path / "home")
+
+
+@contextmanager
+def isolated_folder(factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A new folder for a module-scoped fixture, isolated as a test is while it is set
+    up (the per-test isolation above comes after the module's fixtures)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = factory.mktemp(name)
+        isolate(monkeypatch, root / "home")
+        yield root
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 #: The Claude Code release the tests drive (the product's default pin).
 CLAUDE_CODE_TEST_VERSION = "2.1.332"
 REAL_IMAGE = f"gittask-test-claude:{CLAUDE_CODE_TEST_VERSION}"

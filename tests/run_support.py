@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 TEST_IMAGE = "gittask-test-agent:latest"
 GIT_IMAGE = "gittask-test-agent-git:latest"
 SECRET = "sk-test-SECRET-" + os.urandom(8).hex()

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "gittask"
+from tests.paths import ROOT
+
+PACKAGE = ROOT / "gittask"
+TESTS = ROOT / "tests"
 
 #: Higher imports lower, never the other way round.
 RANK = {
@@ -229,3 +232,59 @@ def test_callers_use_the_database_not_its_parts() -> None:
             ):
                 found.append(f"{name}:{node.lineno} {ast.unparse(node)}")
     assert found == []
+
+
+#: The checks of the whole project, the only test files at the root of tests/.
+PROJECT_WIDE = frozenset({"test_layers.py", "test_sizes.py", "test_benchmarks.py"})
+#: Folders of tests/ that are not the package's: the test doubles, each tested beside
+#: itself, and the hostile cases (one file per threat, across the layers).
+OWN_FOLDERS = frozenset(
+    {"fake_anthropic", "fake_openai", "fake_github", "docker_image", "hostile"}
+)
+
+
+def misplaced_tests(tests: Path, package: Path) -> list[str]:
+    """Test files outside the mirror of the package: ``tests/store/sync/test_x.py``
+    needs ``gittask/store/sync/``; the root holds the project-wide checks alone."""
+    found = []
+    for path in sorted(tests.rglob("test_*.py")):
+        folder = path.parent.relative_to(tests)
+        where = str(path.relative_to(tests.parent))
+        if folder.parts and folder.parts[0] == "fixtures":
+            continue
+        if not folder.parts:
+            if path.name not in PROJECT_WIDE:
+                found.append(f"{where}: move it to the tests/ folder of the code it tests")
+        elif folder.parts[0] not in OWN_FOLDERS and not (package / folder).is_dir():
+            found.append(f"{where}: there is no {package.name}/{folder.as_posix()}/")
+        if not (path.parent / "__init__.py").is_file():
+            found.append(f"{where}: its folder has no __init__.py")
+    return found
+
+
+def test_the_tests_mirror_the_package() -> None:
+    assert misplaced_tests(TESTS, PACKAGE) == []
+
+
+def test_a_test_outside_the_mirror_is_found(tmp_path: Path) -> None:
+    package, tests = tmp_path / "gittask", tmp_path / "tests"
+    for folder in (package / "store", tests / "store", tests / "stores", tests / "hostile"):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+    (tests / "__init__.py").write_text("")
+    (tests / "runner").mkdir()
+    for name in (
+        "test_sizes.py",
+        "test_merge.py",
+        "store/test_merge.py",
+        "stores/test_x.py",
+        "hostile/test_y.py",
+        "runner/test_z.py",
+    ):
+        (tests / name).write_text("")
+    assert misplaced_tests(tests, package) == [
+        "tests/runner/test_z.py: there is no gittask/runner/",
+        "tests/runner/test_z.py: its folder has no __init__.py",
+        "tests/stores/test_x.py: there is no gittask/stores/",
+        "tests/test_merge.py: move it to the tests/ folder of the code it tests",
+    ]

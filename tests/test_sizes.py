@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "gittask"
+from tests.paths import ROOT
+
+PACKAGE = ROOT / "gittask"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 ALLOW = re.compile(r"#\s*long:\s*\S")  # "# long: <reason>"

@@ -117,20 +117,3 @@ def deps(
     if not up and not down:
         lines.append("  no dependencies")
     typer.echo("\n".join(lines))
-
-
-def creation(
-    db: TaskDatabase,
-    depends_on: list[str] | None,
-    keep_base: bool,
-    no_run: bool,
-    made: Any,
-) -> tuple[Any, dict[str, Any]]:
-    """``task create``'s dependencies (and whether it runs now) and the extra fields
-    it records (from its template, and for its dependencies)."""
-    from gittask.workflow.deps import creation_extra, plan_creation
-
-    waits = plan_creation(db, depends_on or [])
-    extra = dict(made.record_fields()["extra"]) if made else {}
-    extra.update(creation_extra(waits, keep_base, no_run))
-    return waits, extra

@@ -269,7 +269,6 @@ def task_lines(
 ) -> list[TaskLine]:
     """The table's lines (:func:`select`'s rows; ``short``: short ids longer than 8)."""
     from gittask.cli.tables import TaskLine, pr_cell
-    from gittask.display import escape
 
     words: dict[tuple[str | None, bool], str] = {}  # a row whose record adds nothing
     lines = []
@@ -294,6 +293,8 @@ def task_lines(
         )
     # titles and branches come from records anyone may write: controls escaped
     if not ("".join(x.branch for x in lines) + "".join(x.title for x in lines)).isprintable():
+        from gittask.display import escape
+
         lines = [x._replace(branch=escape(x.branch), title=escape(x.title)) for x in lines]
     return lines
 

@@ -11,7 +11,6 @@ screen. Piped: the same columns with full values, separated by two spaces, so
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, cast
@@ -96,6 +95,8 @@ def use_colour() -> bool:
 
 
 def terminal_width() -> int:
+    import shutil  # (with its compression modules: only for a terminal)
+
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
@@ -104,9 +105,12 @@ def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) 
     if not terminal:  # the lines as they are: no created_at is None
         plain = [x if x.created_at is not None else x._replace(created_at="") for x in lines]
         return _aligned([HEADERS, *cast("list[tuple[str, ...]]", plain)], None)
+    from datetime import UTC, datetime
+
     from gittask.model.outcome import STYLES
 
     width = width or terminal_width()
+    now = datetime.now(UTC)
     rows: list[tuple[str, ...]] = [HEADERS]
     rows += [
         (
@@ -114,7 +118,7 @@ def render(lines: Sequence[TaskLine], terminal: bool, width: int | None = None) 
             x.outcome,
             cut(distinctive_branch(x.branch, x.short_id), BRANCH_MAX),
             x.pr,
-            relative_time(x.created_at),
+            relative_time(x.created_at, now),
             x.title,
         )
         for x in lines
@@ -161,6 +165,8 @@ def page(text_lines: list[str], no_pager: bool = False) -> None:
     if no_pager or not sys.stdout.isatty() or not sys.stdin.isatty():
         _write(text_lines)
         return
+    import shutil
+
     rows = shutil.get_terminal_size((80, 24)).lines
     pager = os.environ.get("PAGER")
     if pager is None:

@@ -41,7 +41,7 @@ LOAD_SCRIPT = (
     'v=$(cat "$f"; echo x); export "${f##*/}=${v%x}"; n=$((n+1)); '
     'rm -f "$f" 2>/dev/null; done; '
     '[ "$n" -gt 0 ] || { echo "claude-container: the credential files did not reach '
-    f'the container ({IN_CONTAINER} is empty): does the engine run on this machine? '
+    f"the container ({IN_CONTAINER} is empty): does the engine run on this machine? "
     'GITTASK_CREDENTIALS_DIR names a folder it can see" >&2; exit 125; }; '
     'exec "$@"'
 )

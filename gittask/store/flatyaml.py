@@ -30,6 +30,7 @@ _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
 # task ids, commit ids: hex with a letter is a string unless it reads as 12e45 (a float)
 _HEX = re.compile(r"[0-9a-f]{6,64}\Z")
 _EXPONENT = re.compile(r"[0-9]+e[0-9]+\Z")
+_BINARY = re.compile(r"0b[01]+\Z")  # an integer to ruamel.yaml (YAML 1.2 with its extensions)
 _FEEDBACK_ID = re.compile(r"[0-9]{8}T[0-9]{6,12}Z-[0-9a-f]{1,32}\Z")
 # a plain scalar that every YAML 1.2 resolver reads as a string: it starts with a
 # letter and holds no indicator that could end or change it
@@ -160,7 +161,7 @@ def _scalar(text: str) -> Any:
             return float(text)
         if _FEEDBACK_ID.match(text):
             return text
-        if _HEX.match(text) and not text.isdigit() and not _EXPONENT.match(text):
+        if _hex_word(text):
             return text
         raise _Unsure()
     if ": " in text or " #" in text or text.endswith(":"):
@@ -170,6 +171,16 @@ def _scalar(text: str) -> Any:
     if text.lower() in ("yes", "no", "on", "off", "y", "n", "nan", "inf"):
         raise _Unsure()  # strings in YAML 1.2, but let the full parser say so
     return text
+
+
+def _hex_word(text: str) -> bool:
+    """An id in hex that every resolver reads as a string (not 1234, 12e45 or 0b101)."""
+    return (
+        _HEX.match(text) is not None
+        and not text.isdigit()
+        and not _EXPONENT.match(text)
+        and not _BINARY.match(text)
+    )
 
 
 def _literal(header: str, lines: list[str], i: int) -> tuple[str, int]:
@@ -211,3 +222,60 @@ def _literal(header: str, lines: list[str], i: int) -> tuple[str, int]:
     if i < count:
         raise _Unsure()  # keep-chomping followed by more keys: rare, let ruamel say
     return text + "\n" * (trailing + 1 if body else trailing), i
+
+
+# -- writing ---------------------------------------------------------------------------
+
+# what ruamel.yaml writes unquoted for certain: a letter, then letters, digits and a
+# few marks (no ':', '#', quotes, brackets or indicators), not ending in a blank
+_DUMP_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._/<>@+=(),;-]*(?<! )\Z")
+_DUMP_QUOTED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z\Z")
+_RESOLVED_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
+
+
+def dump_flat(data: dict[str, Any]) -> str | None:
+    """``data`` as :func:`gittask.store.yamlio.dump` (ruamel.yaml) writes it, byte for
+    byte, when every value is one this function is certain about; else None (the
+    caller uses ruamel.yaml). Certain: null, booleans, integers, ``[]``/``{}``, lists
+    of such strings, and strings that are plain words (see ``_DUMP_PLAIN``), hex ids,
+    feedback ids or UTC timestamps (quoted). Floats, nesting, multi-line text and
+    anything unusual go to ruamel.yaml: ``tests/test_flatyaml.py`` compares the two."""
+    lines: list[str] = []
+    for key, value in data.items():
+        if not isinstance(key, str) or _KEY.match(f"{key}:") is None:
+            return None
+        if isinstance(value, list) and value:
+            lines.append(f"{key}:")
+            for item in value:
+                text = _dump_scalar(item)
+                if text is None or isinstance(item, list | dict):
+                    return None
+                lines.append(f"- {text}")
+            continue
+        text = _dump_scalar(value)
+        if text is None:
+            return None
+        lines.append(f"{key}: {text}")
+    return "\n".join(lines) + "\n" if lines else None
+
+
+def _dump_scalar(value: Any) -> str | None:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if value == [] or value == {}:
+        return "[]" if isinstance(value, list) else "{}"
+    if not isinstance(value, str):
+        return None  # floats and the rest: ruamel.yaml's notation
+    if _DUMP_PLAIN.match(value):
+        return None if value.lower() in _RESOLVED_WORDS else value
+    if _hex_word(value) or _FEEDBACK_ID.match(value):
+        return value
+    if _DUMP_QUOTED.match(value):
+        return f"'{value}'"
+    return None

@@ -20,6 +20,8 @@ import threading
 from functools import cache
 from typing import Any
 
+from gittask.store.flatyaml import dump_flat
+
 #: The largest record (``metadata.yaml``, one feedback entry) read or written.
 MAX_RECORD_BYTES = 1 << 20
 #: The deepest nesting of mappings and lists a record may have (ours have 2).
@@ -69,6 +71,11 @@ _LOCK = threading.Lock()
 
 
 def dump(data: dict[str, Any]) -> str:
+    """``data`` as YAML: the tool's flat records by :func:`flatyaml.dump_flat` (the
+    same bytes, without loading ruamel.yaml), anything else by ruamel.yaml."""
+    fast = dump_flat(data)
+    if fast is not None:
+        return fast
     buf = io.StringIO()
     with _LOCK:
         _dumper().dump(data, buf)

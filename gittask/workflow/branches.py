@@ -13,15 +13,53 @@ SLUG_MAX = 40
 def suggest_branch(description: str, task_id: str) -> str:
     """``claude/<slug of the title>-<short id>``: the title (not the whole text),
     transliterated ("Émoji" -> ``emoji``), cut at a word boundary."""
-    from slugify import slugify
-
     from gittask.model.task import title_of
 
     title = title_of(description, width=200)
-    slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
-    if not slug:  # one word longer than SLUG_MAX: cut it
-        slug = slugify(title)[:SLUG_MAX].strip("-")
+    slug = slug_of(title)
     return f"claude/{slug or 'task'}-{task_id[:8]}"
+
+
+def slug_of(title: str) -> str:
+    """python-slugify's slug of ``title`` (at most SLUG_MAX, cut at a word boundary).
+
+    Plain ASCII without ``&`` (no transliteration, no HTML entities) is done here,
+    as python-slugify's legacy pipeline does it (a test compares the two), which
+    spares most commands its import (it compiles a pattern of every HTML entity)."""
+    if not title.isascii() or "&" in title:
+        from slugify import slugify
+
+        slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+        if not slug:  # one word longer than SLUG_MAX: cut it
+            slug = slugify(title)[:SLUG_MAX].strip("-")
+        return str(slug)
+    import re
+
+    text = re.sub(r"'+", "-", title).lower()
+    text = re.sub(r"(?<=\d),(?=\d)", "", text)
+    text = re.sub(r"[^-a-z0-9]+", "-", text)
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    return _truncate(text)
+
+
+def _truncate(text: str) -> str:
+    """python-slugify's smart_truncate with word_boundary and save_order, on '-'."""
+    if len(text) < SLUG_MAX:
+        return text
+    if "-" not in text:
+        return text[:SLUG_MAX]
+    kept = ""
+    for word in text.split("-"):
+        if word:
+            length = len(kept) + len(word)
+            if length < SLUG_MAX:
+                kept += word + "-"
+            elif length == SLUG_MAX:
+                kept += word
+                break
+            else:
+                break
+    return (kept or text[:SLUG_MAX]).strip("-")
 
 
 #: A ref is a file, each component of its name a file name: 255 bytes at most on

@@ -68,15 +68,25 @@ def recent_history(index: TaskIndex, limit: int) -> list[HistoryEntry]:
     return recent(Path(index.path).parent.parent, index.tip, limit)
 
 
-def shown_in_working_copy(index: TaskIndex, task_id: str) -> bool:
-    """Whether the working copy has ``task_id``'s folder (commands that read one task
-    write it first; the fast ``task show`` leaves that to them)."""
-    from gittask.store.workcopy import WORKCOPY_DIR
+def show_in_working_copy(index: TaskIndex, task_id: str) -> bool:
+    """Give ``task_id`` its folder in the working copy, as every command that reads one
+    task does (from the index alone, no pygit2). False when there is no checkout to
+    write it in (a bare or separate git dir) or it could not be written: the full path
+    then does it, or says why."""
+    import contextlib
+
+    from gittask.errors import GittaskError
+    from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
 
     common = Path(index.path).parent.parent  # <git dir>/claude-tasks/index.sqlite
     if common.name != ".git":
-        return False  # a bare or separate git dir: let the full path find the checkout
-    return (common.parent / WORKCOPY_DIR / "tasks" / task_id / "metadata.json").is_file()
+        return False
+    root = common.parent / WORKCOPY_DIR
+    if (root / "tasks" / task_id / "metadata.json").is_file():
+        return True
+    with contextlib.suppress(OSError, GittaskError):
+        WorkCopy(root).sync(index, (task_id,))
+    return (root / "tasks" / task_id / "metadata.json").is_file()
 
 
 def runs_recorded(index: TaskIndex) -> bool:

@@ -34,8 +34,7 @@ def mark_unreachable(remote: str) -> None:
 
 def unreachable_line(remote: str) -> str:
     return (
-        f"{remote} is unreachable: the change is saved locally and goes with the next "
-        "`task sync`"
+        f"{remote} is unreachable: the change is saved locally and goes with the next `task sync`"
     )
 
 

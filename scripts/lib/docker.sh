@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # ensure_docker_engine: make sure a Docker engine answers, starting one if needed.
-# Installs docker.io, busybox-static, debootstrap and npm with apt when missing (as root).
+# Installs docker.io, busybox-static, debootstrap, npm and openssh-server with apt when
+# missing (as root).
 # A dockerd started here keeps running for the rest of this machine's session
 # (its pid is in $GITTASK_DOCKERD_PIDFILE) and is left alone if one already ran.
 
@@ -24,6 +25,8 @@ ensure_docker_engine() {
     # the real agent image: a Debian base made with debootstrap, Claude Code by npm
     command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
     command -v npm >/dev/null 2>&1 || need+=(npm)
+    # a remote engine reached over ssh (tests/test_remote_engine.py starts its own sshd)
+    [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     if [ ${#need[@]} -gt 0 ]; then
         echo "== installing ${need[*]}"
         _apt_install "${need[@]}" || { apt-get update -qq && _apt_install "${need[@]}"; }

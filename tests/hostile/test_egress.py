@@ -59,9 +59,7 @@ def git_server(tmp_path: Path) -> Iterator[tuple[int, str]]:
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(root / "repo.git"))
     git(root / "repo.git", "update-server-info")
     head = git(seed, "rev-parse", "HEAD")
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root))
-    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1], head
     server.shutdown()
@@ -90,9 +88,7 @@ def _probes(api_port: int, allowed_port: int) -> str:
 
 
 @pytest.fixture
-def project(
-    tmp_path: Path, claude_image: str, fake_anthropic: FakeAnthropic
-) -> Iterator[Project]:
+def project(tmp_path: Path, claude_image: str, fake_anthropic: FakeAnthropic) -> Iterator[Project]:
     proj = Project(tmp_path / "p", claude_image).setup()
     proj.configure(**CLAUDE_PROJECT_SETTINGS)
     proj.env.update(
@@ -166,9 +162,7 @@ def test_an_image_without_perl_fails_the_run_with_the_reason(project: Project) -
 
 
 @pytest.fixture
-def codex_project(
-    tmp_path: Path, codex_image: str, fake_openai: FakeOpenAI
-) -> Iterator[Project]:
+def codex_project(tmp_path: Path, codex_image: str, fake_openai: FakeOpenAI) -> Iterator[Project]:
     proj = Project(tmp_path / "c", codex_image).setup()
     proj.configure(
         agent="codex",

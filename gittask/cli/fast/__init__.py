@@ -8,8 +8,10 @@
   listed too, the typer path does it.
 - ``task show ID [--json] [--feedback-history]``, when the id names one task of
   the index and the task has no pull request (whose state ``show`` refreshes
-  from GitHub) and already has its folder in the working copy; a task that
+  from GitHub); it gets its folder in the working copy as on the full path; a task that
   waits for others reads the records its dependencies lead to from the index.
+- ``task create --no-run -m TEXT`` and ``task delete --yes ID...`` (plain forms:
+  see :mod:`gittask.cli.fast.writing`), through the functions typer calls.
 - ``task search QUERY [--json]`` on a current index.
 - ``task history [--limit N] [--json]`` on a current index: the log from its tip.
 
@@ -19,7 +21,7 @@ through typer. ``--show-completion`` / ``--install-completion`` are answered bef
 this, by :mod:`gittask.cli.completion`.
 
 Each command lives in a module of its own (``listing``, ``showing``, ``searching``,
-``history``), imported only when its command line is seen.
+``writing``, ``history``), imported only when its command line is seen.
 """
 
 from __future__ import annotations
@@ -54,14 +56,26 @@ Commands:
 """
 
 
+#: the reads: one short pass over the index (see :func:`answer`)
+_READS = (
+    ["task", "list"],
+    ["task", "search"],
+    ["task", "show"],
+    ["task", "view"],
+    ["task", "history"],
+)
+
+
 def answer(argv: list[str]) -> bool:
     """Handle ``argv`` here if it is one of the fast commands; False: use typer."""
     if os.environ.get("GITTASK_NO_FASTPATH") or os.environ.get("_CLAUDE_CONTAINER_COMPLETE"):
         return False  # a shell completing a command line: typer answers it
+    if argv[:2] not in _READS:
+        return _answer(argv)
     import gc
 
-    # A fast command is one short read: what it makes (at 100,000 tasks, that many rows
-    # and lines) holds no cycles, and the collector's passes over it cost ~100 ms.
+    # A read makes many objects (at 100,000 tasks, that many rows and lines) and no
+    # cycles: the collector's passes over them would cost ~100 ms.
     gc.disable()
     answered = False
     try:
@@ -90,6 +104,14 @@ def _answer(argv: list[str]) -> bool:
 
         shown = show_options(argv[2:])
         return shown is not None and show_task(*shown)
+    if argv[:2] in (["task", "create"], ["task", "delete"], ["task", "rm"]):
+        from gittask.cli.fast import writing
+
+        if argv[1] == "create":
+            made = writing.create_options(argv[2:])
+            return made is not None and writing.create_task(made)
+        doomed = writing.delete_options(argv[2:])
+        return doomed is not None and writing.delete_tasks(doomed)
     if argv[:2] == ["task", "search"]:
         from gittask.cli.fast.searching import search_options, search_tasks
 

@@ -22,7 +22,7 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.model.task import normalize_id
-    from gittask.workflow.database import fast_index, shown_in_working_copy
+    from gittask.workflow.database import fast_index, show_in_working_copy
 
     wanted = normalize_id(prefix)
     if not wanted or any(c not in "0123456789abcdef" for c in wanted):
@@ -34,13 +34,15 @@ def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     if index is None:
         return False
     matches = index.ids_starting(wanted)
-    if len(matches) != 1 or not shown_in_working_copy(index, matches[0]):
+    if len(matches) != 1:
         return False
     try:
         record = dict(index.record(matches[0]))
     except (GittaskError, KeyError, ValueError):
         return False  # unreadable: the full path says why
     if record.get("pr_number") or record.get("id") != matches[0]:
+        return False
+    if not show_in_working_copy(index, matches[0]):  # as the full path does
         return False
     from gittask.cli import output
     from gittask.cli.showtext import dependency_fields, render

@@ -280,5 +280,3 @@ def _api_hint(error: str) -> str | None:
             f"(config key network) and {BASE_URL_ENV}"
         )
     return None
-
-

@@ -44,14 +44,18 @@ def large(work: list[FanWork]) -> bool:
 
 def parse_fans(store: TaskStore, work: list[FanWork]) -> Iterator[FanResult]:
     """Each changed fan-out folder's rows, in any order."""
-    import multiprocessing
-
     workers = min(cores(), MAX_WORKERS, len(work))
-    if not large(work) or workers < 2 or multiprocessing.parent_process():
+    if not large(work) or workers < 2 or _in_a_worker():
         for item in work:
             yield fan_rows(store.git, item)
         return
     yield from _in_workers(str(store.repo.git_dir), work, workers)
+
+
+def _in_a_worker() -> bool:
+    import multiprocessing  # (only for a large refresh: its import costs a few ms)
+
+    return multiprocessing.parent_process() is not None
 
 
 def _in_workers(git_dir: str, work: list[FanWork], count: int) -> Iterator[FanResult]:

@@ -259,22 +259,17 @@ class TaskIndex:
         return row[0] if row else None
 
     def search(self, query: str) -> list[tuple[IndexRow, float]]:
-        """The rows whose search text holds every word of ``query`` (case-insensitive),
-        best first; ties newest first, as `task list` orders rows (no date counts as "")."""
         phrase = query.lower()
         terms = [t for t in phrase.split() if t]
         if not terms:
             return []
-        sql = (
-            f"SELECT {COLUMNS}, search FROM tasks WHERE "
-            + " AND ".join("instr(search, ?) > 0" for _ in terms)
-            + " ORDER BY coalesce(created_at, '') DESC, id"
+        sql = f"SELECT {COLUMNS}, search FROM tasks WHERE " + " AND ".join(
+            "instr(search, ?) > 0" for _ in terms
         )
         found = self._query(lambda conn: conn.execute(sql, terms).fetchall(), verify=True)
         scored = []
-        make = IndexRow._make
         for *cols, text in found:
-            row = make(cols)
+            row = IndexRow._make(cols)
             title = (row.title or "").lower()
             score = 0.0
             for term in terms:
@@ -282,7 +277,10 @@ class TaskIndex:
             if phrase in text:
                 score += 10  # the whole phrase
             scored.append((row, score))
-        scored.sort(key=lambda pair: -pair[1])  # stable: the order above breaks ties
+        # best first; ties newest first, as `task list` orders rows (created_at DESC, id)
+        scored.sort(key=lambda pair: pair[0].id)
+        scored.sort(key=lambda pair: pair[0].created_at or "", reverse=True)
+        scored.sort(key=lambda pair: -pair[1])
         return scored
 
     # -- bringing it up to date --------------------------------------------------

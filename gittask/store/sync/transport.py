@@ -143,6 +143,7 @@ _UNREACHABLE = (
     "connection reset",
 )
 
+
 def unreachable(stderr: str) -> bool:
     """Whether git's error output says it never reached the remote."""
     text = stderr.lower()

@@ -31,9 +31,7 @@ from gittask.workflow.run.preflight import agent_state_dir, host_network_warning
 def open_logs(ctx: RunContext, claimed: Claimed) -> RunLogs:
     """The run's log folder: execution.log, the agent's output, run.json."""
     task, run = claimed.task, claimed.run
-    logs = RunLogs(
-        ctx.db.logs_folder(task.id), run, ctx.scrub, ctx.config.logs_run_max_bytes
-    )
+    logs = RunLogs(ctx.db.logs_folder(task.id), run, ctx.scrub, ctx.config.logs_run_max_bytes)
     ctx.logs = logs
     claimed.marker.log_dir = str(logs.folder)
     ctx.log(f"run {run} of task {task.id} ({ctx.request.kind}), pid {os.getpid()}")

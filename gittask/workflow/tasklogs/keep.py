@@ -51,9 +51,7 @@ def keep_run(
     if task is None or task.run_count < run or run < 1:
         return None  # the run did not reach its container: nothing worth keeping
     try:
-        ref = _store(
-            db, config, task.id, run, folder, state_dir, scrub, credentials, say, locate
-        )
+        ref = _store(db, config, task.id, run, folder, state_dir, scrub, credentials, say, locate)
     except (GittaskError, OSError) as exc:
         say(f"warning: the logs of run {run} were not stored in git: {exc}")
         return None
