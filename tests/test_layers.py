@@ -238,9 +238,7 @@ def test_callers_use_the_database_not_its_parts() -> None:
 PROJECT_WIDE = frozenset({"test_layers.py", "test_sizes.py", "test_benchmarks.py"})
 #: Folders of tests/ that are not the package's: the test doubles, each tested beside
 #: itself, and the hostile cases (one file per threat, across the layers).
-OWN_FOLDERS = frozenset(
-    {"fake_anthropic", "fake_openai", "fake_github", "docker_image", "hostile"}
-)
+OWN_FOLDERS = frozenset({"fake_anthropic", "fake_openai", "fake_github", "docker_image", "hostile"})
 
 
 def misplaced_tests(tests: Path, package: Path) -> list[str]:

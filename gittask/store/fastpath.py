@@ -25,8 +25,10 @@ def fast_index(
 ) -> TaskIndex | None:
     """The index, if it is provably current, found without loading pygit2.
 
-    Current means: the data ref and the remote-tracking branch are exactly
-    where they were when the index was last brought up to date. ``remote_for``
+    Current means: the data ref, the remote-tracking branch and the fetched notes
+    are exactly where they were when the index was last brought up to date (a
+    plain ``git fetch`` that brought either leaves the merge to the full path).
+    ``remote_for``
     names the remote from the main checkout's folder (the project's config).
     """
     git_dir = find_git_dir((start or Path.cwd()).resolve())
@@ -40,11 +42,16 @@ def fast_index(
     # the main checkout's config names the remote (a wrong guess only costs the slow path)
     name = remote_for(common.parent) if common.name == ".git" else layout.DEFAULT_REMOTE
     remote = read_ref(common, f"refs/remotes/{name}/{layout.REMOTE_BRANCH}")
-    if tip is None or remote is None:
+    notes = read_ref(common, layout.notes_tracking_ref(name))
+    if tip is None or remote is None or notes is None:
         return None
     index = TaskIndex(path)
     try:
-        if index.tip == tip and (index.get_meta("remote_seen") or "") == remote:
+        if (
+            index.tip == tip
+            and (index.get_meta("remote_seen") or "") == remote
+            and (not notes or index.get_meta("remote_notes_seen") == notes)
+        ):
             return index
     except Exception:
         pass

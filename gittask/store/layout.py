@@ -34,6 +34,11 @@ SCHEDULES_DIR = "schedules"
 RECORD_DIRS = (TEMPLATES_DIR, SCHEDULES_DIR)
 
 
+def notes_tracking_ref(remote: str) -> str:
+    """Where a fetch leaves the remote's task notes."""
+    return f"refs/notes/remotes/{remote}/" + NOTES_REF.removeprefix("refs/notes/")
+
+
 def fan(task_id: str) -> str:
     return task_id[:2]
 

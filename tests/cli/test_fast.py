@@ -393,3 +393,26 @@ def test_task_history_matches_typer_and_skips_it(team: Team) -> None:
     assert _typer_loaded(clone, "task", "history", "-n", "1")
     assert "From Bob" in run_cli(clone, "task", "history").stdout
     assert not _typer_loaded(clone, "task", "history", "-n", "1")
+
+
+def test_fetched_notes_leave_the_read_to_the_full_path_which_merges_them(team: Team) -> None:
+    """A plain git fetch that brought only notes: the index is not provably current."""
+    import json
+
+    from gittask.store.notes import add_note
+    from gittask.store.repo import GitRepo
+    from tests.conftest import git
+
+    alice, bob = team.clone("alice"), team.clone("bob")
+    _, task_id = _created(alice, "--no-run", "-m", "Noted")
+    for clone in (alice, bob):
+        assert run_cli(clone, "task", "sync").returncode == 0
+    assert not _typer_loaded(bob, "task", "show", task_id[:8])  # current: the fast path
+    head = git(alice, "rev-parse", "HEAD")
+    add_note(GitRepo.discover(alice), head, {"task_id": task_id, "run": 7})
+    assert run_cli(alice, "task", "sync").returncode == 0
+    git(bob, "fetch", "-q")
+    assert _typer_loaded(bob, "task", "show", task_id[:8])  # and it merged them
+    note = git(bob, "notes", "--ref=claude-tasks", "show", head)
+    assert json.loads(note)["run"] == 7
+    assert not _typer_loaded(bob, "task", "show", task_id[:8])  # current again

@@ -651,9 +651,7 @@ def test_a_fresh_clone_fetches_the_logs_on_demand_in_all_three_views(handoff: Ha
     assert handoff.b_logs_ref == ""
     shown, raw, execution = handoff.shown, handoff.raw, handoff.execution
     assert "Write agent_notes.md" in shown.stdout and '"type"' not in shown.stdout
-    assert '"type":"result"' in raw.stdout and raw.stdout == created_raw(
-        handoff.a, handoff.task_id
-    )
+    assert '"type":"result"' in raw.stdout and raw.stdout == created_raw(handoff.a, handoff.task_id)
     assert "container started" in execution.stdout and "worktree removed" in execution.stdout
     missing = handoff.missing
     assert missing.returncode == 1 and "no logs for run 5 (runs: 1)" in missing.stderr

@@ -31,7 +31,7 @@ def tracking_ref(remote: str = DEFAULT_REMOTE, branch: str = layout.REMOTE_BRANC
 
 def notes_tracking_ref(remote: str = DEFAULT_REMOTE) -> str:
     """Where a fetch leaves the remote's task notes."""
-    return f"refs/notes/remotes/{remote}/" + layout.NOTES_REF.removeprefix("refs/notes/")
+    return layout.notes_tracking_ref(remote)
 
 
 def data_fetch_refspec(remote: str, branch: str = layout.REMOTE_BRANCH) -> str:
