@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # re-exported for the CLI's annotations
     from gittask.store.database import TaskDatabase as TaskDatabase
     from gittask.store.history import HistoryEntry as HistoryEntry
     from gittask.store.index import IndexRow as IndexRow
-    from gittask.store.index import TaskIndex
+    from gittask.store.index import TaskIndex as TaskIndex
     from gittask.store.repo import GitRepo as GitRepo
 
 

@@ -12,35 +12,24 @@ DEFAULT_LIMIT = 20
 
 def history_options(args: list[str]) -> tuple[int, bool] | None:
     """(--limit, --json), or None for anything else (--branch, a typo: typer says what)."""
-    limit, as_json = str(DEFAULT_LIMIT), False
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--json":
-            as_json = True
-        elif arg in ("--limit", "-n") and i + 1 < len(args):
-            limit = args[i + 1]
-            i += 1
-        elif arg.startswith("--limit="):
-            limit = arg.split("=", 1)[1]
-        else:
-            return None
-        i += 1
-    if not (limit.isascii() and limit.isdigit()) or int(limit) < 1:
+    from gittask.cli.fast.common import parse_options
+
+    found = parse_options(args, {"--json": "json"}, {"--limit": "limit", "-n": "limit"})
+    if found is None:
+        return None
+    limit = found.get("limit", str(DEFAULT_LIMIT))
+    if not isinstance(limit, str) or not (limit.isascii() and limit.isdigit()) or int(limit) < 1:
         return None  # typer's message
-    return int(limit), as_json
+    return int(limit), bool(found.get("json"))
 
 
 def show_history(limit: int, as_json: bool) -> bool:
     """``task history`` from a current index's tip, as :func:`gittask.cli.browse.history`
     prints it; False when the index is not provably current."""
-    from gittask.errors import GittaskError
-    from gittask.workflow.database import fast_index, recent_history
+    from gittask.cli.fast.common import current_index
+    from gittask.workflow.database import recent_history
 
-    try:
-        index = fast_index()
-    except GittaskError:
-        return False
+    index = current_index()
     if index is None:
         return False
     try:

@@ -11,22 +11,14 @@ if TYPE_CHECKING:
 
 
 def list_options(args: list[str]) -> tuple[str | None, bool] | None:
-    status: str | None = None
-    as_json = False
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--json":
-            as_json = True
-        elif arg in ("--status", "-s") and i + 1 < len(args):
-            status = args[i + 1]
-            i += 1
-        elif arg.startswith("--status="):
-            status = arg.split("=", 1)[1]
-        else:
-            return None  # --refresh, --help, a typo: typer's path says what to do
-        i += 1
-    return status, as_json
+    """(--status, --json), or None (--refresh, --help, a typo: typer's path says what)."""
+    from gittask.cli.fast.common import parse_options
+
+    found = parse_options(args, {"--json": "json"}, {"--status": "status", "-s": "status"})
+    if found is None:
+        return None
+    status = found.get("status")
+    return (status if isinstance(status, str) else None), bool(found.get("json"))
 
 
 def list_tasks(status: str | None, as_json: bool) -> bool:
@@ -78,13 +70,10 @@ class _Source:
 
     @classmethod
     def open(cls) -> _Source:
-        from gittask.errors import GittaskError
-        from gittask.workflow.database import fast_index, runs_recorded
+        from gittask.cli.fast.common import current_index
+        from gittask.workflow.database import runs_recorded
 
-        try:
-            index = fast_index()
-        except GittaskError:  # e.g. an index it may not write: the slow path reads the ref
-            index = None
+        index = current_index()  # None: e.g. an index it may not write (read the ref)
         if index is not None:
             return cls(index.rows, index.ids, index.record, lambda: runs_recorded(index))
         from gittask.workflow.database import open_database

@@ -22,13 +22,9 @@ def search_options(args: list[str]) -> tuple[str, bool] | None:
 def search_tasks(query: str, as_json: bool) -> bool:
     """``task search`` on a current index, as :func:`gittask.cli.browse.search` prints it;
     False when the index is not provably current (the typer path brings it up to date)."""
-    from gittask.errors import GittaskError
-    from gittask.workflow.database import fast_index
+    from gittask.cli.fast.common import current_index
 
-    try:
-        index = fast_index()
-    except GittaskError:
-        return False
+    index = current_index()
     if index is None:
         return False
     from gittask.cli.listing import print_hits

@@ -19,18 +19,16 @@ def show_options(args: list[str]) -> tuple[str, bool, bool] | None:
 def show_task(prefix: str, as_json: bool, feedback: bool) -> bool:
     """``task show`` from a current index, as :func:`gittask.cli.show.show` prints it;
     False whenever the typer command has more to do or to say (errors included)."""
+    from gittask.cli.fast.common import current_index
     from gittask.errors import GittaskError
     from gittask.model.ids import short_ids
     from gittask.model.task import normalize_id
-    from gittask.workflow.database import fast_index, show_in_working_copy
+    from gittask.workflow.database import show_in_working_copy
 
     wanted = normalize_id(prefix)
     if not wanted or any(c not in "0123456789abcdef" for c in wanted):
         return False
-    try:
-        index = fast_index()
-    except GittaskError:
-        return False
+    index = current_index()
     if index is None:
         return False
     matches = index.ids_starting(wanted)
