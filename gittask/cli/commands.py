@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from gittask import __version__
+from gittask.cli import continue_ as continue_commands
 from gittask.cli import deps as deps_commands
 from gittask.cli import logs as logs_commands
 from gittask.cli import pr as pr_commands
@@ -36,7 +37,8 @@ app = typer.Typer(
 app.add_typer(task_commands.app, name="task")
 # each command group adds its commands; see the module named after it
 project_commands.register(app)  # init, build, config, clean
-run_commands.register(task_commands.app)  # start, continue (and create's run)
+run_commands.register(task_commands.app)  # start (and the runs of create and continue)
+continue_commands.register(task_commands.app)  # continue
 logs_commands.register(task_commands.app)  # logs
 sync_commands.register(task_commands.app)  # sync, pull, push
 pr_commands.register(task_commands.app)  # pr

@@ -1,4 +1,5 @@
-"""``task start``, ``task continue`` and the run behind ``task create``.
+"""``task start`` and the run behind ``task create`` and ``task continue``
+(:mod:`gittask.cli.continue_`).
 
 A run prints the agent's output live on stdout (Claude's stream-json as a
 readable view) and the tool's own progress on stderr; the task id is the last
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gittask.cli import output
-from gittask.cli.completion import task_ids
 from gittask.cli.outcome import outcome_line, outcome_word, retry_hint, task_json
 from gittask.cli.run_options import (
     BASE_LOCAL_HELP,
@@ -29,7 +28,6 @@ from gittask.cli.shared import IdArg
 
 if TYPE_CHECKING:
     from gittask.errors import GittaskError
-    from gittask.model import TaskMetadata
     from gittask.workflow.database import TaskDatabase
     from gittask.workflow.run import Preflight, RunResult
 
@@ -38,16 +36,10 @@ DetachOpt = Annotated[
     bool, typer.Option("--detach", "-d", help="Run in the background; print the task id.")
 ]
 
-FEEDBACK_HELP = [
-    "Write your feedback for the agent above that line.",
-    "Everything from that line down is ignored; empty feedback aborts and stores nothing.",
-]
-
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the ``task`` app."""
     app.command("start")(start)
-    app.command("continue")(continue_task)
     app.command("_run", hidden=True)(run_hidden)
 
 
@@ -244,9 +236,9 @@ def start(
     from gittask.workflow.lookup import check_continuable
 
     if queue:
-        from gittask.cli.worker import queue_tasks
+        from gittask.cli.queueing import queue_and_say
 
-        queue_tasks([task_id], as_json)
+        queue_and_say([task_id], as_json)
         return
     if publish_only:
         from gittask.cli.sync import publish_tasks
@@ -275,118 +267,3 @@ def start(
 
 
 # -- continue --------------------------------------------------------------------------
-
-
-def _read_feedback(
-    db: TaskDatabase, task: TaskMetadata, text: str | None, file: Path | None
-) -> tuple[str, str]:
-    """The feedback from --feedback, --feedback-file (or stdin) or the editor: UTF-8 text
-    without NUL, within ``description.max_bytes``; anything else is one UsageError line."""
-    from gittask.cli.editor import edit, find_editor
-    from gittask.config import load_config
-    from gittask.errors import UsageError
-    from gittask.workflow.inputs import check_text, read_text
-
-    if text is not None and file is not None:
-        raise UsageError("give the feedback with --feedback or --feedback-file, not both")
-    limit = load_config(db.repo).description_max_bytes
-    if text is not None:
-        return check_text("the feedback", text, limit), "inline"
-    if file is not None:
-        return read_text("the feedback", file, limit), "file"
-    context = [*FEEDBACK_HELP, "", f"Task {task.id[:8]}: {task.title}", f"Status: {task.status}"]
-    if task.error_message:
-        context.append(f"Last error: {task.error_message}")
-    if task.pr_url:
-        context.append(f"Pull request: {task.pr_url}")
-    editor = find_editor(db.repo.config_get("core.editor"))
-    return check_text("the feedback", edit("", context, editor, "feedback"), limit), "text"
-
-
-TaskOrPullArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="ID",
-        help="Task id, unique prefix, or its pull request URL.",
-        autocompletion=task_ids,
-    ),
-]
-FeedbackOpt = Annotated[str | None, typer.Option("--feedback", "-m", help="The feedback, inline.")]
-FeedbackFileOpt = Annotated[
-    Path | None,
-    typer.Option("--feedback-file", "-f", help="Read the feedback from a file ('-': stdin)."),
-]
-FromReviewOpt = Annotated[
-    bool,
-    typer.Option(
-        "--from-review", help="Use the pull request's review comments since the last run."
-    ),
-]
-
-
-# long: one option a line (the flags it shares with start and create); the body is ~45 lines
-def continue_task(
-    task_id: TaskOrPullArg,
-    feedback: FeedbackOpt = None,
-    feedback_file: FeedbackFileOpt = None,
-    from_review: FromReviewOpt = False,
-    detach: DetachOpt = False,
-    as_json: JsonOpt = False,
-    allow_host_network: AllowHostNetworkOpt = False,
-    allow_odd_files: AllowOddFilesOpt = False,
-    queue: QueueOpt = False,
-) -> None:
-    """Run the task again with feedback (the editor opens when none is given)."""
-    from gittask.errors import UsageError
-    from gittask.workflow.lookup import check_continuable, resolve_task
-    from gittask.workflow.publish import refresh_from_remote
-    from gittask.workflow.records import new_feedback
-    from gittask.workflow.run import preflight, task_overrides
-
-    db = _db()
-    refresh_from_remote(db)  # sync.auto: continue the newest state, see who runs it
-    db.refresh()
-    resolved = resolve_task(db, task_id)
-    task = db.task(resolved)
-    check_continuable(db, task)
-    entry = None  # odd input is refused before anything runs
-    if from_review:
-        if feedback is not None or feedback_file is not None:
-            raise UsageError("--from-review takes the feedback from the pull request: drop -m/-f")
-    elif feedback is not None or feedback_file is not None:
-        entry = new_feedback(db, task, *_read_feedback(db, task, feedback, feedback_file))
-    # a worker checks what its run needs (on its own machine)
-    pre = (
-        None
-        if queue
-        else preflight(db, overrides=task_overrides(task), allow_host_network=allow_host_network)
-    )
-    if from_review:
-        from gittask.config import load_config
-        from gittask.workflow.pull_requests import review_feedback
-
-        entry = review_feedback(db, task, pre.config if pre else load_config(db.repo))
-    elif entry is None:
-        entry = new_feedback(db, task, *_read_feedback(db, task, None, None))
-    try:
-        db.add_feedback(task.id, entry)
-    except BaseException:
-        from gittask.model import FeedbackType
-
-        if entry.feedback_type is FeedbackType.TEXT:  # written in the editor: keep it
-            from gittask.cli import prompts
-
-            kept = prompts.save_draft(db.repo.state_dir, "feedback", entry.feedback)
-            prompts.say_draft_kept(kept, "feedback", "--feedback-file")
-        raise
-    if not as_json:
-        output.info(f"feedback {entry.id} added to task {task.id[:8]}")
-    if queue:
-        from gittask.cli.worker import queue_tasks
-
-        queue_tasks([task.id], as_json)
-        return
-    allowed = Allowed(allow_host_network, allow_odd_files)
-    execute(
-        db, task.id, "continue", entry.id, detach=detach, as_json=as_json, pre=pre, allowed=allowed
-    )

@@ -143,16 +143,9 @@ def queue_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """Queue tasks for the workers (pending, failed or finished ones: a worker runs them)."""
-    from gittask.workflow.worker.queue import queue_task
+    from gittask.cli.queueing import queue_and_say
 
-    db = _db()
-    db.refresh()
-    done = [queue_task(db, db.resolve(task_id)) for task_id in task_ids]
-    if as_json:
-        output.print_json([t.to_dict() for t in done])
-        return
-    for task in done:
-        output.info(f"queued task {task.id[:8]} for the workers")
+    queue_and_say(task_ids, as_json)
 
 
 def work_hidden(

@@ -416,3 +416,36 @@ def test_fetched_notes_leave_the_read_to_the_full_path_which_merges_them(team: T
     note = git(bob, "notes", "--ref=claude-tasks", "show", head)
     assert json.loads(note)["run"] == 7
     assert not _typer_loaded(bob, "task", "show", task_id[:8])  # current again
+
+
+def test_task_continue_queue_skips_typer_and_says_what_typer_says(team: Team) -> None:
+    import json
+
+    clone = team.clone("alice")
+    _, first = _created(clone, "--no-run", "-m", "Needs more", "--branch", "more-a")
+    _, second = _created(clone, "--no-run", "-m", "Needs more", "--branch", "more-b")
+    fast = run_cli(clone, "task", "continue", "-m", "Also the footer", first[:8], "--queue")
+    slow = run_cli(clone, "task", "continue", second[:8], "--feedback=Also the footer",
+                   "--queue", env=SLOW)  # fmt: skip
+    assert (fast.returncode, slow.returncode) == (0, 0), fast.stderr + slow.stderr
+    fast_entry = json.loads(run_cli(clone, "task", "show", first, "--json").stdout)
+    slow_entry = json.loads(run_cli(clone, "task", "show", second, "--json").stdout)
+    fast_fb, slow_fb = fast_entry["feedback_history"], slow_entry["feedback_history"]
+    assert _without_ids(fast.stderr, first).replace(fast_fb[0]["id"], "F") == _without_ids(
+        slow.stderr, second
+    ).replace(slow_fb[0]["id"], "F")
+    assert fast_entry["status"] == slow_entry["status"] == "queued"
+    assert [f["feedback"] for f in fast_fb] == [f["feedback"] for f in slow_fb]
+    assert fast_fb[0]["feedback"].strip() == "Also the footer"
+    assert not _typer_loaded(clone, "task", "continue", first, "-m", "More", "--queue", "--json")
+    assert _typer_loaded(clone, "task", "continue", first, "-m", "a run")  # runs: typer
+    for args in (
+        ["ffffffff", "-m", "x", "--queue"],  # no such task
+        [first, "-m", "", "--queue"],  # empty feedback
+        [first, "-m", "x", "-m", "y", "--queue"],  # given twice: typer's word
+        [first, "-m", "x", "--queue", "--from-review"],  # not with -m
+    ):
+        assert _same(clone, "task", "continue", *args).returncode != 0
+    # first is queued already: each refusal above stored no feedback
+    after = json.loads(run_cli(clone, "task", "show", first, "--json").stdout)
+    assert [f["feedback"] for f in after["feedback_history"]] == [f["feedback"] for f in fast_fb]

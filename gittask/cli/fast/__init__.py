@@ -10,8 +10,9 @@
   the index and the task has no pull request (whose state ``show`` refreshes
   from GitHub); it gets its folder in the working copy as on the full path; a task that
   waits for others reads the records its dependencies lead to from the index.
-- ``task create --no-run -m TEXT`` and ``task delete --yes ID...`` (plain forms:
-  see :mod:`gittask.cli.fast.writing`), through the functions typer calls.
+- ``task create --no-run -m TEXT``, ``task delete --yes ID...`` and ``task continue
+  ID -m TEXT --queue`` (plain forms: see :mod:`gittask.cli.fast.writing`), through
+  the functions typer calls.
 - ``task search QUERY [--json]`` on a current index.
 - ``task history [--limit N] [--json]`` on a current index: the log from its tip.
 
@@ -112,6 +113,11 @@ def _answer(argv: list[str]) -> bool:
             return made is not None and writing.create_task(made)
         doomed = writing.delete_options(argv[2:])
         return doomed is not None and writing.delete_tasks(doomed)
+    if argv[:2] == ["task", "continue"]:
+        from gittask.cli.fast import writing
+
+        more = writing.continue_options(argv[2:])
+        return more is not None and writing.continue_task(more)
     if argv[:2] == ["task", "search"]:
         from gittask.cli.fast.searching import search_options, search_tasks
 

@@ -1,12 +1,15 @@
-"""``task create --no-run`` and ``task delete --yes`` without typer.
+"""``task create --no-run``, ``task delete --yes`` and ``task continue --queue``
+without typer.
 
-The two writes scripts make most. Only plain command lines are taken here: for
+The writes scripts make most. Only plain command lines are taken here: for
 create, the description (``-m``, ``--message`` or the argument) with ``--no-run``,
 and ``--branch``, ``--base``, ``--label``, ``--json``; for delete, ids with
-``--yes`` and ``--json``. Anything else (another option, a repeated one, ``--``,
+``--yes`` and ``--json``; for continue, one id, ``-m``/``--feedback`` and
+``--queue`` (``--json``). Anything else (another option, a repeated one, ``--``,
 ``--help``) returns None and typer parses it, so its usage errors stay typer's.
-What they do is :func:`gittask.cli.creating.create_task` and
-:func:`gittask.cli.deleting.delete_tasks`, the same functions typer calls.
+What they do is :func:`gittask.cli.creating.create_task`,
+:func:`gittask.cli.deleting.delete_tasks` and
+:func:`gittask.cli.continuing.continue_task`, the same functions typer calls.
 """
 
 from __future__ import annotations
@@ -80,4 +83,38 @@ def delete_tasks(options: dict[str, Any]) -> bool:
     from gittask.cli.deleting import DeleteRequest, delete_tasks
 
     delete_tasks(DeleteRequest(**options))
+    return True
+
+
+def continue_options(args: list[str]) -> dict[str, Any] | None:
+    """The options of a plain ``task continue ID -m TEXT --queue``, or None."""
+    found: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value: str | bool
+        if arg in ("--queue", "--json"):
+            key, value = ("queue" if arg == "--queue" else "as_json"), True
+        elif arg in ("-m", "--feedback") and i + 1 < len(args):
+            key, value = "feedback", args[i + 1]
+            i += 1
+        elif arg.startswith("--feedback="):
+            key, value = "feedback", arg.split("=", 1)[1]
+        elif not arg.startswith("-"):
+            key, value = "task_id", arg
+        else:
+            return None
+        if key in found:
+            return None  # given twice: typer's word
+        found[key] = value
+        i += 1
+    if not found.get("queue") or "feedback" not in found or "task_id" not in found:
+        return None  # a run, the editor, a review: the full command
+    return found
+
+
+def continue_task(options: dict[str, Any]) -> bool:
+    from gittask.cli.continuing import ContinueRequest, continue_task
+
+    continue_task(ContinueRequest(**options))
     return True

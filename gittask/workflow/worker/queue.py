@@ -25,14 +25,19 @@ from gittask.workflow.publish import after_change
 SPREAD = 4
 
 
-def queue_task(db: TaskDatabase, task_id: str, publish: bool = True) -> TaskMetadata:
-    """Record the task ``queued`` (with a fresh retry count) and publish it."""
-    task = db.task(task_id)
+def check_queueable(task: TaskMetadata) -> None:
+    """A running, queued or merged task cannot be queued (a GittaskError says why)."""
     if task.status in (TaskStatus.RUNNING, TaskStatus.QUEUED, TaskStatus.MERGED):
         raise GittaskError(
             f"task {task.id[:8]} is {task.status.value}: it cannot be queued",
             "stop it first with 'task stop'" if task.status is TaskStatus.RUNNING else None,
         )
+
+
+def queue_task(db: TaskDatabase, task_id: str, publish: bool = True) -> TaskMetadata:
+    """Record the task ``queued`` (with a fresh retry count) and publish it."""
+    task = db.task(task_id)
+    check_queueable(task)
 
     def to_queue(t: TaskMetadata) -> str:
         t.set_status(TaskStatus.QUEUED)
