@@ -141,9 +141,10 @@ def main() -> None:
 
     build_real_image()
     image = REAL_IMAGE
-    with tempfile.TemporaryDirectory(prefix="gittask-bench-") as tmp, FakeAnthropic(
-        api_key=SECRET
-    ) as model:
+    with (
+        tempfile.TemporaryDirectory(prefix="gittask-bench-") as tmp,
+        FakeAnthropic(api_key=SECRET) as model,
+    ):
         root = Path(tmp)
         work = setup(root, image, model.base_url)
         # one warm-up of each: image layers and Python bytecode in the cache

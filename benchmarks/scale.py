@@ -126,7 +126,10 @@ def measure(size: int, runs: int, fresh: bool, work: Path) -> tuple[list[Row], d
     repo = work / f"store-{size}"
     shutil.copytree(cached_store(size, fresh), repo, symlinks=True)
     cli = cli_command()
-    ids = [t.id for t in tasks(size)]
+    everything = list(tasks(size))
+    ids = [t.id for t in everything]
+    # tasks that may take feedback and be queued (not merged, queued or running)
+    open_ids = [t.id for t in everything if t.status in ("pending", "created", "failed")]
     rows: list[Row] = []
 
     def row(label: str, make: Callable[[int], list[str]], count: int = runs) -> Row:
@@ -152,6 +155,17 @@ def measure(size: int, runs: int, fresh: bool, work: Path) -> tuple[list[Row], d
         lambda i: ["task", "create", "--no-run", "-m", f"bench task {i}: tune the {COMMON_WORD}"],
     )
     row("`task delete --yes`", lambda i: ["task", "delete", "--yes", ids[i]])
+    row(
+        "`task continue --queue` (feedback)",
+        lambda i: [
+            "task",
+            "continue",
+            open_ids[-1 - i],
+            "-m",
+            f"also tune the {COMMON_WORD}",
+            "--queue",
+        ],
+    )
     row("`task list` after the writes", lambda i: ["task", "list"])
     workcopy = folder_bytes(repo / ".claude-container" / "tasks")
     index = folder_bytes(repo / ".git" / "claude-tasks")
@@ -182,7 +196,7 @@ def judge(size: int, rows: list[Row], extra: dict[str, float], small: dict[str, 
         elif label.startswith("`task history"):
             if size >= 100_000:
                 item.target, item.ok = "<= 150 ms", item.cpu <= 0.15
-        elif label.startswith(("`task create", "`task delete")):
+        elif label.startswith(("`task create", "`task delete", "`task continue")):
             if size >= 100_000 and label in small:
                 limit = 1.3 * small[label]
                 item.target, item.ok = f"<= 1.3x 1k ({limit * 1000:.0f} ms)", item.cpu <= limit
