@@ -126,10 +126,13 @@ def measure(size: int, runs: int, fresh: bool, work: Path) -> tuple[list[Row], d
     repo = work / f"store-{size}"
     shutil.copytree(cached_store(size, fresh), repo, symlinks=True)
     cli = cli_command()
-    everything = list(tasks(size))
-    ids = [t.id for t in everything]
-    # tasks that may take feedback and be queued (not merged, queued or running)
-    open_ids = [t.id for t in everything if t.status in ("pending", "created", "failed")]
+    # only the ids are kept: a forked child's peak RSS starts at this process's size
+    ids: list[str] = []
+    open_ids: list[str] = []  # tasks that may take feedback and be queued
+    for task in tasks(size):
+        ids.append(task.id)
+        if task.status in ("pending", "created", "failed"):
+            open_ids.append(task.id)
     rows: list[Row] = []
 
     def row(label: str, make: Callable[[int], list[str]], count: int = runs) -> Row:
