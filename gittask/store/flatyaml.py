@@ -230,6 +230,7 @@ def _literal(header: str, lines: list[str], i: int) -> tuple[str, int]:
 # few marks (no ':', '#', quotes, brackets or indicators), not ending in a blank
 _DUMP_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ._/<>@+=(),;-]*(?<! )\Z")
 _DUMP_QUOTED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z\Z")
+_DUMP_WIDTH = 4000  # under ruamel.yaml's 4096 (yamlio's dumper), with room for its indent
 _RESOLVED_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"}
 
 
@@ -244,6 +245,8 @@ def dump_flat(data: dict[str, Any]) -> str | None:
     for key, value in data.items():
         if not isinstance(key, str) or _KEY.match(f"{key}:") is None:
             return None
+        if key in _SPECIAL or key.lower() in _RESOLVED_WORDS:
+            return None  # a key YAML reads as null or a boolean: ruamel.yaml quotes it
         if isinstance(value, list) and value:
             lines.append(f"{key}:")
             for item in value:
@@ -256,7 +259,9 @@ def dump_flat(data: dict[str, Any]) -> str | None:
         if text is None:
             return None
         lines.append(f"{key}: {text}")
-    return "\n".join(lines) + "\n" if lines else None
+    if not lines or any(len(line) > _DUMP_WIDTH for line in lines):
+        return None  # ruamel.yaml folds a line past its width (4096)
+    return "\n".join(lines) + "\n"
 
 
 def _dump_scalar(value: Any) -> str | None:

@@ -221,3 +221,16 @@ def test_one_line_records_read_alike_however_often_their_values_repeat() -> None
     assert _check("id: abc\ntext: |\nafter: x\n") == {"id": "abc", "text": "", "after": "x"}
     assert parse_flat("id: abc\n\nafter: x\n") is None  # a blank line: the full parser
     assert parse_flat("id: abc\nid: abd\n") is None
+
+
+@pytest.mark.parametrize("key", ["null", "NULL", "true", "False", "yes", "no", "on", "plain"])
+def test_the_fast_writer_leaves_keys_yaml_resolves_to_ruamel(key: str) -> None:
+    decided = _agrees({key: "x", "id": "abc"})
+    assert decided is (key == "plain")
+
+
+def test_the_fast_writer_leaves_lines_ruamel_folds_to_ruamel() -> None:
+    for n in (10, 3990, 4000, 4090, 4100, 5000):
+        _agrees({"a": "x" * n})
+        _agrees({"a": ("word " * n)[:n].strip() or "w"})
+    assert _agrees({"a": "x" * 5000}) is False

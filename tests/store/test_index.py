@@ -390,3 +390,43 @@ def test_a_failed_or_killed_worker_is_one_clear_error_and_changes_nothing(
         assert db.index.tip == "" and db.index.ids() == []  # rolled back as a whole
     db.index.refresh(db.store)
     assert db.index.ids() == sorted(t.id for t in tasks)
+
+
+def test_a_failed_worker_stops_the_others_even_where_sigterm_is_handled(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker daemon (and a run) handle SIGTERM without exiting; the index's workers,
+    forked from them, must still end when one of them fails (not hang the refresh)."""
+    import signal
+    import time
+
+    from gittask.store.index import parse
+
+    db = TaskDatabase.open(repo)
+    fans = sorted({layout.fan(db.create(_task(f"task {i}")).id) for i in range(6)})
+    assert len(fans) >= 2
+    db.index.delete()
+    monkeypatch.setattr(parse, "PARALLEL_MIN_FANS", 2)
+    monkeypatch.setattr(parse, "cores", lambda: 2)
+
+    def fail_first_then_hang(git: object, item: parse.FanWork) -> parse.FanResult:
+        if item[0] == fans[0]:
+            raise OSError("the disk went away")
+        time.sleep(600)  # the other worker, still busy
+        raise AssertionError("not reached")
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("the refresh hung on its workers")
+
+    monkeypatch.setattr(parse, "fan_rows", fail_first_then_hang)
+    old_term = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    old_alarm = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(GittaskError, match="the disk went away"):
+            db.index.refresh(db.store)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGTERM, old_term)
+    assert db.index.tip == "" and db.index.ids() == []

@@ -10,6 +10,7 @@ of rows is in flight per worker: memory stays flat however many tasks are read.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, cast
@@ -29,6 +30,7 @@ FanResult = tuple[str, str, list[Row], set[str], dict[str, str]]
 PARALLEL_MIN_FANS = 32
 MAX_WORKERS = 8
 PIPE_BYTES = 1 << 20  # Linux lets anyone have pipes of up to 1 MiB
+_WORKER_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def cores() -> int:
@@ -70,22 +72,33 @@ def _in_workers(git_dir: str, work: list[FanWork], count: int) -> Iterator[FanRe
 
     context = multiprocessing.get_context("fork")  # the workers start with the work and imports
     taken = context.Value("i", 0)  # how many items of `work` workers have taken
-    pipes: list[Connection] = []
+    pipes: list[Connection] = []  # the readers of workers not finished yet
+    opened: list[Connection] = []
     procs = []
     try:
         for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
             _widen(writer.fileno())
-            proc = context.Process(target=_work, args=(git_dir, work, taken, writer), daemon=True)
-            proc.start()
+            # the child closes every reader it inherits: when this process dies, its
+            # writes fail (EPIPE) and it ends instead of waiting on a full pipe forever
+            readers = [*pipes, reader]
+            args = (git_dir, work, taken, writer, readers)
+            proc = context.Process(target=_work, args=args, daemon=True)
+            # blocked until the child has its own handlers (a SIGTERM meanwhile waits)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
+            try:
+                proc.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             writer.close()
             pipes.append(reader)
+            opened.append(reader)
             procs.append(proc)
         while pipes:
             for pipe in cast("list[Connection]", wait(pipes)):
                 try:
                     got = pipe.recv()
-                except EOFError:
+                except (EOFError, OSError):  # OSError: killed in the middle of a message
                     raise GittaskError("a process reading task records ended early") from None
                 if isinstance(got, str):
                     raise GittaskError(f"reading task records failed: {got}")
@@ -94,10 +107,15 @@ def _in_workers(git_dir: str, work: list[FanWork], count: int) -> Iterator[FanRe
                 else:
                     yield got
     finally:
+        for pipe in opened:
+            pipe.close()  # a worker still writing gets EPIPE and ends
         for proc in procs:
             if proc.is_alive():
                 proc.terminate()
-            proc.join()
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
 
 
 def _widen(fd: int) -> None:
@@ -108,8 +126,15 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-def _work(git_dir: str, work: list[FanWork], taken: Any, writer: Any) -> None:
+def _work(git_dir: str, work: list[FanWork], taken: Any, writer: Any, readers: list[Any]) -> None:
     """A worker: folders from ``work`` until none is left, then None (or why it failed)."""
+    # forked with the parent's handlers (a worker daemon's, a run's deferred ones) and
+    # these signals blocked: a worker ends on SIGTERM, Ctrl-C is the parent's to report
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_SIGNALS)
+    for reader in readers:
+        reader.close()
     try:
         import pygit2
 
@@ -124,8 +149,11 @@ def _work(git_dir: str, work: list[FanWork], taken: Any, writer: Any) -> None:
                 break
             writer.send(fan_rows(git, work[i]))
         writer.send(None)
+    except BrokenPipeError:
+        pass  # the reading process is gone: nobody to tell
     except Exception as exc:  # the reading process says so and stops
-        writer.send(f"{type(exc).__name__}: {exc}")
+        with suppress(OSError):
+            writer.send(f"{type(exc).__name__}: {exc}")
     finally:
         writer.close()
 
