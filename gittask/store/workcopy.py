@@ -89,6 +89,10 @@ class WorkCopy:
     def task_folder(self, task_id: str) -> Path:
         return self.root / "tasks" / task_id
 
+    def shows(self, task_id: str) -> bool:
+        """Whether the task has its folder (with its record) here."""
+        return (self.task_folder(task_id) / "metadata.json").is_file()
+
     def logs_folder(self, task_id: str) -> Path:
         return self.task_folder(task_id) / "logs"
 
@@ -133,9 +137,7 @@ class WorkCopy:
         wanted = [t for t in touched if t]
         tip = index.tip
         state = self._state()
-        if state.get("tip") == tip and all(
-            (self.task_folder(t) / "metadata.json").is_file() for t in wanted
-        ):
+        if state.get("tip") == tip and all(self.shows(t) for t in wanted):
             return
         with self._locked():
             state = self._state()
@@ -152,7 +154,7 @@ class WorkCopy:
             if full:  # folders of tasks that are gone (an older layout, a lost state)
                 self._drop_strays(set(index.ids()))
             for task_id in wanted:
-                if not (self.task_folder(task_id) / "metadata.json").is_file():
+                if not self.shows(task_id):
                     self._write_task(task_id, index.record(task_id))
             registry = {
                 "generated_from": "refs/claude-tasks",

@@ -65,7 +65,7 @@ def recent_history(index: TaskIndex, limit: int) -> list[HistoryEntry]:
     index (:func:`fast_index`) was made from: nothing fetched waits to be merged."""
     from gittask.store.history import recent
 
-    return recent(Path(index.path).parent.parent, index.tip, limit)
+    return recent(_common_dir(index), index.tip, limit)
 
 
 def show_in_working_copy(index: TaskIndex, task_id: str) -> bool:
@@ -78,15 +78,19 @@ def show_in_working_copy(index: TaskIndex, task_id: str) -> bool:
     from gittask.errors import GittaskError
     from gittask.store.workcopy import WORKCOPY_DIR, WorkCopy
 
-    common = Path(index.path).parent.parent  # <git dir>/claude-tasks/index.sqlite
+    common = _common_dir(index)
     if common.name != ".git":
         return False
-    root = common.parent / WORKCOPY_DIR
-    if (root / "tasks" / task_id / "metadata.json").is_file():
-        return True
-    with contextlib.suppress(OSError, GittaskError):
-        WorkCopy(root).sync(index, (task_id,))
-    return (root / "tasks" / task_id / "metadata.json").is_file()
+    workcopy = WorkCopy(common.parent / WORKCOPY_DIR)
+    if not workcopy.shows(task_id):
+        with contextlib.suppress(OSError, GittaskError):
+            workcopy.sync(index, (task_id,))
+    return workcopy.shows(task_id)
+
+
+def _common_dir(index: TaskIndex) -> Path:
+    """The repository's shared git dir: the index is <common dir>/claude-tasks/index.sqlite."""
+    return Path(index.path).parent.parent
 
 
 def runs_recorded(index: TaskIndex) -> bool:

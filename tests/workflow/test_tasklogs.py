@@ -24,7 +24,7 @@ from gittask.runner.logs import Scrubber
 from gittask.store import runlogs
 from gittask.store.repo import GitRepo
 from gittask.workflow import tasklogs
-from tests.conftest import Team, isolated_folder
+from tests.conftest import Team, isolated_folder, run_cli
 from tests.run_support import (
     SECRET,
     Project,
@@ -111,14 +111,7 @@ def test_keep_run_masks_checks_and_publishes_a_run(team: Team, tmp_path: Path) -
     from gittask.store.database import TaskDatabase
 
     a = team.clone("a")
-    created = subprocess.run(
-        [*_cli(), "task", "create", "--no-run", "-m", "Keep my logs"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    created = run_cli(a, "task", "create", "--no-run", "-m", "Keep my logs")
     assert created.returncode == 0, created.stderr
     db = TaskDatabase.open(a)
     task = db.get(created.stdout.split()[-1])
@@ -198,14 +191,7 @@ def test_a_codex_session_goes_back_where_codex_keeps_it(team: Team, tmp_path: Pa
     from gittask.store.database import TaskDatabase
 
     a, b = team.clone("a"), team.clone("b")
-    created = subprocess.run(
-        [*_cli(), "task", "create", "--no-run", "-m", "Codex work"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    created = run_cli(a, "task", "create", "--no-run", "-m", "Codex work")
     assert created.returncode == 0, created.stderr
     db = TaskDatabase.open(a)
     thread = "019a2b3c-4d5e-6f70-8192-a3b4c5d6e7f8"
@@ -243,9 +229,7 @@ def test_a_codex_session_goes_back_where_codex_keeps_it(team: Team, tmp_path: Pa
 
     # clone B: fetch the task, restore the session where Codex looks for it
     for clone in (a, b):
-        subprocess.run(
-            [*_cli(), "task", "sync"], cwd=clone, check=True, env=_env(), capture_output=True
-        )
+        run_cli(clone, "task", "sync").check_returncode()
     db_b = TaskDatabase.open(b)
     target_home = tmp_path / "codex-home-b"
     restored = tasklogs.restore_session(db_b, "origin", db_b.get(task.id), target_home, print)
@@ -308,25 +292,11 @@ def test_prune_drops_old_runs_everywhere_and_no_clone_brings_them_back(team: Tea
     old_blob = git(team.origin, "rev-parse", f"{runlogs.logs_ref(TASK)}:run-001/agent.log.gz")
     old_size = int(git(team.origin, "cat-file", "-s", old_blob))
 
-    dry = subprocess.run(
-        [*_cli(), "clean", "--logs", "--older-than", "30d", "--dry-run"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    dry = run_cli(a, "clean", "--logs", "--older-than", "30d", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would free" in dry.stdout and _remote_runs(team.origin, TASK) == ["run-001", "run-002"]
 
-    done = subprocess.run(
-        [*_cli(), "clean", "--logs", "--older-than", "30d", "--json"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    done = run_cli(a, "clean", "--logs", "--older-than", "30d", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["logs"]
     assert report["runs"] == 2 and report["tasks"] == 2 and report["notes"] == []
@@ -343,39 +313,18 @@ def test_prune_drops_old_runs_everywhere_and_no_clone_brings_them_back(team: Tea
     assert old_blob not in _reachable(team.origin, runlogs.logs_ref(TASK))
 
     # a bad age changes nothing
-    bad = subprocess.run(
-        [*_cli(), "clean", "--logs", "--older-than", "soon"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    bad = run_cli(a, "clean", "--logs", "--older-than", "soon")
     assert bad.returncode == 2 and bad.stderr.count("error:") == 1
     assert _remote_runs(team.origin, TASK) == ["run-002", "run-003"]
 
 
 def test_clean_task_data_removes_the_logs_refs_too(team: Team) -> None:
     a = team.clone("a")
-    created = subprocess.run(
-        [*_cli(), "task", "create", "--no-run", "-m", "Keep logs"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    created = run_cli(a, "task", "create", "--no-run", "-m", "Keep logs")
     assert created.returncode == 0, created.stderr
     _store(a, TASK, 1, "one\n")
     git(a, "update-ref", f"{runlogs.TRACKING_PREFIX}origin/{TASK}", runlogs.logs_ref(TASK))
-    proc = subprocess.run(
-        [*_cli(), "clean", "--task-data", "--yes"],
-        cwd=a,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=_env(),
-    )
+    proc = run_cli(a, "clean", "--task-data", "--yes")
     assert proc.returncode == 0, proc.stderr
     assert f"removed {runlogs.logs_ref(TASK)}" in proc.stdout
     assert "claude-tasks" not in git(a, "for-each-ref", "--format=%(refname)")
@@ -384,15 +333,10 @@ def test_clean_task_data_removes_the_logs_refs_too(team: Team) -> None:
 def test_damaged_logs_from_a_teammate_are_one_line(team: Team) -> None:
     a, b = team.clone("a"), team.clone("b")
 
-    def cli(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*_cli(), *args], cwd=where, capture_output=True, text=True, check=False, env=_env()
-        )
-
-    created = cli(a, "task", "create", "--no-run", "-m", "Shared task")
+    created = run_cli(a, "task", "create", "--no-run", "-m", "Shared task")
     assert created.returncode == 0, created.stderr
     task_id = created.stdout.split()[-1]
-    assert cli(a, "task", "push").returncode == 0
+    assert run_cli(a, "task", "push").returncode == 0
     # a logs ref whose blob is not gzip, as a broken or hostile clone could push
     blob = _git_in(a, "not gzip", "hash-object", "-w", "--stdin")
     tree = _git_in(a, f"100644 blob {blob}\tagent.log.gz\n", "mktree")
@@ -400,8 +344,8 @@ def test_damaged_logs_from_a_teammate_are_one_line(team: Team) -> None:
     commit = git(a, "commit-tree", root, "-m", "hostile")
     git(a, "push", "-q", "origin", f"{commit}:{runlogs.logs_ref(task_id)}")
 
-    assert cli(b, "task", "sync").returncode == 0
-    shown = cli(b, "task", "logs", task_id, "--run", "1")
+    assert run_cli(b, "task", "sync").returncode == 0
+    shown = run_cli(b, "task", "logs", task_id, "--run", "1")
     assert shown.returncode == 1 and "Traceback" not in shown.stderr
     assert [x for x in shown.stderr.splitlines() if x.startswith("error:")] == [
         "error: the stored agent.log of run 1 is damaged: Error -3 while decompressing data: "
@@ -414,20 +358,6 @@ def _git_in(cwd: Path, text: str, *args: str) -> str:
         ["git", *args], cwd=cwd, input=text, capture_output=True, text=True, check=True
     )
     return proc.stdout.strip()
-
-
-def _cli() -> list[str]:
-    import sys
-
-    return [sys.executable, "-m", "gittask"]
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    from tests.conftest import ROOT
-
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 # -- real runs on two clones (Docker) --------------------------------------------------------

@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gittask.workflow.database import TaskIndex
 
 
 def parse_options(
-    args: list[str], flags: dict[str, str], values: dict[str, str]
-) -> dict[str, str | bool] | None:
-    """``args`` made of ``flags`` (``--json``) and options with a value (``--status S``,
-    ``-s S``, ``--status=S``), each named to its key; None for anything else (a
-    word, --help, a typo, a missing value), which typer then parses and explains."""
-    found: dict[str, str | bool] = {}
+    args: list[str],
+    flags: dict[str, str],
+    values: dict[str, str],
+    positional: str | None = None,
+    repeated: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """``args`` made of ``flags`` (``--json``), options with a value (``--status S``,
+    ``-s S``, ``--status=S``) and at most one ``positional`` word, each named to its
+    key (the ``repeated`` keys collect a list); None for anything else (another word,
+    --help, a typo, a missing value, an option given twice), which typer then parses
+    and explains."""
+    found: dict[str, Any] = {}
     i = 0
     while i < len(args):
         arg = args[i]
-        name, _, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if arg in flags:
-            found[flags[arg]] = True
-        elif name in values and (inline or "=" in arg):
-            found[values[name]] = inline
-        elif arg in values and i + 1 < len(args):
-            found[values[arg]] = args[i + 1]
-            i += 1
+        name, inline = arg.split("=", 1) if arg.startswith("--") and "=" in arg else (arg, None)
+        value: str | bool
+        if name in flags and inline is None:
+            key, value = flags[name], True
+        elif name in values:
+            if inline is None:
+                if i + 1 >= len(args):
+                    return None
+                i += 1
+                inline = args[i]
+            key, value = values[name], inline
+        elif positional is not None and not arg.startswith("-") and positional not in found:
+            key, value = positional, arg
         else:
             return None
+        if key in repeated:
+            found.setdefault(key, []).append(value)
+        elif key in found:
+            return None
+        else:
+            found[key] = value
         i += 1
     return found
 

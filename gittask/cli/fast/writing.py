@@ -30,34 +30,11 @@ _CREATE_FLAGS = {"--no-run": "no_run", "--json": "as_json"}
 
 def create_options(args: list[str]) -> dict[str, Any] | None:
     """The options of a plain ``task create --no-run``, or None (typer parses the rest)."""
-    found: dict[str, Any] = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        name, inline = arg.split("=", 1) if arg.startswith("--") and "=" in arg else (arg, None)
-        value: str | bool
-        if name in _CREATE_FLAGS and inline is None:
-            key, value = _CREATE_FLAGS[name], True
-        elif name in _CREATE_VALUES:
-            if inline is None:
-                if i + 1 >= len(args):
-                    return None
-                i += 1
-                inline = args[i]
-            key, value = _CREATE_VALUES[name], inline
-        elif not arg.startswith("-") and "text" not in found:
-            key, value = "text", arg
-        else:
-            return None
-        if key == "labels":
-            found.setdefault("labels", []).append(value)
-        elif key in found:
-            return None  # given twice: typer says which one wins, or that it is wrong
-        else:
-            found[key] = value
-        i += 1
-    if not found.get("no_run") or ("text" not in found and "message" not in found):
-        return None  # a run, or the editor: the full command
+    from gittask.cli.fast.common import parse_options
+
+    found = parse_options(args, _CREATE_FLAGS, _CREATE_VALUES, "text", ("labels",))
+    if found is None or not found.get("no_run") or ("text" not in found and "message" not in found):
+        return None  # a run, the editor: the full command
     return found
 
 
@@ -88,29 +65,14 @@ def delete_tasks(options: dict[str, Any]) -> bool:
 
 def continue_options(args: list[str]) -> dict[str, Any] | None:
     """The options of a plain ``task continue ID -m TEXT --queue``, or None."""
-    found: dict[str, Any] = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        value: str | bool
-        if arg in ("--queue", "--json"):
-            key, value = ("queue" if arg == "--queue" else "as_json"), True
-        elif arg in ("-m", "--feedback") and i + 1 < len(args):
-            key, value = "feedback", args[i + 1]
-            i += 1
-        elif arg.startswith("--feedback="):
-            key, value = "feedback", arg.split("=", 1)[1]
-        elif not arg.startswith("-"):
-            key, value = "task_id", arg
-        else:
-            return None
-        if key in found:
-            return None  # given twice: typer's word
-        found[key] = value
-        i += 1
-    if not found.get("queue") or "feedback" not in found or "task_id" not in found:
-        return None  # a run, the editor, a review: the full command
-    return found
+    from gittask.cli.fast.common import parse_options
+
+    flags = {"--queue": "queue", "--json": "as_json"}
+    values = {"-m": "feedback", "--feedback": "feedback"}
+    found = parse_options(args, flags, values, "task_id")
+    if found is None or "task_id" not in found or "feedback" not in found:
+        return None
+    return found if found.get("queue") else None  # a run: the full command
 
 
 def continue_task(options: dict[str, Any]) -> bool:
